@@ -1,0 +1,3 @@
+@_exported import KeelCore
+@_exported import KeelOps
+@_exported import KeelSettings

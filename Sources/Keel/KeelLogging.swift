@@ -1,0 +1,14 @@
+public import Logging
+public import KeelSettings
+import KeelOps
+
+/// Builds the log handler the settings ask for, for the executable's `LoggingSystem.bootstrap`.
+public enum KeelLogging {
+    /// `log.format` and `log.level` applied: JSON lines on standard output in staging and production, readable lines
+    /// on standard error elsewhere.
+    public static func handlerFactory(_ settings: ResolvedSettings) -> @Sendable (String) -> any LogHandler {
+        let format = LogFormat(rawValue: settings[CoreSettings.logFormat]) ?? .json
+        let level = Logger.Level(rawValue: settings[CoreSettings.logLevel]) ?? .info
+        return { label in KeelLogHandler(label: label, format: format, level: level) }
+    }
+}

@@ -1,0 +1,67 @@
+public import Keel
+public import Logging
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What a command runs with: the process environment and where output goes. Tests build one by hand, so no command
+/// reads the process environment or writes to the terminal directly.
+public struct CommandEnvironment: Sendable {
+    /// Sets up logging and metrics backends once settings are resolved, and returns the application's logger.
+    /// Called by commands that run the application (`serve`); supplied by the executable's `@main`.
+    public typealias Bootstrap = @Sendable (ResolvedSettings, KeelMetrics) -> Logger
+
+    public var environment: [String: String]
+    public var output: @Sendable (String) -> Void
+    public var errorOutput: @Sendable (String) -> Void
+    public var bootstrap: Bootstrap
+
+    public init(
+        environment: [String: String],
+        output: @escaping @Sendable (String) -> Void,
+        errorOutput: @escaping @Sendable (String) -> Void,
+        bootstrap: @escaping Bootstrap
+    ) {
+        self.environment = environment
+        self.output = output
+        self.errorOutput = errorOutput
+        self.bootstrap = bootstrap
+    }
+
+    /// Standard output and error of this process.
+    static func process(environment: [String: String], bootstrap: @escaping Bootstrap) -> CommandEnvironment {
+        CommandEnvironment(
+            environment: environment,
+            output: { text in writeAll(text + "\n", to: 1) },
+            errorOutput: { text in writeAll(text + "\n", to: 2) },
+            bootstrap: bootstrap
+        )
+    }
+
+    static func writeAll(_ text: String, to fd: Int32) {
+        let bytes = Array(text.utf8)
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if written <= 0 { break }
+                offset += written
+            }
+        }
+    }
+}
+
+/// A command that runs with a `CommandEnvironment` and returns its exit status.
+public protocol KeelCommand: Sendable {
+    func execute(in environment: CommandEnvironment) async throws -> Int32
+}
+
+/// Ends the process with a status (a free function, so it does not collide with ArgumentParser's `exit(withError:)`).
+func terminateProcess(_ code: Int32) -> Never {
+    exit(code)
+}

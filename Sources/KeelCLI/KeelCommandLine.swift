@@ -1,0 +1,84 @@
+public import ArgumentParser
+public import Keel
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The application's command line, the counterpart of Django's `manage.py`: `serve`, `settings show|docs`, `check`,
+/// plus every module's commands.
+///
+/// The executable's `@main` runs it and supplies the logging and metrics bootstrap:
+/// ```swift
+/// @main struct Main {
+///     static func main() async {
+///         await KeelCommandLine<ConduitApp>.main { settings, metrics in
+///             LoggingSystem.bootstrap(KeelLogging.handlerFactory(settings))
+///             MetricsSystem.bootstrap(metrics.factory)
+///             return Logger(label: "conduit")
+///         }
+///     }
+/// }
+/// ```
+public struct KeelCommandLine<App: KeelApp>: AsyncParsableCommand {
+    public static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: App.name,
+            abstract: "Run and manage \(App.name), a Keel application.",
+            discussion: "Settings come from the command line, the environment, .env (development), a config file and defaults; `\(App.name) settings docs` lists every key.",
+            subcommands: [ServeCommand<App>.self, SettingsCommand<App>.self, CheckCommand<App>.self] + App.modules.flatMap(\.commands)
+        )
+    }
+
+    public init() {}
+
+    public mutating func run() async throws {
+        throw CleanExit.helpRequest(self)
+    }
+
+    /// Parses the arguments, runs the chosen command and exits with its status.
+    ///
+    /// Unknown commands and bad flags print a short error with the usage and exit 64; settings problems exit 78.
+    public static func main(
+        arguments: [String]? = nil,
+        environment: [String: String]? = nil,
+        bootstrap: @escaping CommandEnvironment.Bootstrap
+    ) async -> Never {
+        let code = await execute(
+            arguments: arguments ?? Array(CommandLine.arguments.dropFirst()),
+            in: .process(environment: environment ?? ProcessInfo.processInfo.environment, bootstrap: bootstrap)
+        )
+        terminateProcess(code)
+    }
+
+    /// Parses and runs a command line, returning the exit status instead of exiting (for tests).
+    public static func execute(arguments: [String], in environment: CommandEnvironment) async -> Int32 {
+        do {
+            var command = try parseAsRoot(arguments)
+            if let keelCommand = command as? any KeelCommand {
+                return try await keelCommand.execute(in: environment)
+            } else if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+            return 0
+        } catch {
+            let code = exitCode(for: error)
+            let message = fullMessage(for: error)
+            if !message.isEmpty {
+                code.isSuccess ? environment.output(message) : environment.errorOutput(message)
+            }
+            return code.rawValue
+        }
+    }
+}
+
+extension KeelCommand {
+    /// Keel commands run through `KeelCommandLine.main`, which supplies their environment.
+    public func run() async throws {
+        throw ValidationError("Run Keel commands through KeelCommandLine.main(bootstrap:), which supplies their environment.")
+    }
+}

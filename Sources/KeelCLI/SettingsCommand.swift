@@ -1,0 +1,108 @@
+public import ArgumentParser
+public import Keel
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// `settings`: inspect the settings.
+public struct SettingsCommand<App: KeelApp>: AsyncParsableCommand {
+    public static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "settings",
+            abstract: "Show the effective settings or print the settings reference.",
+            subcommands: [SettingsShowCommand<App>.self, SettingsDocsCommand<App>.self]
+        )
+    }
+
+    public init() {}
+}
+
+/// `settings show`: every effective value with its source; secrets redacted.
+public struct SettingsShowCommand<App: KeelApp>: AsyncParsableCommand, KeelCommand {
+    public static var configuration: CommandConfiguration {
+        CommandConfiguration(commandName: "show", abstract: "Print each effective setting, where it came from, secrets redacted.")
+    }
+
+    @OptionGroup public var settings: SettingsOptions
+
+    @Flag(help: "Print JSON instead of a table.")
+    public var json = false
+
+    public init() {}
+
+    struct Row: Codable {
+        let key: String
+        let environmentVariable: String
+        let value: String
+        let source: String
+        let secret: Bool
+    }
+
+    struct Document: Codable {
+        let profile: String
+        let settings: [Row]
+    }
+
+    public func execute(in environment: CommandEnvironment) async throws -> Int32 {
+        guard let resolved = await settings.resolve(App.self, in: environment) else { return SettingsError.exitCode }
+        let rows = resolved.entries.map {
+            Row(key: $0.key, environmentVariable: $0.environmentVariable, value: $0.displayValue, source: $0.source.description, secret: $0.isSecret)
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            let data = try encoder.encode(Document(profile: resolved.profile.rawValue, settings: rows))
+            environment.output(String(decoding: data, as: UTF8.self))
+        } else {
+            environment.output("Profile: \(resolved.profile)\n")
+            environment.output(TextTable(header: ["KEY", "VALUE", "SOURCE"], rows: rows.map { [$0.key, $0.value, $0.source] }).render())
+        }
+        return 0
+    }
+}
+
+/// `settings docs`: the Markdown reference `docs/settings.md` is generated from.
+public struct SettingsDocsCommand<App: KeelApp>: AsyncParsableCommand, KeelCommand {
+    public static var configuration: CommandConfiguration {
+        CommandConfiguration(commandName: "docs", abstract: "Print the settings reference in Markdown (docs/settings.md).")
+    }
+
+    public init() {}
+
+    public func execute(in environment: CommandEnvironment) async throws -> Int32 {
+        let documentation = SettingsDocumentation(schema: KeelApplication.schema(modules: App.modules), applicationName: App.name)
+        var text = documentation.markdown()
+        if text.hasSuffix("\n") { text.removeLast() }
+        environment.output(text)
+        return 0
+    }
+}
+
+/// A plain-text table with aligned columns, for people; long cells are kept whole.
+struct TextTable {
+    let header: [String]
+    let rows: [[String]]
+
+    func render() -> String {
+        var widths = header.map(\.count)
+        for row in rows {
+            for (index, cell) in row.enumerated() where index < widths.count {
+                widths[index] = max(widths[index], cell.count)
+            }
+        }
+        func line(_ cells: [String]) -> String {
+            var text = ""
+            for (index, cell) in cells.enumerated() {
+                let isLast = index == cells.count - 1
+                text += isLast ? cell : cell + String(repeating: " ", count: widths[index] - cell.count + 2)
+            }
+            return text
+        }
+        var output = [line(header), line(widths.map { String(repeating: "-", count: $0) })]
+        output += rows.map(line)
+        return output.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,86 @@
+public import Hummingbird
+public import HTTPTypes
+import Logging
+
+/// Turns every thrown error into Keel's one JSON error body (see `ErrorBody`).
+///
+/// - A `KeelError` renders as itself.
+/// - Any other `HTTPResponseError` (Hummingbird's `HTTPError`, body-size errors, decoding failures reported by
+///   `request.decode`) keeps its status and headers; its message becomes `errors.body`.
+/// - Anything else is a 500 whose body says only that an error happened and gives the request id; the error itself
+///   is logged at `error` level with that id, never sent to the client.
+///
+/// Place it inside `RequestObservabilityMiddleware` (so the access log sees the final status) and outside every
+/// middleware that may throw.
+public struct ErrorRenderingMiddleware<Context: RequestIDRequestContext>: RouterMiddleware {
+    public init() {}
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            return Self.render(error, request: request, context: context)
+        }
+    }
+
+    /// Renders an error as Keel's error response. Public so other entry points (a custom responder) stay consistent.
+    public static func render(_ error: any Error, request: Request, context: Context) -> Response {
+        switch error {
+        case let extra as ErrorWithExtraHeaders:
+            var response = render(extra.base, request: request, context: context)
+            response.headers.appendMissing(extra.headers)
+            return response
+        case let error as KeelError:
+            return ErrorBody(messages: error.messages, code: error.code).response(status: error.status, headers: error.headers)
+        case let error as any HTTPResponseError where error.status.code < 500 || error.status.code == 503:
+            var message = error.status.reasonPhrase
+            var headers = HTTPFields()
+            if let httpError = error as? HTTPError {
+                message = httpError.body ?? message
+                headers = httpError.headers
+            }
+            return ErrorBody(messages: ["body": [message]], code: .forStatus(error.status)).response(status: error.status, headers: headers)
+        default:
+            context.logger.error(
+                "unhandled error",
+                metadata: ["error.type": "\(String(reflecting: type(of: error)))", "error.message": "\(error)"]
+            )
+            let reference = context.requestID.isEmpty ? "" : " (request id \(context.requestID))"
+            return ErrorBody(messages: ["body": ["Internal server error\(reference)"]], code: .internalError)
+                .response(status: .internalServerError)
+        }
+    }
+}
+
+/// Wraps an error with headers that must reach the error response too (security headers, request id).
+///
+/// `ErrorRenderingMiddleware` renders the wrapped error and adds these headers without overwriting any it set.
+public struct ErrorWithExtraHeaders: Error, HTTPResponseError, Sendable {
+    public let base: any Error
+    public let headers: HTTPFields
+
+    public init(_ base: any Error, _ headers: HTTPFields) {
+        if let nested = base as? ErrorWithExtraHeaders {
+            var merged = nested.headers
+            merged.appendMissing(headers)
+            self.base = nested.base
+            self.headers = merged
+        } else {
+            self.base = base
+            self.headers = headers
+        }
+    }
+
+    public var status: HTTPResponse.Status { (base as? any HTTPResponseError)?.status ?? .internalServerError }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var response: Response
+        if let base = base as? any HTTPResponseError, status.code < 500 || status.code == 503 {
+            response = try base.response(from: request, context: context)
+        } else {
+            response = ErrorBody(messages: ["body": ["Internal server error"]], code: .internalError).response(status: .internalServerError)
+        }
+        response.headers.appendMissing(headers)
+        return response
+    }
+}

@@ -1,0 +1,25 @@
+public import Hummingbird
+public import HTTPTypes
+
+/// A request context that carries the request id set by `RequestObservabilityMiddleware`.
+///
+/// The id is accepted from a well-formed incoming `X-Request-ID` or generated, echoed in the response and attached
+/// to every log line of the request as `keel.request.id`.
+public protocol RequestIDRequestContext: RequestContext {
+    /// The request id; empty until the observability middleware has run.
+    var requestID: String { get set }
+}
+
+extension HTTPField.Name {
+    /// `X-Request-ID`: correlates a request across proxies, logs and error reports.
+    public static var xRequestID: HTTPField.Name { HTTPField.Name("X-Request-ID")! }
+}
+
+extension HTTPFields {
+    /// Appends each field whose name is not present yet, so a header a route set is never overwritten.
+    public mutating func appendMissing(_ fields: HTTPFields) {
+        for field in fields where self[field.name] == nil {
+            self.append(field)
+        }
+    }
+}

@@ -1,0 +1,65 @@
+public import Keel
+public import Logging
+import Synchronization
+
+/// Builds what a Keel test needs without touching the process: settings from explicit values, an application, and a
+/// logger whose lines the test can read.
+///
+/// ```swift
+/// let app = try await KeelTestApplication.make(modules: [Blog()], values: ["blog.pageSize": "5"])
+/// try await Application(router: try app.keel.buildRouter()).test(.router) { client in … }
+/// #expect(app.logs.lines.contains { $0.contains("keel.request.id") })
+/// ```
+public struct KeelTestApplication: Sendable {
+    public let keel: KeelApplication
+    public let logs: CapturedLogs
+
+    /// Resolves settings for `profile` (default `test`) from `values` (keys to textual values, as on the command line)
+    /// and `environment`, and assembles the application with a capturing logger.
+    public static func make(
+        name: String = "test-app",
+        modules: [any KeelModule] = [],
+        profile: Profile = .test,
+        values: [String: String] = [:],
+        environment: [String: String] = [:],
+        logFormat: LogFormat = .json
+    ) async throws -> KeelTestApplication {
+        let settings = try await resolveSettings(modules: modules, profile: profile, values: values, environment: environment)
+        let logs = CapturedLogs()
+        let logger = logs.logger(label: name, format: logFormat)
+        return KeelTestApplication(keel: KeelApplication(name: name, settings: settings, modules: modules, logger: logger), logs: logs)
+    }
+
+    /// Resolves settings from explicit values only (no process environment, no `.env`, no config file).
+    public static func resolveSettings(
+        modules: [any KeelModule] = [],
+        profile: Profile = .test,
+        values: [String: String] = [:],
+        environment: [String: String] = [:]
+    ) async throws -> ResolvedSettings {
+        let input = SettingsInput(
+            profile: profile.rawValue,
+            commandLine: values.sorted { $0.key < $1.key }.map { .init(key: $0.key, value: $0.value, flag: "--set \($0.key)") },
+            environment: environment,
+            dotEnvPath: "/nonexistent/.env"
+        )
+        return try await SettingsLoader(schema: KeelApplication.schema(modules: modules)).load(input)
+    }
+}
+
+/// Log lines captured in memory, for assertions.
+public final class CapturedLogs: Sendable {
+    private let storage = Mutex<[String]>([])
+
+    public init() {}
+
+    /// Every line written so far.
+    public var lines: [String] { storage.withLock { $0 } }
+
+    /// A logger writing into this capture through `KeelLogHandler`, at `trace` level.
+    public func logger(label: String, format: LogFormat = .json) -> Logger {
+        Logger(label: label) { label in
+            KeelLogHandler(label: label, format: format, level: .trace) { line in self.storage.withLock { $0.append(line) } }
+        }
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Keel
+import Logging
+import KeelTesting
+import Testing
+
+@Suite struct RequestIDTests {
+    @Test func aRequestIDIsGeneratedAndEchoed() async throws {
+        let app = try await KeelTestApplication.probe()
+        try await app.application().test(.router) { client in
+            try await client.execute(uri: "/request-id", method: .get) { response in
+                let id = try #require(response.headers[.xRequestID])
+                #expect(id.count == 32)
+                #expect(id.allSatisfy { $0.isHexDigit })
+                #expect(String(buffer: response.body) == id)
+            }
+        }
+    }
+
+    @Test func aWellFormedIncomingIDIsKept() async throws {
+        let app = try await KeelTestApplication.probe()
+        try await app.application().test(.router) { client in
+            try await client.execute(uri: "/request-id", method: .get, headers: [.xRequestID: "lb-7f3a:9.1/x_y"]) { response in
+                #expect(response.headers[.xRequestID] == "lb-7f3a:9.1/x_y")
+                #expect(String(buffer: response.body) == "lb-7f3a:9.1/x_y")
+            }
+        }
+    }
+
+    @Test(arguments: [String(repeating: "a", count: 129), "has space", "semi;colon", "<script>", "ünï"])
+    func aMalformedIncomingIDIsReplaced(incoming: String) async throws {
+        let app = try await KeelTestApplication.probe()
+        try await app.application().test(.router) { client in
+            try await client.execute(uri: "/request-id", method: .get, headers: [.xRequestID: incoming]) { response in
+                let id = try #require(response.headers[.xRequestID])
+                #expect(id != incoming)
+                #expect(id.count == 32)
+            }
+        }
+    }
+
+    @Test func everyLogLineOfARequestCarriesItsID() async throws {
+        let app = try await KeelTestApplication.probe()
+        try await app.application().test(.router) { client in
+            try await client.execute(uri: "/items/42", method: .get, headers: [.xRequestID: "trace-1"]) { #expect($0.status == .ok) }
+        }
+        let lines = app.logObjects.filter { $0["msg"] == "handling item" || $0["msg"] == "request" }
+        #expect(lines.count == 2)
+        #expect(lines.allSatisfy { $0["keel.request.id"] == "trace-1" })
+        #expect(lines.allSatisfy { $0["hb.request.id"] == nil })
+    }
+}
+
+@Suite struct AccessLogTests {
+    @Test func oneLinePerRequestWithRouteTemplateStatusAndDuration() async throws {
+        let app = try await KeelTestApplication.probe()
+        try await app.application().test(.router) { client in
+            try await client.execute(uri: "/items/42", method: .get) { _ in }
+            try await client.execute(uri: "/validation", method: .get) { _ in }
+        }
+        let access = app.logObjects.filter { $0["msg"] == "request" }
+        #expect(access.count == 2)
+        #expect(access[0]["http.method"] == "GET")
+        #expect(access[0]["http.route"] == "/items/{id}")
+        #expect(access[0]["http.status"] == "200")
+        #expect(Double(access[0]["http.duration_ms"] ?? "") != nil)
+        #expect(access[0]["level"] == "info")
+        #expect(access[1]["http.status"] == "422")
+        #expect(!app.logs.lines.joined().contains("/items/42"))
+    }
+
+    @Test func theAccessLogCanBeTurnedOff() async throws {
+        let app = try await KeelTestApplication.probe(values: ["log.accessLog": "false"])
+        try await app.application().test(.router) { client in
+            try await client.execute(uri: "/items/1", method: .get) { _ in }
+        }
+        #expect(app.logObjects.filter { $0["msg"] == "request" }.isEmpty)
+    }
+
+    @Test func textFormatIsOneReadableLine() {
+        final class Box: @unchecked Sendable { var lines: [String] = [] }  // written from one thread in this test
+        let box = Box()
+        var handler = KeelLogHandler(label: "app", format: .text, level: .info) { box.lines.append($0) }
+        handler[metadataKey: "keel.request.id"] = "abc"
+        handler.log(event: .init(level: .info, message: "hello", metadata: ["k": "v"], source: "s", file: #file, function: #function, line: #line))
+        #expect(box.lines.count == 1)
+        #expect(box.lines[0].contains("INFO app: hello k=v keel.request.id=abc"))
+    }
+}
+
+@Suite struct MetricsTests {
+    @Test func metricsOnThePublicPortAreRefusedWithoutAConfiguredToken() async throws {
+        let app = try await KeelTestApplication.probe()
+        try await app.application().test(.router) { client in
+            try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == .notFound) }
+        }
+    }
+
+    @Test func metricsNeedTheConfiguredBearerToken() async throws {
+        let token = "prometheus-scrape-token-1234"
+        let app = try await KeelTestApplication.probe(values: ["metrics.token": token])
+        try await app.application().test(.router) { client in
+            try await client.execute(uri: "/items/7", method: .get) { _ in }
+            try await client.execute(uri: "/items/8", method: .get) { _ in }
+            try await client.execute(uri: "/missing/path", method: .get) { _ in }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(response.status == .unauthorized)
+                #expect(response.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true)
+            }
+            try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer wrong-token-wrong-token"]) {
+                #expect($0.status == .unauthorized)
+            }
+            try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer \(token)"]) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
+                let text = String(buffer: response.body)
+                #expect(text.contains(#"keel_http_requests_total{route="/items/{id}",method="GET",status="200"} 2"#))
+                #expect(text.contains("keel_http_request_duration_seconds_bucket"))
+                #expect(text.contains("keel_http_requests_in_flight"))
+                #expect(!text.contains("/items/7"))
+                #expect(!text.contains("/missing/path"))
+            }
+        }
+    }
+
+    @Test func aSeparateMetricsPortMovesTheEndpointOffThePublicRouter() async throws {
+        let app = try await KeelTestApplication.probe(values: ["metrics.port": "19999"])
+        try await app.application().test(.router) { client in
+            try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == .notFound) }
+        }
+        let services = try app.keel.services()
+        #expect(services.count == 3)  // metrics server, HTTP application, shutdown coordinator
+        let router = Router()
+        MetricsEndpoint(metrics: app.keel.metrics, token: nil, requireToken: false).register(on: router)
+        try await Application(router: router).test(.router) { client in
+            try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == .ok) }
+        }
+    }
+}
