@@ -1,3 +1,4 @@
 @_exported import KeelCore
 @_exported import KeelOps
 @_exported import KeelSettings
+@_exported import KeelData

@@ -5,13 +5,27 @@ public import Logging
 public import ServiceLifecycle
 public import UnixSignals
 import KeelCore
+import KeelData
 import NIOCore
 
-/// Keel's own module: the core settings keys and system checks. Always first.
+/// Keel's own module: the core and database settings keys and system checks. Always first.
 struct KeelCoreModule: KeelModule {
+    let applicationName: String
     var name: String { "keel" }
-    var settings: [any AnySetting] { CoreSettings.all }
+    var settings: [any AnySetting] { CoreSettings.all + DatabaseSettings.all(defaultName: applicationName) }
     var checks: [SystemCheck] { CoreChecks.all }
+
+    func readinessChecks(app: KeelApplication) -> [ReadinessCheck] {
+        let database = app.database
+        let migrator = app.migrator
+        return [
+            ReadinessCheck("database") { try await database.ping() },
+            ReadinessCheck("migrations") {
+                let pending = try await migrator.pending().count
+                if pending > 0 { throw ReadinessFailure(pending == 1 ? "1 migration pending" : "\(pending) migrations pending") }
+            },
+        ]
+    }
 }
 
 /// A Keel application: resolved settings plus modules, assembled into a router, a Hummingbird application and a
@@ -30,28 +44,39 @@ public struct KeelApplication: Sendable {
     public let metrics: KeelMetrics
     /// Readiness state; flips to "shutting down" when graceful shutdown begins.
     public let lifecycle: LifecycleState
+    /// The database `database.url` names (pools open lazily).
+    public let database: KeelDatabase
+    /// Every module's migrations, in module order.
+    public let migrator: Migrator
 
-    public init(name: String, settings: ResolvedSettings, modules: [any KeelModule], logger: Logger, metrics: KeelMetrics = KeelMetrics()) {
+    /// - Throws: `MigrationError.duplicateName` when two migrations share a name.
+    public init(name: String, settings: ResolvedSettings, modules: [any KeelModule], logger: Logger, metrics: KeelMetrics = KeelMetrics()) throws {
         self.name = name
         self.settings = settings
-        self.modules = Self.withCore(modules)
+        self.modules = Self.withCore(modules, name: name)
         self.logger = logger
         self.metrics = metrics
         self.lifecycle = LifecycleState()
+        self.database = KeelDatabase(settings: settings, logger: logger)
+        self.migrator = try Migrator(database: database, migrations: Self.migrations(of: self.modules), logger: logger)
     }
 
-    static func withCore(_ modules: [any KeelModule]) -> [any KeelModule] {
-        [KeelCoreModule()] + modules
+    static func withCore(_ modules: [any KeelModule], name: String) -> [any KeelModule] {
+        [KeelCoreModule(applicationName: name)] + modules
+    }
+
+    static func migrations(of modules: [any KeelModule]) -> [RegisteredMigration] {
+        modules.flatMap { module in module.migrations.map { RegisteredMigration(module: module.name, migration: $0) } }
     }
 
     /// The settings schema of Keel plus these modules, one section per module.
-    public static func schema(modules: [any KeelModule]) -> SettingsSchema {
-        SettingsSchema(sections: withCore(modules).map { .init(module: $0.name, settings: $0.settings) })
+    public static func schema(name: String, modules: [any KeelModule]) -> SettingsSchema {
+        SettingsSchema(sections: withCore(modules, name: name).map { .init(module: $0.name, settings: $0.settings) })
     }
 
     /// Every module's system checks.
-    public static func checks(modules: [any KeelModule]) -> CheckRegistry {
-        CheckRegistry(checks: withCore(modules).flatMap(\.checks))
+    public static func checks(name: String, modules: [any KeelModule]) -> CheckRegistry {
+        CheckRegistry(checks: withCore(modules, name: name).flatMap(\.checks))
     }
 
     /// The router with Keel's middleware stack, the health and metrics endpoints and every module's routes.
@@ -61,6 +86,11 @@ public struct KeelApplication: Sendable {
         router.add(middleware: RequestObservabilityMiddleware(
             metricsFactory: metricsOn ? metrics.factory : nil, accessLog: settings[CoreSettings.logAccessLog]))
         router.add(middleware: ErrorRenderingMiddleware())
+        router.add(middleware: QueryRecorderMiddleware(
+            serverTiming: settings[DatabaseSettings.serverTiming],
+            nPlusOneThreshold: settings[DatabaseSettings.nPlusOneThreshold],
+            nPlusOne: NPlusOneAction(rawValue: settings[DatabaseSettings.nPlusOneAction]) ?? .warn,
+            slowQueryThreshold: settings[DatabaseSettings.slowQueryThreshold]))
         HealthEndpoints(checks: readinessChecks, lifecycle: lifecycle, timeout: settings[CoreSettings.healthCheckTimeout])
             .register(on: router)
         if metricsOn && settings[CoreSettings.metricsPort] == nil {
@@ -78,18 +108,36 @@ public struct KeelApplication: Sendable {
     }
 
     /// The HTTP application on `http.host`:`http.port`.
+    ///
+    /// Before the server accepts connections the database is prepared (SQLite folder, WAL, busy timeout) and, in the
+    /// `development` profile only, pending migrations are applied. Staging and production never migrate by
+    /// themselves: run `migrate` in the deploy pipeline; readiness stays 503 while migrations are pending.
     public func buildApplication(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) throws -> some ApplicationProtocol {
-        Application(
+        var application = Application(
             router: try buildRouter(),
             configuration: .init(address: .hostname(settings[CoreSettings.httpHost], port: settings[CoreSettings.httpPort]), serverName: nil),
             onServerRunning: onServerRunning,
             logger: logger
         )
+        let database = self.database
+        let migrator = self.migrator
+        let migrates = settings.profile == .development
+        let logger = self.logger
+        application.beforeServerStarts {
+            try await database.prepare()
+            if migrates {
+                let applied = try await migrator.migrate()
+                if !applied.isEmpty {
+                    logger.info("applied pending migrations", metadata: ["migration.count": .stringConvertible(applied.count)])
+                }
+            }
+        }
+        return application
     }
 
     /// Every service to run: the separate metrics server (if configured), module services, the HTTP application and
     /// the shutdown coordinator, in the order that makes graceful shutdown correct (ServiceLifecycle stops them in
-    /// reverse): readiness fails first, then the server drains, then module services stop.
+    /// reverse): readiness fails first, then the server drains, then module services stop, then the database pools close.
     public func services(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) throws -> [any Service] {
         var services: [any Service] = []
         if settings[CoreSettings.metricsEnabled], let port = settings[CoreSettings.metricsPort] {
@@ -100,6 +148,7 @@ public struct KeelApplication: Sendable {
                 configuration: .init(address: .hostname(settings[CoreSettings.metricsHost], port: port), serverName: nil),
                 logger: logger))
         }
+        services.append(database)
         services += modules.flatMap { $0.services(app: self) }
         services.append(try buildApplication(onServerRunning: onServerRunning))
         services.append(ShutdownCoordinator(lifecycle: lifecycle, drainDelay: settings[CoreSettings.httpShutdownDrainDelay], logger: logger))

@@ -1,5 +1,6 @@
 public import ArgumentParser
 public import Hummingbird
+public import KeelData
 public import KeelOps
 public import KeelSettings
 public import ServiceLifecycle
@@ -22,6 +23,8 @@ public protocol KeelModule: Sendable {
     var name: String { get }
     /// The settings keys the module reads; resolved and validated with every other key at start-up.
     var settings: [any AnySetting] { get }
+    /// The module's migrations, in order, each with an explicit stable name.
+    var migrations: [any KeelMigration] { get }
     /// Extra `conduit <command>` subcommands.
     var commands: [any ParsableCommand.Type] { get }
     /// System checks, run by `check` (and `check --deploy` for deploy checks).
@@ -37,6 +40,7 @@ public protocol KeelModule: Sendable {
 
 extension KeelModule {
     public var settings: [any AnySetting] { [] }
+    public var migrations: [any KeelMigration] { [] }
     public var commands: [any ParsableCommand.Type] { [] }
     public var checks: [SystemCheck] { [] }
     public func routes(into router: Router<KeelContext>, app: KeelApplication) throws {}

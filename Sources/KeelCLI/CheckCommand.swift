@@ -39,7 +39,7 @@ public struct CheckCommand<App: KeelApp>: AsyncParsableCommand, KeelCommand {
     public func execute(in environment: CommandEnvironment) async throws -> Int32 {
         guard let resolved = await settings.resolve(App.self, in: environment) else { return SettingsError.exitCode }
         let silenced = Set(resolved[CoreSettings.checksSilenced])
-        let registry = KeelApplication.checks(modules: App.modules)
+        let registry = KeelApplication.checks(name: App.name, modules: App.modules)
         let all = registry.run(resolved, deploy: deploy, silenced: [])
         let findings = all.filter { !silenced.contains($0.id) }
         let report = CheckReport(findings: findings, silencedCount: all.count - findings.count)

@@ -35,7 +35,7 @@ public struct SettingsOptions: ParsableArguments, Sendable {
     public func resolve<App: KeelApp>(
         _ app: App.Type, extra: [SettingsInput.CommandLineValue] = [], in environment: CommandEnvironment
     ) async -> ResolvedSettings? {
-        let loader = SettingsLoader(schema: KeelApplication.schema(modules: App.modules))
+        let loader = SettingsLoader(schema: KeelApplication.schema(name: App.name, modules: App.modules))
         do {
             return try await loader.load(input(extra: extra, environment: environment.environment))
         } catch {

@@ -28,7 +28,10 @@ public struct KeelCommandLine<App: KeelApp>: AsyncParsableCommand {
             commandName: App.name,
             abstract: "Run and manage \(App.name), a Keel application.",
             discussion: "Settings come from the command line, the environment, .env (development), a config file and defaults; `\(App.name) settings docs` lists every key.",
-            subcommands: [ServeCommand<App>.self, SettingsCommand<App>.self, CheckCommand<App>.self] + App.modules.flatMap(\.commands)
+            subcommands: [
+                ServeCommand<App>.self, MigrateCommand<App>.self, ShowMigrationsCommand<App>.self, SettingsCommand<App>.self,
+                CheckCommand<App>.self,
+            ] + App.modules.flatMap(\.commands)
         )
     }
 

@@ -32,7 +32,7 @@ public struct ServeCommand<App: KeelApp>: AsyncParsableCommand, KeelCommand {
         if let port { extra.append(.init(key: CoreSettings.httpPort.key, value: port, flag: "--port")) }
         guard let resolved = await settings.resolve(App.self, extra: extra, in: environment) else { return SettingsError.exitCode }
 
-        let findings = KeelApplication.checks(modules: App.modules)
+        let findings = KeelApplication.checks(name: App.name, modules: App.modules)
             .run(resolved, deploy: resolved.profile.isDeployed, silenced: Set(resolved[CoreSettings.checksSilenced]))
         if !findings.isEmpty {
             environment.errorOutput(CheckReport(findings: findings, silencedCount: 0).text())
@@ -44,7 +44,7 @@ public struct ServeCommand<App: KeelApp>: AsyncParsableCommand, KeelCommand {
 
         let metrics = KeelMetrics()
         let logger = environment.bootstrap(resolved, metrics)
-        let app = KeelApplication(name: App.name, settings: resolved, modules: App.modules, logger: logger, metrics: metrics)
+        let app = try KeelApplication(name: App.name, settings: resolved, modules: App.modules, logger: logger, metrics: metrics)
         let textLogs = resolved[CoreSettings.logFormat] == "text"
         let host = resolved[CoreSettings.httpHost]
         let profile = resolved.profile

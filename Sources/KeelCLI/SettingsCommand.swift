@@ -73,7 +73,7 @@ public struct SettingsDocsCommand<App: KeelApp>: AsyncParsableCommand, KeelComma
     public init() {}
 
     public func execute(in environment: CommandEnvironment) async throws -> Int32 {
-        let documentation = SettingsDocumentation(schema: KeelApplication.schema(modules: App.modules), applicationName: App.name)
+        let documentation = SettingsDocumentation(schema: KeelApplication.schema(name: App.name, modules: App.modules), applicationName: App.name)
         var text = documentation.markdown()
         if text.hasSuffix("\n") { text.removeLast() }
         environment.output(text)

@@ -21,7 +21,7 @@ public struct ShutdownCoordinator: Service {
         // Wait for the shutdown signal (or cancellation) without holding anything.
         try? await gracefulShutdown()
         lifecycle.beginShutdown()
-        logger.info("graceful shutdown: readiness is now failing", metadata: ["keel.drain_delay": "\(drainDelay)"])
+        logger.info("graceful shutdown: readiness is now failing", metadata: ["keel.drain_delay_ms": .stringConvertible(drainDelay.components.seconds * 1000 + drainDelay.components.attoseconds / 1_000_000_000_000_000)])
         if drainDelay > .zero {
             try? await Task.sleep(for: drainDelay)
         }

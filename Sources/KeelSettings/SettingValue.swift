@@ -120,19 +120,21 @@ extension Duration: SettingValue {
             break
         }
         guard !number.isEmpty, let value = Double(number), value.isFinite, abs(value * scale) < 1e12 else { return nil }
-        self = .milliseconds(Int64((value * scale * 1000).rounded()))
+        self = .microseconds(Int64((value * scale * 1_000_000).rounded()))
     }
     public init?(configContent: ConfigContent) {
         switch configContent {
         case .string(let value): self.init(settingString: value)
         case .int(let value): self = .seconds(value)
-        case .double(let value) where value.isFinite && abs(value) < 1e12: self = .milliseconds(Int64((value * 1000).rounded()))
+        case .double(let value) where value.isFinite && abs(value) < 1e12: self = .microseconds(Int64((value * 1_000_000).rounded()))
         default: return nil
         }
     }
     public var configContent: ConfigContent? { .string(settingDescription) }
     public var settingDescription: String {
-        let ms = components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+        let micros = components.seconds * 1_000_000 + components.attoseconds / 1_000_000_000_000
+        if micros % 1000 != 0 { return "\(Double(micros) / 1000)ms" }
+        let ms = micros / 1000
         if ms % 3_600_000 == 0 && ms != 0 { return "\(ms / 3_600_000)h" }
         if ms % 60_000 == 0 && ms != 0 { return "\(ms / 60_000)m" }
         if ms % 1000 == 0 { return "\(ms / 1000)s" }

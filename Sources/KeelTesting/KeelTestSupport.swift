@@ -24,14 +24,15 @@ public struct KeelTestApplication: Sendable {
         environment: [String: String] = [:],
         logFormat: LogFormat = .json
     ) async throws -> KeelTestApplication {
-        let settings = try await resolveSettings(modules: modules, profile: profile, values: values, environment: environment)
+        let settings = try await resolveSettings(name: name, modules: modules, profile: profile, values: values, environment: environment)
         let logs = CapturedLogs()
         let logger = logs.logger(label: name, format: logFormat)
-        return KeelTestApplication(keel: KeelApplication(name: name, settings: settings, modules: modules, logger: logger), logs: logs)
+        return KeelTestApplication(keel: try KeelApplication(name: name, settings: settings, modules: modules, logger: logger), logs: logs)
     }
 
     /// Resolves settings from explicit values only (no process environment, no `.env`, no config file).
     public static func resolveSettings(
+        name: String = "test-app",
         modules: [any KeelModule] = [],
         profile: Profile = .test,
         values: [String: String] = [:],
@@ -43,7 +44,7 @@ public struct KeelTestApplication: Sendable {
             environment: environment,
             dotEnvPath: "/nonexistent/.env"
         )
-        return try await SettingsLoader(schema: KeelApplication.schema(modules: modules)).load(input)
+        return try await SettingsLoader(schema: KeelApplication.schema(name: name, modules: modules)).load(input)
     }
 }
 

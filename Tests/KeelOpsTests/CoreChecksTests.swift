@@ -7,7 +7,7 @@ import Testing
 
     func findings(_ profile: Profile = .test, _ values: [String: String] = [:]) async throws -> [CheckFinding] {
         let settings = try await KeelTestApplication.resolveSettings(profile: profile, values: values)
-        return KeelApplication.checks(modules: []).run(settings, deploy: true, silenced: [])
+        return KeelApplication.checks(name: "test-app", modules: []).run(settings, deploy: true, silenced: [])
     }
 
     @Test func signingKeyCheckFiresOnTheDevelopmentDefault() async throws {

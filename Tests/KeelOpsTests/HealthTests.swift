@@ -15,18 +15,20 @@ import Testing
                 #expect(json(response.body)["status"] as? String == "ok")
             }
         }
+        await app.keel.database.shutdown()
     }
 
     @Test func readyNamesEachCheckWithStatusAndDuration() async throws {
-        let app = try await KeelTestApplication.probe(failing: ReadinessCheck("database") {})
+        let app = try await KeelTestApplication.probe(failing: ReadinessCheck("cache") {})
         try await app.application().test(.router) { client in
             try await client.execute(uri: "/health/ready", method: .get) { response in
                 #expect(response.status == .ok)
                 let checks = json(response.body)["checks"] as? [[String: Any]] ?? []
-                #expect(checks.map { $0["name"] as? String } == ["shutdown", "database"])
+                #expect(checks.map { $0["name"] as? String } == ["shutdown", "database", "migrations", "cache"])
                 #expect(checks.allSatisfy { $0["status"] as? String == "ok" && $0["durationMs"] is Double })
             }
         }
+        await app.keel.database.shutdown()
     }
 
     @Test func aFailingCheckMakesReadiness503WithoutLeakingTheError() async throws {
@@ -41,6 +43,7 @@ import Testing
                 #expect(json(response.body)["status"] as? String == "unavailable")
             }
         }
+        await app.keel.database.shutdown()
     }
 
     @Test func aReadinessFailureReasonIsShown() async throws {
@@ -51,6 +54,7 @@ import Testing
                 #expect(String(buffer: response.body).contains("2 migrations pending"))
             }
         }
+        await app.keel.database.shutdown()
     }
 
     @Test func aSlowCheckTimesOut() async throws {
@@ -63,6 +67,7 @@ import Testing
                 #expect(String(buffer: response.body).contains("timed out"))
             }
         }
+        await app.keel.database.shutdown()
     }
 
     @Test func readinessFailsOnceShutdownBegins() async throws {
@@ -76,5 +81,6 @@ import Testing
             }
             try await client.execute(uri: "/health/live", method: .get) { #expect($0.status == .ok) }
         }
+        await app.keel.database.shutdown()
     }
 }

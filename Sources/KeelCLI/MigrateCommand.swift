@@ -1,0 +1,183 @@
+public import ArgumentParser
+public import Keel
+import Synchronization
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Builds the application a data command works on, and closes its pools afterwards.
+struct CommandApplication {
+    static func with<App: KeelApp>(
+        _ app: App.Type, settings options: SettingsOptions, in environment: CommandEnvironment,
+        _ body: (KeelApplication) async throws -> Int32
+    ) async throws -> Int32 {
+        guard let resolved = await options.resolve(App.self, in: environment) else { return SettingsError.exitCode }
+        let metrics = KeelMetrics()
+        let logger = environment.bootstrap(resolved, metrics)
+        let application: KeelApplication
+        do {
+            application = try KeelApplication(name: App.name, settings: resolved, modules: App.modules, logger: logger, metrics: metrics)
+        } catch {
+            environment.errorOutput("\(error)")
+            return 1
+        }
+        do {
+            try await application.database.prepare()
+            let code = try await body(application)
+            await application.database.shutdown()
+            return code
+        } catch {
+            await application.database.shutdown()
+            environment.errorOutput("\(error)")
+            return 1
+        }
+    }
+}
+
+/// `migrate`: applies pending migrations, or moves to a named one, or shows the plan, or gates a deploy.
+public struct MigrateCommand<App: KeelApp>: AsyncParsableCommand, KeelCommand {
+    public static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "migrate",
+            abstract: "Apply pending migrations (or move to --to NAME), each in its own transaction.",
+            discussion: """
+                Two instances migrating at once never both run a migration: each step takes a database lock and \
+                re-checks. A failing migration is rolled back and named with its cause (exit 1). \
+                --check exits 1 while anything is pending, for a deploy pipeline gate.
+                """
+        )
+    }
+
+    @OptionGroup public var settings: SettingsOptions
+
+    @Flag(help: "Show what would run, change nothing.")
+    public var plan = false
+
+    @Option(help: "Move forward or back to this migration (applied, with everything after it reverted); `zero` reverts all.")
+    public var to: String?
+
+    @Flag(help: "Exit 1 when any migration is pending; change nothing.")
+    public var check = false
+
+    @Flag(help: "Print JSON instead of text (with --plan or --check).")
+    public var json = false
+
+    public init() {}
+
+    public func execute(in environment: CommandEnvironment) async throws -> Int32 {
+        try await CommandApplication.with(App.self, settings: settings, in: environment) { app in
+            let target: Migrator.Target = to.map { $0 == "zero" ? .zero : .named($0) } ?? .latest
+            if check {
+                let pending = try await app.migrator.pending()
+                if json {
+                    environment.output(try Self.encode(pending.map { ["module": $0.module, "name": $0.name] }))
+                } else if pending.isEmpty {
+                    environment.output("No migrations pending.")
+                } else {
+                    environment.output("\(pending.count) migration\(pending.count == 1 ? "" : "s") pending:")
+                    for migration in pending { environment.output("  \(migration.name)") }
+                }
+                return pending.isEmpty ? 0 : 1
+            }
+            let steps = try await app.migrator.plan(to: target)
+            if plan {
+                if json {
+                    environment.output(try Self.encode(steps))
+                } else if steps.isEmpty {
+                    environment.output("Nothing to do: the database is at the target.")
+                } else {
+                    environment.output("Planned operations:")
+                    for step in steps {
+                        environment.output("  \(step.direction == .apply ? "Apply " : "Revert") \(step.name)  (\(step.module))")
+                    }
+                }
+                return 0
+            }
+            if steps.isEmpty {
+                environment.output("No migrations to apply.")
+                return 0
+            }
+            environment.output("Operations to perform: \(steps.count) (database: \(app.database.url.redacted))")
+            let total = steps.count
+            let position = Counter()
+            do {
+                try await app.migrator.migrate(to: target) { step, outcome, elapsed in
+                    guard let outcome else { return }
+                    let index = position.next()
+                    let verb = step.direction == .apply ? "Applying" : "Reverting"
+                    let result = outcome == .done ? "OK" : "skipped (another instance did it)"
+                    let ms = elapsed.map { " (\(Int(($0.components.seconds * 1000) + $0.components.attoseconds / 1_000_000_000_000_000)) ms)" } ?? ""
+                    environment.output("  [\(index)/\(total)] \(verb) \(step.name)... \(result)\(ms)")
+                }
+            } catch {
+                environment.errorOutput("\(error)")
+                return 1
+            }
+            return 0
+        }
+    }
+
+    static func encode(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+/// A step counter shared with the progress callback.
+final class Counter: Sendable {
+    private let value = Mutex(0)
+    func next() -> Int {
+        value.withLock { value in
+            value += 1
+            return value
+        }
+    }
+}
+
+struct MigrationsDocument: Encodable {
+    let migrations: [Migrator.Status]
+    let unknownApplied: [String]
+}
+
+/// `showmigrations`: applied and pending migrations per module.
+public struct ShowMigrationsCommand<App: KeelApp>: AsyncParsableCommand, KeelCommand {
+    public static var configuration: CommandConfiguration {
+        CommandConfiguration(commandName: "showmigrations", abstract: "List each module's migrations: [X] applied, [ ] pending.")
+    }
+
+    @OptionGroup public var settings: SettingsOptions
+
+    @Flag(help: "Print JSON instead of text.")
+    public var json = false
+
+    public init() {}
+
+    public func execute(in environment: CommandEnvironment) async throws -> Int32 {
+        try await CommandApplication.with(App.self, settings: settings, in: environment) { app in
+            let (statuses, unknown) = try await app.migrator.status()
+            if json {
+                environment.output(try MigrateCommand<App>.encode(MigrationsDocument(migrations: statuses, unknownApplied: unknown)))
+                return 0
+            }
+            for module in app.modules {
+                let owned = statuses.filter { $0.module == module.name }
+                environment.output(module.name)
+                if owned.isEmpty { environment.output("  (no migrations)") }
+                for status in owned {
+                    let mark = status.appliedAt == nil ? "[ ]" : "[X]"
+                    let when = status.appliedAt.map { "  applied \($0)" } ?? ""
+                    environment.output("  \(mark) \(status.name)\(when)")
+                }
+            }
+            if !unknown.isEmpty {
+                environment.output("applied but no longer declared")
+                for name in unknown { environment.output("  [?] \(name)") }
+            }
+            return 0
+        }
+    }
+}

@@ -1,0 +1,90 @@
+public import KeelSettings
+
+/// The data layer's settings keys (see `docs/settings.md` and `docs/data.md`).
+public enum DatabaseSettings {
+    /// The key of the database URL; its default names the application (`sqlite://var/<app>.sqlite3`).
+    public static let urlKey = "database.url"
+
+    /// `database.url` with the default for an application name.
+    public static func url(defaultName: String) -> Setting<String> {
+        Setting<String>(
+            urlKey, default: "sqlite://var/\(defaultName).sqlite3", profiles: [.test: "sqlite://:memory:"], secret: true,
+            allowed: .init(allowed: "sqlite://PATH, sqlite://:memory: or postgres://USER:PASSWORD@HOST:PORT/DATABASE") { value in
+                DatabaseURL(value) == nil ? "must be sqlite://PATH, sqlite://:memory: or postgres://USER:PASSWORD@HOST:PORT/DATABASE" : nil
+            },
+            doc: "The database: an SQLite file (created on first use; WAL, foreign keys on) or a PostgreSQL server.")
+    }
+
+    /// For reading the resolved value; the schema declares it through `url(defaultName:)`.
+    public static let url = url(defaultName: "app")
+
+    public static let poolSize = Setting<Int>(
+        "database.poolSize", default: 2, allowed: .range(1...64),
+        doc: "PostgreSQL connections per event loop (one loop per core). SQLite always uses one connection per loop.")
+    public static let poolTimeout = Setting<Duration>(
+        "database.poolTimeout", default: .seconds(10), allowed: .range(.milliseconds(100) ... .seconds(120)),
+        doc: "How long a request waits for a free connection before failing.")
+    public static let busyTimeout = Setting<Duration>(
+        "database.busyTimeout", default: .seconds(5), allowed: .range(.zero ... .seconds(120)),
+        doc: "SQLite: how long a statement waits for another connection's write lock before failing.")
+    public static let slowQueryThreshold = Setting<Duration>(
+        "database.slowQueryThreshold", default: .milliseconds(200), allowed: .range(.zero ... .seconds(3600)),
+        doc: "Queries slower than this are logged with their fingerprint and duration (never their bound values).")
+    public static let nPlusOneThreshold = Setting<Int>(
+        "database.nPlusOneThreshold", default: 5, allowed: .range(2...10_000),
+        doc: "The same query fingerprint run this many times in one request is reported as an N+1.")
+    public static let nPlusOneAction = Setting<String>(
+        "database.nPlusOne", default: "warn", profiles: [.test: "error", .staging: "ignore", .production: "ignore"],
+        allowed: .oneOf(["warn", "error", "ignore"]),
+        doc: "What an N+1 does: `warn` logs a warning, `error` logs an error and fails the request with a 500, `ignore` does nothing.")
+    public static let serverTiming = Setting<Bool>(
+        "database.serverTiming", default: true, profiles: [.staging: false, .production: false],
+        doc: "Add a Server-Timing header with each response's query count and time (development aid; off when deployed).")
+
+    /// Every key, for the core module's schema section.
+    public static func all(defaultName: String) -> [any AnySetting] {
+        [url(defaultName: defaultName), poolSize, poolTimeout, busyTimeout, slowQueryThreshold, nPlusOneThreshold, nPlusOneAction, serverTiming]
+    }
+}
+
+/// A parsed `database.url`.
+public enum DatabaseURL: Sendable, Equatable {
+    /// An SQLite file (relative to the working directory, or absolute with `sqlite:///abs/path`).
+    case sqliteFile(path: String)
+    /// An in-memory SQLite database, shared by the process's connections.
+    case sqliteMemory
+    /// A PostgreSQL server, as a `postgres://` or `postgresql://` URL.
+    case postgres(url: String)
+
+    public init?(_ text: String) {
+        if text.hasPrefix("sqlite://") {
+            let path = String(text.dropFirst("sqlite://".count))
+            if path == ":memory:" {
+                self = .sqliteMemory
+            } else if path.isEmpty || path.hasSuffix("/") {
+                return nil
+            } else {
+                self = .sqliteFile(path: path)
+            }
+        } else if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
+            guard text.contains("@") || text.split(separator: "/").count >= 3 else { return nil }
+            self = .postgres(url: text)
+        } else {
+            return nil
+        }
+    }
+
+    /// The URL with any password replaced, safe to log.
+    public var redacted: String {
+        switch self {
+        case .sqliteFile(let path): return "sqlite://\(path)"
+        case .sqliteMemory: return "sqlite://:memory:"
+        case .postgres(let url):
+            guard let at = url.lastIndex(of: "@") else { return url }
+            let afterScheme = url.hasPrefix("postgresql://") ? "postgresql://".count : "postgres://".count
+            let credentials = url[url.index(url.startIndex, offsetBy: afterScheme)..<at]
+            guard let colon = credentials.firstIndex(of: ":") else { return url }
+            return String(url[..<colon]) + ":********" + String(url[at...])
+        }
+    }
+}

@@ -1,0 +1,136 @@
+public import FluentKit
+public import Logging
+public import ServiceLifecycle
+public import SQLKit
+import FluentPostgresDriver
+import FluentSQLiteDriver
+import NIOCore
+import NIOPosix
+public import KeelSettings
+import SystemPackage
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The application's database: FluentKit's connection pools for SQLite or PostgreSQL, chosen by `database.url`.
+///
+/// A ServiceLifecycle service: it waits for graceful shutdown and then closes the pools, after the HTTP server has
+/// drained. Handles from `db` and `sql` report every statement to the current `QueryRecorder`.
+/// ```swift
+/// let users = try await User.query(on: app.database.db).all()
+/// let rows = try await app.database.sql.select().column("id").from("users").all()
+/// ```
+public final class KeelDatabase: Service, Sendable {
+    /// Which store `database.url` chose.
+    public enum Kind: String, Sendable {
+        case sqlite
+        case postgres
+    }
+
+    public let kind: Kind
+    public let url: DatabaseURL
+    let databases: Databases
+    let eventLoopGroup: any EventLoopGroup
+    let logger: Logger
+    let slowThreshold: Duration
+    let busyTimeout: Duration
+
+    /// Creates the pools (connections open lazily, on first use or in `prepare()`).
+    public init(settings: ResolvedSettings, logger: Logger, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        let text = settings[DatabaseSettings.url]
+        guard let url = DatabaseURL(text) else {
+            preconditionFailure("database.url was validated at start-up")
+        }
+        self.url = url
+        self.logger = logger
+        self.eventLoopGroup = eventLoopGroup
+        self.slowThreshold = settings[DatabaseSettings.slowQueryThreshold]
+        self.busyTimeout = settings[DatabaseSettings.busyTimeout]
+        let poolTimeout = TimeAmount.nanoseconds(Int64(settings[DatabaseSettings.poolTimeout].components.seconds) * 1_000_000_000
+            + settings[DatabaseSettings.poolTimeout].components.attoseconds / 1_000_000_000)
+        databases = Databases(threadPool: NIOThreadPool.singleton, on: eventLoopGroup)
+        switch url {
+        case .sqliteFile(let path):
+            kind = .sqlite
+            databases.use(.sqlite(.file(path), connectionPoolTimeout: poolTimeout, sqlLogLevel: nil), as: .sqlite)
+        case .sqliteMemory:
+            kind = .sqlite
+            databases.use(.sqlite(.memory, connectionPoolTimeout: poolTimeout, sqlLogLevel: nil), as: .sqlite)
+        case .postgres(let text):
+            kind = .postgres
+            do {
+                databases.use(
+                    try .postgres(url: text, maxConnectionsPerEventLoop: settings[DatabaseSettings.poolSize],
+                                  connectionPoolTimeout: poolTimeout, sqlLogLevel: .trace),
+                    as: .psql)
+            } catch {
+                preconditionFailure("database.url was validated at start-up")
+            }
+        }
+    }
+
+    /// A FluentKit handle that records its statements.
+    public var db: any Database {
+        RecordingDatabase(base: rawDatabase(on: eventLoopGroup.any()), slowThreshold: slowThreshold)
+    }
+
+    /// An SQLKit handle (binds only: never interpolate values into SQL) that records its statements.
+    public var sql: any SQLDatabase {
+        RecordingDatabase(base: rawDatabase(on: eventLoopGroup.any()), slowThreshold: slowThreshold)
+    }
+
+    func rawDatabase(on eventLoop: any EventLoop) -> any Database {
+        guard let database = databases.database(logger: logger, on: eventLoop) else {
+            preconditionFailure("The database was used after it shut down.")
+        }
+        return database
+    }
+
+    /// Opens the store: creates the SQLite file's folder, turns on WAL, and sets each connection's busy timeout and
+    /// `synchronous=NORMAL` (durable across process crashes in WAL mode). Safe to call more than once.
+    public func prepare() async throws {
+        guard kind == .sqlite else {
+            try await ping()
+            return
+        }
+        if case .sqliteFile(let path) = url {
+            let folder = FilePath(path).removingLastComponent().string
+            if !folder.isEmpty && folder != "." {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            }
+        }
+        let milliseconds = busyTimeout.components.seconds * 1000 + busyTimeout.components.attoseconds / 1_000_000_000_000_000
+        // SQLite pools hold one connection per event loop: visit each so every connection gets its settings.
+        for eventLoop in eventLoopGroup.makeIterator() {
+            let database = rawDatabase(on: eventLoop)
+            try await database.withConnection { connection in
+                let sql = connection as! any SQLDatabase
+                try await sql.raw("PRAGMA busy_timeout = \(unsafeRaw: String(milliseconds))").run()
+                if case .sqliteFile = self.url {
+                    try await sql.raw("PRAGMA journal_mode = WAL").run()
+                    try await sql.raw("PRAGMA synchronous = NORMAL").run()
+                }
+                try await sql.raw("PRAGMA foreign_keys = ON").run()
+            }
+        }
+    }
+
+    /// Runs `SELECT 1`; throws when the database does not answer.
+    public func ping() async throws {
+        try await (rawDatabase(on: eventLoopGroup.any()) as! any SQLDatabase).raw("SELECT 1").run()
+    }
+
+    /// Waits for graceful shutdown, then closes every connection.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await shutdown()
+    }
+
+    /// Closes every connection (for commands that do not run the service group).
+    public func shutdown() async {
+        await databases.shutdownAsync()
+    }
+}

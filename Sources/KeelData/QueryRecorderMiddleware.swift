@@ -1,0 +1,68 @@
+public import Hummingbird
+public import KeelCore
+import HTTPTypes
+import Logging
+
+/// What an N+1 does.
+public enum NPlusOneAction: String, Sendable {
+    /// Log a warning naming the fingerprint and count.
+    case warn
+    /// Log an error and fail the request with a 500 (`database.n_plus_one`): the test profile's default.
+    case error
+    /// Do nothing.
+    case ignore
+}
+
+/// Records every statement a request runs (a task-local `QueryRecorder`), then reports on them.
+///
+/// - `Server-Timing: db;dur=<ms>;desc="<n> queries"` when `serverTiming` is on (development).
+/// - An N+1: the same fingerprint `nPlusOneThreshold` times or more in one request, handled as `nPlusOne` says.
+/// - Slow statements are logged by `RecordingDatabase` with the request's logger, so they carry its id.
+///
+/// Place it inside `ErrorRenderingMiddleware` so an N+1 failure renders in the one error format.
+public struct QueryRecorderMiddleware<Context: RequestIDRequestContext>: RouterMiddleware {
+    let serverTiming: Bool
+    let threshold: Int
+    let action: NPlusOneAction
+    let slowThreshold: Duration
+
+    public init(serverTiming: Bool, nPlusOneThreshold: Int, nPlusOne: NPlusOneAction, slowQueryThreshold: Duration) {
+        self.serverTiming = serverTiming
+        self.threshold = nPlusOneThreshold
+        self.action = nPlusOne
+        self.slowThreshold = slowQueryThreshold
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let recorder = QueryRecorder(parent: QueryRecorder.current, logger: context.logger, slowThreshold: slowThreshold)
+        var response = try await QueryRecorder.$current.withValue(recorder) {
+            try await next(request, context)
+        }
+        let stats = recorder.stats
+        if serverTiming {
+            let milliseconds = (stats.totalMilliseconds * 1000).rounded() / 1000
+            response.headers[.serverTiming] = "db;dur=\(milliseconds);desc=\"\(stats.count) queries\""
+        }
+        if action != .ignore {
+            for repeated in stats.repeated(atLeast: threshold) {
+                let metadata: Logger.Metadata = [
+                    "db.fingerprint": .string(repeated.fingerprint), "db.count": .stringConvertible(repeated.count),
+                    "http.route": .string(context.endpointPath ?? "unmatched"),
+                ]
+                if action == .warn {
+                    context.logger.warning("N+1 query", metadata: metadata)
+                } else {
+                    context.logger.error("N+1 query", metadata: metadata)
+                    throw KeelError(.internalServerError, code: "database.n_plus_one",
+                                    message: "N+1 query: \(repeated.count) × \(repeated.fingerprint)")
+                }
+            }
+        }
+        return response
+    }
+}
+
+extension HTTPField.Name {
+    /// `Server-Timing` (W3C): per-response timings shown by browser developer tools.
+    public static var serverTiming: HTTPField.Name { HTTPField.Name("Server-Timing")! }
+}

@@ -1,0 +1,101 @@
+import FluentKit
+import Foundation
+import Keel
+import KeelCLI
+import KeelTesting
+import Logging
+import Synchronization
+import Testing
+
+/// An application with two migrations, for the data commands.
+enum LedgerApp: KeelApp {
+    static var name: String { "ledger" }
+    static var modules: [any KeelModule] { [Ledger()] }
+
+    struct Ledger: KeelModule {
+        var name: String { "ledger" }
+        var migrations: [any KeelMigration] {
+            [
+                NamedMigration("ledger.0001_create_entries", prepare: { db in
+                    try await db.schema("entries").field("id", .int, .identifier(auto: true)).field("amount", .int, .required).create()
+                }, revert: { db in try await db.schema("entries").delete() }),
+                NamedMigration("ledger.0002_index_amount", prepare: { db in
+                    try await db.createIndex("entries_amount_idx", on: "entries", columns: ["amount"])
+                }, revert: { db in try await db.dropIndex("entries_amount_idx") }),
+            ]
+        }
+    }
+}
+
+func runLedger(_ arguments: [String], url: String) async -> (code: Int32, output: String, errors: String) {
+    let out = Mutex<[String]>([])
+    let err = Mutex<[String]>([])
+    let environment = CommandEnvironment(
+        environment: ["DATABASE_URL": url],
+        output: { line in out.withLock { $0.append(line) } },
+        errorOutput: { line in err.withLock { $0.append(line) } },
+        bootstrap: { _, _ in Logger(label: "cli-test") { _ in SwiftLogNoOpLogHandler() } }
+    )
+    let code = await KeelCommandLine<LedgerApp>.execute(arguments: arguments, in: environment)
+    return (code, out.withLock { $0.joined(separator: "\n") }, err.withLock { $0.joined(separator: "\n") })
+}
+
+@Suite struct MigrateCommandTests {
+    @Test(arguments: TestDatabase.available)
+    func theMigrationWorkflowOfADeployPipeline(backend: TestDatabase) async throws {
+        try await backend.withFreshDatabase { url in
+            let gate = await runLedger(["migrate", "--check"], url: url)
+            #expect(gate.code == 1)
+            #expect(gate.output.contains("2 migrations pending"))
+
+            let plan = await runLedger(["migrate", "--plan"], url: url)
+            #expect(plan.code == 0)
+            #expect(plan.output.contains("Apply  ledger.0001_create_entries"))
+            #expect(plan.output.contains("Apply  ledger.0002_index_amount"))
+
+            let planJSON = await runLedger(["migrate", "--plan", "--json"], url: url)
+            let steps = try #require(try JSONSerialization.jsonObject(with: Data(planJSON.output.utf8)) as? [[String: String]])
+            #expect(steps.map { $0["name"] } == ["ledger.0001_create_entries", "ledger.0002_index_amount"])
+
+            let applied = await runLedger(["migrate"], url: url)
+            #expect(applied.code == 0, "\(applied.errors)")
+            #expect(applied.output.contains("[1/2] Applying ledger.0001_create_entries... OK"))
+            #expect(applied.output.contains("[2/2] Applying ledger.0002_index_amount... OK"))
+            #expect(!applied.output.contains("keel:keel@"))
+
+            #expect(await runLedger(["migrate", "--check"], url: url).code == 0)
+            let again = await runLedger(["migrate"], url: url)
+            #expect(again.output.contains("No migrations to apply."))
+
+            let shown = await runLedger(["showmigrations"], url: url)
+            #expect(shown.output.contains("[X] ledger.0001_create_entries"))
+            #expect(shown.output.contains("[X] ledger.0002_index_amount"))
+
+            let back = await runLedger(["migrate", "--to", "ledger.0001_create_entries"], url: url)
+            #expect(back.code == 0)
+            #expect(back.output.contains("Reverting ledger.0002_index_amount... OK"))
+            let after = await runLedger(["showmigrations", "--json"], url: url)
+            let document = try #require(try JSONSerialization.jsonObject(with: Data(after.output.utf8)) as? [String: Any])
+            let rows = try #require(document["migrations"] as? [[String: Any]])
+            #expect(rows.map { $0["appliedAt"] != nil } == [true, false])
+
+            let zero = await runLedger(["migrate", "--to", "zero"], url: url)
+            #expect(zero.code == 0)
+            #expect(await runLedger(["migrate", "--check"], url: url).code == 1)
+        }
+    }
+
+    @Test func anUnknownTargetFailsClearly() async throws {
+        try await TestDatabase.sqlite.withFreshDatabase { url in
+            let result = await runLedger(["migrate", "--to", "ledger.9999_nope"], url: url)
+            #expect(result.code == 1)
+            #expect(result.errors.contains("No migration is named 'ledger.9999_nope'"))
+        }
+    }
+
+    @Test func aBadDatabaseURLIsASettingsError() async {
+        let result = await runLedger(["showmigrations"], url: "oracle://nope")
+        #expect(result.code == 78)
+        #expect(result.errors.contains("database.url (DATABASE_URL)"))
+    }
+}
