@@ -1,4 +1,5 @@
 public import KeelSettings
+import KeelData
 
 /// Keel's own system checks. Ids are append-only; see `docs/checks.md`.
 public enum CoreChecks {
@@ -20,7 +21,7 @@ public enum CoreChecks {
             findings.append(CheckFinding(
                 id: "security.W009", level: level,
                 message: "signing.key is shorter than 32 bytes, has fewer than 5 distinct characters, or is the insecure development default, so signed sessions and tokens can be forged.",
-                hint: "Set SIGNING_KEY (or SIGNING_KEY_FILE) to at least 32 random bytes, such as the output of `openssl rand -base64 48`; keep the old key in SIGNING_FALLBACK_KEYS while rotating."))
+                hint: "Set SIGNING_KEY (or SIGNING_KEY_FILE) to at least 32 random bytes, such as the output of `conduit keys generate`; keep the old key in SIGNING_FALLBACK_KEYS while rotating."))
         }
         let weakFallbacks = settings[CoreSettings.signingFallbackKeys].enumerated().filter { isWeakKey($0.element) }.map { String($0.offset) }
         if !weakFallbacks.isEmpty {
@@ -54,5 +55,25 @@ public enum CoreChecks {
             hint: "Set METRICS_TOKEN, bind METRICS_HOST to 127.0.0.1, or firewall the port to the Prometheus server.")]
     }
 
-    public static var all: [SystemCheck] { [signingKeys, verboseLogging, exposedMetrics] }
+    /// `ops.E003`: a drain delay at least as long as the shutdown timeout means in-flight requests are cancelled.
+    public static let shutdownBudget = SystemCheck(ids: ["ops.E003"], deploy: false) { settings in
+        let delay = settings[CoreSettings.httpShutdownDrainDelay]
+        let timeout = settings[CoreSettings.httpShutdownTimeout]
+        guard delay > .zero, delay >= timeout else { return [] }
+        return [CheckFinding(
+            id: "ops.E003", level: .error,
+            message: "http.shutdownDrainDelay (\(delay.settingDescription)) is not shorter than http.shutdownTimeout (\(timeout.settingDescription)): requests in flight at SIGTERM would be cancelled instead of finishing.",
+            hint: "Make HTTP_SHUTDOWN_TIMEOUT longer than HTTP_SHUTDOWN_DRAIN_DELAY plus your slowest request.")]
+    }
+
+    /// `database.W001`: a PostgreSQL server off this machine reached without required TLS.
+    public static let databaseTLS = SystemCheck(ids: ["database.W001"], deploy: true) { settings in
+        guard let url = DatabaseURL(settings[DatabaseSettings.url]), case .postgres = url, !url.isLocal, !url.requiresTLS else { return [] }
+        return [CheckFinding(
+            id: "database.W001", level: .warning,
+            message: "database.url reaches a PostgreSQL server on another machine without sslmode=require (or verify-full): the connection may silently fall back to plain text.",
+            hint: "Add ?sslmode=verify-full (or require) to DATABASE_URL.")]
+    }
+
+    public static var all: [SystemCheck] { [signingKeys, verboseLogging, exposedMetrics, shutdownBudget, databaseTLS] }
 }

@@ -51,7 +51,7 @@ public enum CoreSettings {
     public static let signingKey = Setting<String>(
         "signing.key", default: "keel-insecure-development-key-change-me", requiredIn: [.staging, .production], secret: true,
         allowed: .nonEmpty,
-        doc: "Secret key for signatures (sessions, tokens). At least 32 random bytes, such as the output of `openssl rand -base64 48`.")
+        doc: "Secret key for signatures (sessions, tokens). At least 32 random bytes; `conduit keys generate` prints one.")
     public static let signingFallbackKeys = Setting<[String]>(
         "signing.fallbackKeys", default: [], secret: true,
         doc: "Previous signing keys, still accepted when verifying, so a key can be rotated without logging anyone out.")

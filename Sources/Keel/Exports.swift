@@ -2,3 +2,4 @@
 @_exported import KeelOps
 @_exported import KeelSettings
 @_exported import KeelData
+@_exported import KeelSecurity

@@ -12,8 +12,8 @@ import NIOCore
 struct KeelCoreModule: KeelModule {
     let applicationName: String
     var name: String { "keel" }
-    var settings: [any AnySetting] { CoreSettings.all + DatabaseSettings.all(defaultName: applicationName) }
-    var checks: [SystemCheck] { CoreChecks.all }
+    var settings: [any AnySetting] { CoreSettings.all + SecuritySettings.all + DatabaseSettings.all(defaultName: applicationName) }
+    var checks: [SystemCheck] { CoreChecks.all + SecurityChecks.all }
 
     func readinessChecks(app: KeelApplication) -> [ReadinessCheck] {
         let database = app.database
@@ -35,7 +35,7 @@ struct KeelCoreModule: KeelModule {
 /// let app = KeelApplication(name: "conduit", settings: settings, modules: [Accounts(), Articles()], logger: logger)
 /// try await app.run()   // serves until SIGTERM/SIGINT, then drains and returns
 /// ```
-public struct KeelApplication: Sendable {
+public struct KeelApplication: Sendable, CustomReflectable {
     public let name: String
     public let settings: ResolvedSettings
     /// Keel's core module followed by the application's modules.
@@ -48,6 +48,8 @@ public struct KeelApplication: Sendable {
     public let database: KeelDatabase
     /// Every module's migrations, in module order.
     public let migrator: Migrator
+    /// `signing.key` and `signing.fallbackKeys`: sign with the first, verify with all.
+    public let keyring: Keyring
 
     /// - Throws: `MigrationError.duplicateName` when two migrations share a name.
     public init(name: String, settings: ResolvedSettings, modules: [any KeelModule], logger: Logger, metrics: KeelMetrics = KeelMetrics()) throws {
@@ -58,6 +60,7 @@ public struct KeelApplication: Sendable {
         self.metrics = metrics
         self.lifecycle = LifecycleState()
         self.database = KeelDatabase(settings: settings, logger: logger)
+        self.keyring = Keyring(key: settings[CoreSettings.signingKey], fallbackKeys: settings[CoreSettings.signingFallbackKeys])
         self.migrator = try Migrator(database: database, migrations: Self.migrations(of: self.modules), logger: logger)
     }
 
@@ -67,6 +70,11 @@ public struct KeelApplication: Sendable {
 
     static func migrations(of modules: [any KeelModule]) -> [RegisteredMigration] {
         modules.flatMap { module in module.migrations.map { RegisteredMigration(module: module.name, migration: $0) } }
+    }
+
+    /// Reflection shows nothing secret: the name, the profile and the modules.
+    public var customMirror: Mirror {
+        Mirror(self, children: ["name": name, "profile": settings.profile, "modules": modules.map(\.name)])
     }
 
     /// The settings schema of Keel plus these modules, one section per module.
@@ -86,6 +94,25 @@ public struct KeelApplication: Sendable {
         router.add(middleware: RequestObservabilityMiddleware(
             metricsFactory: metricsOn ? metrics.factory : nil, accessLog: settings[CoreSettings.logAccessLog]))
         router.add(middleware: ErrorRenderingMiddleware())
+        router.add(middleware: SecurityHeadersMiddleware(.init(
+            cspPolicy: settings[SecuritySettings.cspEnabled] ? settings[SecuritySettings.cspPolicy] : nil,
+            cspReportOnly: settings[SecuritySettings.cspReportOnly],
+            cspReportPath: settings[SecuritySettings.cspReportPath].flatMap { $0.isEmpty ? nil : $0 },
+            frameOptions: settings[SecuritySettings.frameOptions],
+            referrerPolicy: settings[SecuritySettings.referrerPolicy],
+            crossOriginOpenerPolicy: settings[SecuritySettings.crossOriginOpenerPolicy],
+            contentTypeNosniff: settings[SecuritySettings.contentTypeNosniff])))
+        router.add(middleware: TransportSecurityMiddleware(.init(
+            allowedHosts: settings[SecuritySettings.allowedHosts],
+            trustedProxies: settings[SecuritySettings.trustedProxies].compactMap(IPAddressRange.init),
+            sslRedirect: settings[SecuritySettings.sslRedirect],
+            hstsMaxAge: settings[SecuritySettings.hstsMaxAge],
+            hstsIncludeSubDomains: settings[SecuritySettings.hstsIncludeSubDomains],
+            hstsPreload: settings[SecuritySettings.hstsPreload])))
+        router.add(middleware: RequestLimitsMiddleware(
+            maxBodySize: settings[SecuritySettings.maxBodySize],
+            maxURLLength: settings[SecuritySettings.maxURLLength],
+            maxHeaderBytes: settings[SecuritySettings.maxHeaderBytes]))
         router.add(middleware: QueryRecorderMiddleware(
             serverTiming: settings[DatabaseSettings.serverTiming],
             nPlusOneThreshold: settings[DatabaseSettings.nPlusOneThreshold],
@@ -93,6 +120,9 @@ public struct KeelApplication: Sendable {
             slowQueryThreshold: settings[DatabaseSettings.slowQueryThreshold]))
         HealthEndpoints(checks: readinessChecks, lifecycle: lifecycle, timeout: settings[CoreSettings.healthCheckTimeout])
             .register(on: router)
+        if settings[SecuritySettings.cspEnabled], let path = settings[SecuritySettings.cspReportPath], !path.isEmpty {
+            CSPReportEndpoint(path: path, perMinute: settings[SecuritySettings.cspReportsPerMinute]).register(on: router)
+        }
         if metricsOn && settings[CoreSettings.metricsPort] == nil {
             MetricsEndpoint(metrics: metrics, token: settings[CoreSettings.metricsToken], requireToken: true).register(on: router)
         }
@@ -113,8 +143,11 @@ public struct KeelApplication: Sendable {
     /// `development` profile only, pending migrations are applied. Staging and production never migrate by
     /// themselves: run `migrate` in the deploy pipeline; readiness stays 503 while migrations are pending.
     public func buildApplication(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) throws -> some ApplicationProtocol {
+        let idle = settings[SecuritySettings.idleTimeout]
         var application = Application(
             router: try buildRouter(),
+            server: .http1(configuration: .init(idleTimeout: .nanoseconds(
+                Int64(idle.components.seconds) * 1_000_000_000 + idle.components.attoseconds / 1_000_000_000))),
             configuration: .init(address: .hostname(settings[CoreSettings.httpHost], port: settings[CoreSettings.httpPort]), serverName: nil),
             onServerRunning: onServerRunning,
             logger: logger

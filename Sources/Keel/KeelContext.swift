@@ -1,17 +1,31 @@
 public import Hummingbird
 public import KeelCore
+public import KeelSecurity
 
 /// The request context of every Keel application route.
 ///
-/// It carries what Keel's middleware sets per request: the request id now; later the CSP nonce, the session, the
-/// authenticated user and the query recorder. Handlers read it; middleware writes it.
-public struct KeelContext: RequestContext, RequestIDRequestContext {
+/// It carries what Keel's middleware sets per request: the request id, the security state (CSP nonce, whether the
+/// request came over HTTPS, the client's address, the host), the body-size limit; later the session, the
+/// authenticated user. Handlers read it; middleware writes it.
+public struct KeelContext: RequestContext, RequestIDRequestContext, SecurityRequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by `RequestObservabilityMiddleware`: the accepted or generated `X-Request-ID`.
     public var requestID: String
+    /// Set by the security middleware.
+    public var security: RequestSecurity
+    /// The TCP peer's address.
+    public let peerAddress: String?
+    /// Largest body `request.decode` reads; set from `http.maxBodySize` by `RequestLimitsMiddleware`.
+    public var maxUploadSize: Int
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.requestID = ""
+        self.security = RequestSecurity()
+        self.peerAddress = source.channel.remoteAddress?.ipAddress
+        self.maxUploadSize = 1_048_576
     }
+
+    /// The Content-Security-Policy nonce of this request, for inline `<script nonce="…">` and `<style nonce="…">`.
+    public var cspNonce: String { security.cspNonce }
 }

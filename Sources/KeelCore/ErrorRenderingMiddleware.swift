@@ -6,7 +6,8 @@ import Logging
 ///
 /// - A `KeelError` renders as itself.
 /// - Any other `HTTPResponseError` (Hummingbird's `HTTPError`, body-size errors, decoding failures reported by
-///   `request.decode`) keeps its status and headers; its message becomes `errors.body`.
+///   `request.decode`) keeps its status and headers; an `HTTPError`'s client-error message becomes `errors.body`,
+///   anything else shows the status's reason phrase.
 /// - Anything else is a 500 whose body says only that an error happened and gives the request id; the error itself
 ///   is logged at `error` level with that id, never sent to the client.
 ///
@@ -32,12 +33,21 @@ public struct ErrorRenderingMiddleware<Context: RequestIDRequestContext>: Router
             return response
         case let error as KeelError:
             return ErrorBody(messages: error.messages, code: error.code).response(status: error.status, headers: error.headers)
-        case let error as any HTTPResponseError where error.status.code < 500 || error.status.code == 503:
+        case let error as any HTTPResponseError:
+            // Keep the status and the headers the error carries (WWW-Authenticate, Retry-After); the body becomes
+            // Keel's, and for a server error it says nothing of the cause.
             var message = error.status.reasonPhrase
             var headers = HTTPFields()
-            if let httpError = error as? HTTPError {
+            if let rendered = try? error.response(from: request, context: context) {
+                for field in rendered.headers where field.name != .contentType && field.name != .contentLength {
+                    headers.append(field)
+                }
+            }
+            if let httpError = error as? HTTPError, error.status.code < 500 {
                 message = httpError.body ?? message
-                headers = httpError.headers
+            }
+            if error.status.code >= 500 && error.status != .serviceUnavailable {
+                context.logger.error("server error", metadata: ["error.type": "\(String(reflecting: type(of: error)))", "http.status": "\(error.status.code)"])
             }
             return ErrorBody(messages: ["body": [message]], code: .forStatus(error.status)).response(status: error.status, headers: headers)
         default:

@@ -1,4 +1,5 @@
 public import KeelSettings
+import PostgresKit
 
 /// The data layer's settings keys (see `docs/settings.md` and `docs/data.md`).
 public enum DatabaseSettings {
@@ -48,7 +49,7 @@ public enum DatabaseSettings {
 }
 
 /// A parsed `database.url`.
-public enum DatabaseURL: Sendable, Equatable {
+public enum DatabaseURL: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// An SQLite file (relative to the working directory, or absolute with `sqlite:///abs/path`).
     case sqliteFile(path: String)
     /// An in-memory SQLite database, shared by the process's connections.
@@ -67,11 +68,32 @@ public enum DatabaseURL: Sendable, Equatable {
                 self = .sqliteFile(path: path)
             }
         } else if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
-            guard text.contains("@") || text.split(separator: "/").count >= 3 else { return nil }
+            // The same parser the driver uses, so a URL accepted here never fails at start-up.
+            guard (try? SQLPostgresConfiguration(url: text)) != nil else { return nil }
             self = .postgres(url: text)
         } else {
             return nil
         }
+    }
+
+    public var description: String { redacted }
+    public var debugDescription: String { redacted }
+    public var customMirror: Mirror { Mirror(self, children: ["url": redacted]) }
+
+    /// Whether a PostgreSQL URL asks for TLS that cannot silently fall back to plain text.
+    public var requiresTLS: Bool {
+        guard case .postgres(let url) = self, let query = url.split(separator: "?", maxSplits: 1).dropFirst().first else { return false }
+        return query.split(separator: "&").contains { parameter in
+            let lowered = parameter.lowercased()
+            return ["sslmode=require", "sslmode=verify-ca", "sslmode=verify-full", "tlsmode=require"].contains(lowered)
+        }
+    }
+
+    /// Whether the server is on this machine (a socket path or a loopback host).
+    public var isLocal: Bool {
+        guard case .postgres(let url) = self else { return true }
+        let afterCredentials = url.split(separator: "@").last.map(String.init) ?? url
+        return ["localhost", "127.0.0.1", "[::1]", "/"].contains { afterCredentials.hasPrefix($0) || afterCredentials.contains("://\($0)") }
     }
 
     /// The URL with any password replaced, safe to log.

@@ -6,6 +6,7 @@ import FluentPostgresDriver
 import FluentSQLiteDriver
 import NIOCore
 import NIOPosix
+import Synchronization
 public import KeelSettings
 import SystemPackage
 
@@ -23,7 +24,7 @@ import Foundation
 /// let users = try await User.query(on: app.database.db).all()
 /// let rows = try await app.database.sql.select().column("id").from("users").all()
 /// ```
-public final class KeelDatabase: Service, Sendable {
+public final class KeelDatabase: Service, Sendable, CustomStringConvertible {
     /// Which store `database.url` chose.
     public enum Kind: String, Sendable {
         case sqlite
@@ -35,6 +36,9 @@ public final class KeelDatabase: Service, Sendable {
     let databases: Databases
     let eventLoopGroup: any EventLoopGroup
     let logger: Logger
+    /// One handle per event loop, made on first use (or at shutdown), so using the database after shutdown fails
+    /// with the pool's error instead of stopping the process; `closed` records that the pools were shut down.
+    private let state = Mutex<(handles: [any Database]?, closed: Bool)>((nil, false))
     let slowThreshold: Duration
     let busyTimeout: Duration
 
@@ -45,7 +49,10 @@ public final class KeelDatabase: Service, Sendable {
             preconditionFailure("database.url was validated at start-up")
         }
         self.url = url
-        self.logger = logger
+        // FluentKit logs queries with their values at debug and trace: never let those through.
+        var databaseLogger = logger
+        databaseLogger.logLevel = max(logger.logLevel, .info)
+        self.logger = databaseLogger
         self.eventLoopGroup = eventLoopGroup
         self.slowThreshold = settings[DatabaseSettings.slowQueryThreshold]
         self.busyTimeout = settings[DatabaseSettings.busyTimeout]
@@ -72,6 +79,29 @@ public final class KeelDatabase: Service, Sendable {
         }
     }
 
+    deinit {
+        // Pools must be closed before they are released. `run()` and `shutdown()` do it; an application dropped
+        // without either (a test, a failed start) is closed here, unless this is an event loop, which must not block.
+        let (handles, closed) = state.withLock { ($0.handles, $0.closed) }
+        if handles != nil, !closed, MultiThreadedEventLoopGroup.currentEventLoop == nil {
+            databases.shutdown()
+        }
+    }
+
+    private var handles: [any Database] {
+        state.withLock { state in
+            if let handles = state.handles { return handles }
+            var made: [any Database] = []
+            for eventLoop in eventLoopGroup.makeIterator() {
+                if let database = databases.database(logger: logger, on: eventLoop) { made.append(database) }
+            }
+            state.handles = made
+            return made
+        }
+    }
+
+    public var description: String { "KeelDatabase(\(kind.rawValue), \(url.redacted))" }
+
     /// A FluentKit handle that records its statements.
     public var db: any Database {
         RecordingDatabase(base: rawDatabase(on: eventLoopGroup.any()), slowThreshold: slowThreshold)
@@ -83,10 +113,8 @@ public final class KeelDatabase: Service, Sendable {
     }
 
     func rawDatabase(on eventLoop: any EventLoop) -> any Database {
-        guard let database = databases.database(logger: logger, on: eventLoop) else {
-            preconditionFailure("The database was used after it shut down.")
-        }
-        return database
+        let handles = self.handles
+        return handles.first { $0.eventLoop === eventLoop } ?? handles[0]
     }
 
     /// Opens the store: creates the SQLite file's folder, turns on WAL, and sets each connection's busy timeout and
@@ -131,6 +159,12 @@ public final class KeelDatabase: Service, Sendable {
 
     /// Closes every connection (for commands that do not run the service group).
     public func shutdown() async {
-        await databases.shutdownAsync()
+        // Make the handles first, so that any use after this fails with the pool's error.
+        _ = handles
+        let alreadyClosed = state.withLock { state in
+            defer { state.closed = true }
+            return state.closed
+        }
+        if !alreadyClosed { await databases.shutdownAsync() }
     }
 }

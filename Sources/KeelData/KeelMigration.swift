@@ -60,19 +60,25 @@ public struct RegisteredMigration: Sendable {
 }
 
 /// Why migrating failed. The message names the migration and the cause; it never contains connection secrets.
-public struct MigrationError: Error, CustomStringConvertible, Sendable {
-    public enum Kind: String, Sendable {
+public struct MigrationError: Error, CustomStringConvertible, Sendable, Equatable {
+    enum Kind: String, Sendable {
         case duplicateName = "migration.duplicate_name"
         case unknownTarget = "migration.unknown_target"
         case failed = "migration.failed"
         case irreversible = "migration.irreversible"
     }
 
-    public let kind: Kind
+    let kind: Kind
+    /// The migration at fault.
     public let migration: String
+    /// What went wrong (the database's message; never a query's values).
     public let reason: String
 
+    /// The stable code: `migration.duplicate_name`, `migration.unknown_target`, `migration.failed` or
+    /// `migration.irreversible`.
     public var code: String { kind.rawValue }
+
+    public static func == (lhs: MigrationError, rhs: MigrationError) -> Bool { lhs.code == rhs.code }
 
     public var description: String {
         switch kind {

@@ -1,5 +1,6 @@
 import FluentKit
 public import Logging
+import PostgresNIO
 import SQLKit
 
 #if canImport(FoundationEssentials)
@@ -105,9 +106,22 @@ public struct Migrator: Sendable {
         }
     }
 
-    /// Applied migration names with their application times.
+    /// Whether `keel_migrations` exists (read-only: readiness probes call this path).
+    func tableExists() async throws -> Bool {
+        let sql = db as! any SQLDatabase
+        switch database.kind {
+        case .sqlite:
+            return try await sql.raw("SELECT name FROM sqlite_master WHERE type = 'table' AND name = \(bind: Self.table)").first() != nil
+        case .postgres:
+            return try await sql.raw("SELECT 1 AS present FROM pg_tables WHERE schemaname = current_schema() AND tablename = \(bind: Self.table)")
+                .first() != nil
+        }
+    }
+
+    /// Applied migration names with their application times. Read-only: it takes no lock and creates nothing, so
+    /// readiness probes never wait on a migration in progress.
     public func applied() async throws -> [String: String] {
-        try await prepareTables()
+        guard try await tableExists() else { return [:] }
         struct Row: Decodable {
             let name: String
             let applied_at: String
@@ -162,6 +176,7 @@ public struct Migrator: Sendable {
         to target: Target = .latest,
         progress: @Sendable (Step, Outcome?, Duration?) -> Void = { _, _, _ in }
     ) async throws -> [(Step, Outcome)] {
+        try await prepareTables()
         let steps = try await plan(to: target)
         var results: [(Step, Outcome)] = []
         for step in steps {
@@ -211,9 +226,14 @@ public struct Migrator: Sendable {
             }
         } catch let error as MigrationError {
             throw MigrationError(kind: error.kind == .irreversible ? .irreversible : .failed, migration: step.name, reason: error.description)
+        } catch let error as PSQLError {
+            // PostgreSQL hides the server's message from `description`; take the message and SQLSTATE, never the
+            // query or its binds.
+            let message = error.serverInfo?[.message] ?? "\(error.code)"
+            let state = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
+            throw MigrationError(kind: .failed, migration: step.name, reason: message + state)
         } catch {
-            // The drivers' reflecting descriptions carry the server's message (PostgreSQL hides it from `description`).
-            throw MigrationError(kind: .failed, migration: step.name, reason: String(reflecting: error))
+            throw MigrationError(kind: .failed, migration: step.name, reason: String(describing: error))
         }
     }
 }

@@ -53,8 +53,9 @@ public struct QueryRecorderMiddleware<Context: RequestIDRequestContext>: RouterM
                     context.logger.warning("N+1 query", metadata: metadata)
                 } else {
                     context.logger.error("N+1 query", metadata: metadata)
+                    // The fingerprint goes to the log only: a response never carries SQL.
                     throw KeelError(.internalServerError, code: "database.n_plus_one",
-                                    message: "N+1 query: \(repeated.count) × \(repeated.fingerprint)")
+                                    message: "N+1 query detected (\(repeated.count) runs of one statement); see the log.")
                 }
             }
         }

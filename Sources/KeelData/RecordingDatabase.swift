@@ -11,19 +11,24 @@ public struct RecordingDatabase: Database, SQLDatabase {
     let base: any Database
     let sqlBase: any SQLDatabase
     let slowThreshold: Duration
+    /// The recorder current when the handle was made: drivers run transaction and connection closures in new
+    /// tasks, where the task-local is gone, so the handle carries it.
+    let recorder: QueryRecorder?
 
-    init(base: any Database, slowThreshold: Duration) {
+    init(base: any Database, slowThreshold: Duration, recorder: QueryRecorder? = QueryRecorder.current) {
         self.base = base
         // Both of Keel's drivers (SQLite, PostgreSQL) are SQL databases.
         self.sqlBase = base as! any SQLDatabase
         self.slowThreshold = slowThreshold
+        self.recorder = recorder
     }
 
     /// Wraps a session handed out by `withSession`; FluentKit calls still go to `fluent`.
-    private init(sql: any SQLDatabase, threshold: Duration, fluent: any Database) {
+    private init(sql: any SQLDatabase, threshold: Duration, fluent: any Database, recorder: QueryRecorder?) {
         self.base = (sql as? any Database) ?? fluent
         self.sqlBase = sql
         self.slowThreshold = threshold
+        self.recorder = recorder
     }
 
     // MARK: Database
@@ -44,13 +49,13 @@ public struct RecordingDatabase: Database, SQLDatabase {
     }
 
     public func transaction<T>(_ closure: @escaping @Sendable (any Database) -> EventLoopFuture<T>) -> EventLoopFuture<T> {
-        let threshold = slowThreshold
-        return base.transaction { inner in closure(RecordingDatabase(base: inner, slowThreshold: threshold)) }
+        let (threshold, recorder) = (slowThreshold, recorder)
+        return base.transaction { inner in closure(RecordingDatabase(base: inner, slowThreshold: threshold, recorder: recorder)) }
     }
 
     public func withConnection<T>(_ closure: @escaping @Sendable (any Database) -> EventLoopFuture<T>) -> EventLoopFuture<T> {
-        let threshold = slowThreshold
-        return base.withConnection { inner in closure(RecordingDatabase(base: inner, slowThreshold: threshold)) }
+        let (threshold, recorder) = (slowThreshold, recorder)
+        return base.withConnection { inner in closure(RecordingDatabase(base: inner, slowThreshold: threshold, recorder: recorder)) }
     }
 
     // MARK: SQLDatabase
@@ -70,16 +75,16 @@ public struct RecordingDatabase: Database, SQLDatabase {
     }
 
     public func withSession<R>(_ closure: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
-        let threshold = slowThreshold
+        let (threshold, recorder, base) = (slowThreshold, recorder, base)
         return try await sqlBase.withSession { inner in
-            try await closure(RecordingDatabase(sql: inner, threshold: threshold, fluent: base))
+            try await closure(RecordingDatabase(sql: inner, threshold: threshold, fluent: base, recorder: recorder))
         }
     }
 
     // MARK: Recording
 
     private func measure(_ fingerprint: @autoclosure () -> String, _ run: () -> EventLoopFuture<Void>) -> EventLoopFuture<Void> {
-        let recorder = QueryRecorder.current
+        let recorder = QueryRecorder.current ?? self.recorder
         let start = NIODeadline.now()
         let future = run()
         let fingerprint = fingerprint()

@@ -46,15 +46,3 @@ public struct MetricsEndpoint: Sendable {
         }
     }
 }
-
-/// Compares two byte strings in time that depends only on their lengths.
-func constantTimeEquals(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
-    var difference = UInt8(lhs.count == rhs.count ? 0 : 1)
-    let count = max(lhs.count, rhs.count)
-    for index in 0..<count {
-        let left = index < lhs.count ? lhs[index] : 0
-        let right = index < rhs.count ? rhs[index] : 0
-        difference |= left ^ right
-    }
-    return difference == 0
-}

@@ -31,12 +31,17 @@ public enum SettingSource: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// One key's effective value and its origin.
-public struct ResolvedSetting: Sendable {
+public struct ResolvedSetting: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     public let key: String
     public let environmentVariable: String
     public let value: any SettingValue
     public let source: SettingSource
     public let isSecret: Bool
+
+    public var description: String { "\(key)=\(displayValue) (\(source))" }
+    public var debugDescription: String { description }
+    /// Reflection (`dump`, test failure messages) shows the redacted value only.
+    public var customMirror: Mirror { Mirror(self, children: ["key": key, "value": displayValue, "source": source.description]) }
 
     /// The value as `settings show` prints it: a secret is always redacted, even when unset is shown as such.
     public var displayValue: String {
@@ -59,7 +64,7 @@ extension Optional: OptionalSettingValue {
 ///
 /// Read typed values with the key's declaration: `settings[CoreSettings.httpPort]`. Reading a key that is not in the
 /// schema is a programming error and stops the process with a message naming the key.
-public struct ResolvedSettings: Sendable {
+public struct ResolvedSettings: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     public let profile: Profile
     /// Every key in schema order.
     public let entries: [ResolvedSetting]
@@ -70,6 +75,10 @@ public struct ResolvedSettings: Sendable {
         self.entries = entries
         self.index = Dictionary(entries.enumerated().map { ($1.key, $0) }, uniquingKeysWith: { first, _ in first })
     }
+
+    public var description: String { "ResolvedSettings(\(profile): " + entries.map(\.description).joined(separator: ", ") + ")" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["profile": profile, "entries": entries]) }
 
     /// The typed value of a key.
     public subscript<Value: SettingValue>(_ setting: Setting<Value>) -> Value {

@@ -1,5 +1,8 @@
 public import Keel
+public import HummingbirdTesting
 public import Logging
+import NIOCore
+import ServiceLifecycle
 import Synchronization
 
 /// Builds what a Keel test needs without touching the process: settings from explicit values, an application, and a
@@ -61,6 +64,41 @@ public final class CapturedLogs: Sendable {
     public func logger(label: String, format: LogFormat = .json) -> Logger {
         Logger(label: label) { label in
             KeelLogHandler(label: label, format: format, level: .trace) { line in self.storage.withLock { $0.append(line) } }
+        }
+    }
+}
+
+extension KeelTestApplication {
+    /// Runs the whole application (its service group, as `serve` does) on a free loopback port, hands `body` a
+    /// connected `TestClient`, then shuts it down gracefully. For tests that need real sockets: the peer address,
+    /// any Host header (`TestClient.Request(uri, method:, authority:)`), streamed bodies.
+    ///
+    /// The settings must have `http.port` set to `0`.
+    public func withRunningServer<T: Sendable>(_ body: @Sendable (TestClient) async throws -> T) async throws -> T {
+        let (ports, sink) = AsyncStream.makeStream(of: Int.self)
+        let group = try keel.serviceGroup(gracefulShutdownSignals: []) { channel in
+            sink.yield(channel.localAddress?.port ?? 0)
+            sink.finish()
+        }
+        return try await withThrowingTaskGroup(of: T?.self) { tasks in
+            tasks.addTask {
+                try await group.run()
+                return nil
+            }
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next() else { throw CancellationError() }
+            let client = TestClient(host: "127.0.0.1", port: port)
+            client.connect()
+            let result: Result<T, any Error>
+            do {
+                result = .success(try await body(client))
+            } catch {
+                result = .failure(error)
+            }
+            try? await client.shutdown()
+            await group.triggerGracefulShutdown()
+            for try await _ in tasks {}
+            return try result.get()
         }
     }
 }

@@ -65,7 +65,8 @@ final class CLIRun: Sendable {
         #expect(run.errors.contains("http.port (HTTP_PORT): is not a valid integer; got \"abc\""))
         #expect(run.errors.contains("http.shutdownTimeout (HTTP_SHUTDOWN_TIMEOUT): must be within 0s...1h; got \"-1\""))
         #expect(run.errors.contains("signing.key (SIGNING_KEY): is required in the production profile but not set"))
-        #expect(run.errors.contains("3 problems"))
+        #expect(run.errors.contains("http.allowedHosts (HTTP_ALLOWED_HOSTS): is required in the production profile but not set"))
+        #expect(run.errors.contains("4 problems"))
     }
 
     @Test func servePortFlagIsValidatedLikeAnySetting() async {
@@ -75,7 +76,8 @@ final class CLIRun: Sendable {
     }
 
     @Test func serveRefusesProductionWithAWeakKey() async {
-        let (code, run) = await CLIRun.run(["serve", "--profile", "production"], environment: ["SIGNING_KEY": "too-short"])
+        let (code, run) = await CLIRun.run(
+            ["serve", "--profile", "production"], environment: ["SIGNING_KEY": "too-short", "HTTP_ALLOWED_HOSTS": "example.com"])
         #expect(code == 78)
         #expect(run.errors.contains("security.W009"))
         #expect(run.errors.contains("HINT:"))
@@ -129,26 +131,30 @@ final class CLIRun: Sendable {
         #expect(plain.code == 0)
         #expect(plain.run.output.contains("System check identified no issues"))
 
-        let deploy = await CLIRun.run(["check", "--deploy", "--profile", "production"], environment: ["SIGNING_KEY": "short"])
+        let deploy = await CLIRun.run(
+            ["check", "--deploy", "--profile", "production"], environment: ["SIGNING_KEY": "short", "HTTP_ALLOWED_HOSTS": "example.com"])
         #expect(deploy.code == 1)
         #expect(deploy.run.output.contains("(security.W009)"))
         #expect(deploy.run.output.contains("HINT:"))
 
-        let strong = await CLIRun.run(["check", "--deploy", "--profile", "production"], environment: ["SIGNING_KEY": Self.strongKey])
+        let strong = await CLIRun.run(
+            ["check", "--deploy", "--profile", "production"], environment: ["SIGNING_KEY": Self.strongKey, "HTTP_ALLOWED_HOSTS": "example.com"])
         #expect(strong.code == 0)
     }
 
     @Test func checkFailLevelSilencingAndJSON() async throws {
+        // In development the deploy checks find warnings only: the development key, no HTTPS redirect, the profile itself.
         let warning = await CLIRun.run(["check", "--deploy"])
-        #expect(warning.code == 0)  // the development key is a warning outside deployments
+        #expect(warning.code == 0)
         let strict = await CLIRun.run(["check", "--deploy", "--fail-level", "warning"])
         #expect(strict.code == 1)
-        let silenced = await CLIRun.run(["check", "--deploy", "--fail-level", "warning"], environment: ["CHECKS_SILENCED": "security.W009"])
+        let silenced = await CLIRun.run(
+            ["check", "--deploy", "--fail-level", "warning"], environment: ["CHECKS_SILENCED": "security.W008,security.W009,security.W018"])
         #expect(silenced.code == 0)
-        #expect(silenced.run.output.contains("1 silenced"))
+        #expect(silenced.run.output.contains("3 silenced"))
         let json = await CLIRun.run(["check", "--deploy", "--json"])
         let findings = try #require(try JSONSerialization.jsonObject(with: Data(json.run.output.utf8)) as? [[String: Any]])
-        #expect(findings.first?["id"] as? String == "security.W009")
-        #expect(findings.first?["hint"] is String)
+        #expect(findings.map { $0["id"] as? String } == ["security.W008", "security.W009", "security.W018"])
+        #expect(findings.allSatisfy { $0["hint"] is String })
     }
 }

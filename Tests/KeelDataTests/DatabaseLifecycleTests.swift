@@ -88,7 +88,8 @@ import Testing
     func serveMigratesInDevelopmentOnly(profile: Profile) async throws {
         try await TestDatabase.sqlite.withFreshDatabase { url in
             let app = try await KeelTestApplication.notes(
-                url: url, profile: profile, values: ["signing.key": String(repeating: "k3y!", count: 10), "http.port": "0"])
+                url: url, profile: profile,
+                values: ["signing.key": String(repeating: "k3y!", count: 10), "http.port": "0", "http.allowedHosts": "localhost"])
             try await app.keel.buildApplication().test(.live) { client in
                 let response = try await client.execute(uri: "/health/ready", method: .get)
                 #expect(response.status == (profile == .development ? .ok : .serviceUnavailable))

@@ -77,7 +77,8 @@ final class NoteModel: Model, @unchecked Sendable {
 
     @Test func productionResponsesDoNot() async throws {
         let app = try await KeelTestApplication.notes(
-            url: "sqlite://:memory:", profile: .production, values: ["signing.key": String(repeating: "k3y!", count: 10)])
+            url: "sqlite://:memory:", profile: .production,
+            values: ["signing.key": String(repeating: "k3y!", count: 10), "http.allowedHosts": "localhost", "security.sslRedirect": "false"])
         try await app.keel.database.prepare()
         try await app.keel.migrator.migrate()
         try await app.application().test(.router) { client in

@@ -6,8 +6,10 @@ import Testing
     static let strongKey = "Zk3pQ9vT7mX2wR8sL4nB6yH1cJ5dF0gA+eK/uI=Vo"
 
     func findings(_ profile: Profile = .test, _ values: [String: String] = [:]) async throws -> [CheckFinding] {
+        var values = values
+        if profile.isDeployed { values["http.allowedHosts"] = values["http.allowedHosts"] ?? "example.com" }
         let settings = try await KeelTestApplication.resolveSettings(profile: profile, values: values)
-        return KeelApplication.checks(name: "test-app", modules: []).run(settings, deploy: true, silenced: [])
+        return CheckRegistry(checks: CoreChecks.all).run(settings, deploy: true, silenced: [])
     }
 
     @Test func signingKeyCheckFiresOnTheDevelopmentDefault() async throws {

@@ -21,7 +21,7 @@ import Testing
 
             let client = TestClient(host: "127.0.0.1", port: port)
             client.connect()
-            async let slow = client.get("/slow")
+            async let slow = client.execute(TestClient.Request("/slow", method: .get, authority: "localhost"))
             try await Task.sleep(for: .milliseconds(150))
             await group.triggerGracefulShutdown()
 
@@ -29,7 +29,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(50))
             let probe = TestClient(host: "127.0.0.1", port: port)
             probe.connect()
-            let ready = try await probe.get("/health/ready")
+            let ready = try await probe.execute(TestClient.Request("/health/ready", method: .get, authority: "localhost"))
             #expect(ready.status == .serviceUnavailable)
             try await probe.shutdown()
 

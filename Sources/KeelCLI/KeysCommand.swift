@@ -1,0 +1,91 @@
+public import ArgumentParser
+public import Keel
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// `keys`: signing keys.
+public struct KeysCommand<App: KeelApp>: AsyncParsableCommand {
+    public static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "keys",
+            abstract: "Generate a signing key, or say which keys are configured (never their values).",
+            subcommands: [KeysGenerateCommand<App>.self, KeysStatusCommand<App>.self]
+        )
+    }
+
+    public init() {}
+}
+
+/// `keys generate`: a new random key for `signing.key`.
+public struct KeysGenerateCommand<App: KeelApp>: AsyncParsableCommand, KeelCommand {
+    public static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "generate",
+            abstract: "Print a new random signing key (48 bytes, base64url).",
+            discussion: "To rotate: move the current SIGNING_KEY into SIGNING_FALLBACK_KEYS, set SIGNING_KEY to the new key, deploy; remove the old key once what it signed has expired."
+        )
+    }
+
+    public init() {}
+
+    public func execute(in environment: CommandEnvironment) async throws -> Int32 {
+        environment.output(Keyring.generateKey())
+        return 0
+    }
+}
+
+/// `keys status`: the configured keys by id, with their strength and source.
+public struct KeysStatusCommand<App: KeelApp>: AsyncParsableCommand, KeelCommand {
+    public static var configuration: CommandConfiguration {
+        CommandConfiguration(commandName: "status", abstract: "Show the configured signing keys by id, with their strength; never their values.")
+    }
+
+    @OptionGroup public var settings: SettingsOptions
+
+    @Flag(help: "Print JSON instead of text.")
+    public var json = false
+
+    public init() {}
+
+    struct KeyStatus: Encodable {
+        let role: String
+        let id: String
+        let strong: Bool
+    }
+
+    struct Document: Encodable {
+        let source: String
+        let keys: [KeyStatus]
+    }
+
+    public func execute(in environment: CommandEnvironment) async throws -> Int32 {
+        guard let resolved = await settings.resolve(App.self, in: environment) else { return SettingsError.exitCode }
+        let current = resolved[CoreSettings.signingKey]
+        let fallbacks = resolved[CoreSettings.signingFallbackKeys]
+        let keyring = Keyring(key: current, fallbackKeys: fallbacks)
+        var keys = [KeyStatus(role: "current", id: keyring.current.id, strong: !CoreChecks.isWeakKey(current))]
+        for (index, key) in keyring.fallbacks.enumerated() {
+            keys.append(KeyStatus(role: "fallback \(index)", id: key.id, strong: !CoreChecks.isWeakKey(fallbacks[index])))
+        }
+        let source = resolved.entry(CoreSettings.signingKey.key)?.source.description ?? "default"
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            environment.output(String(decoding: try encoder.encode(Document(source: source, keys: keys)), as: UTF8.self))
+        } else {
+            environment.output("signing.key from \(source)")
+            for key in keys {
+                let role = key.role + String(repeating: " ", count: max(0, 11 - key.role.count))
+                environment.output("  \(role) \(key.id)  \(key.strong ? "ok" : "WEAK")")
+            }
+            if keys.contains(where: { !$0.strong }) {
+                environment.output("Weak keys can be forged: replace them with `\(App.name) keys generate`.")
+            }
+        }
+        return keys.allSatisfy(\.strong) ? 0 : 1
+    }
+}

@@ -1,0 +1,128 @@
+public import Hummingbird
+import HTTPTypes
+import KeelCore
+import Foundation
+
+/// Keel's hardening headers on every response, error responses included, never overwriting what a route set:
+/// Content-Security-Policy (with a fresh nonce per request), X-Frame-Options, X-Content-Type-Options,
+/// Referrer-Policy and Cross-Origin-Opener-Policy.
+///
+/// The nonce is on `context.security.cspNonce` before the handler runs: put it on inline scripts and styles
+/// (`<script nonce="{{nonce}}">`). A route that needs another policy sets the header itself, or uses
+/// `SecurityPolicyOverride` to tighten or (visibly) loosen it.
+public struct SecurityHeadersMiddleware<Context: SecurityRequestContext>: RouterMiddleware {
+    /// The headers and the policy.
+    public struct Configuration: Sendable {
+        public var cspPolicy: String?
+        public var cspReportOnly: Bool
+        public var cspReportPath: String?
+        public var frameOptions: String
+        public var referrerPolicy: String
+        public var crossOriginOpenerPolicy: String
+        public var contentTypeNosniff: Bool
+
+        public init(
+            cspPolicy: String?, cspReportOnly: Bool = false, cspReportPath: String? = nil, frameOptions: String = "DENY",
+            referrerPolicy: String = "same-origin", crossOriginOpenerPolicy: String = "same-origin", contentTypeNosniff: Bool = true
+        ) {
+            self.cspPolicy = cspPolicy
+            self.cspReportOnly = cspReportOnly
+            self.cspReportPath = cspReportPath
+            self.frameOptions = frameOptions
+            self.referrerPolicy = referrerPolicy
+            self.crossOriginOpenerPolicy = crossOriginOpenerPolicy
+            self.contentTypeNosniff = contentTypeNosniff
+        }
+    }
+
+    let fixed: HTTPFields
+    /// The policy split around `{nonce}`, so each request only joins strings.
+    let policyParts: [String]?
+    let policyField: HTTPField.Name
+
+    public init(_ configuration: Configuration) {
+        var fields = HTTPFields()
+        fields[.xFrameOptions] = configuration.frameOptions
+        if configuration.contentTypeNosniff { fields[.xContentTypeOptions] = "nosniff" }
+        fields[.referrerPolicy] = configuration.referrerPolicy
+        fields[.crossOriginOpenerPolicy] = configuration.crossOriginOpenerPolicy
+        fixed = fields
+        if var policy = configuration.cspPolicy, !policy.isEmpty {
+            if let path = configuration.cspReportPath, !policy.contains("report-uri") { policy += "; report-uri \(path)" }
+            policyParts = policy.components(separatedBy: "{nonce}")
+        } else {
+            policyParts = nil
+        }
+        policyField = configuration.cspReportOnly ? .contentSecurityPolicyReportOnly : .contentSecurityPolicy
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        var headers = fixed
+        if let policyParts {
+            let nonce = Self.makeNonce()
+            context.security.cspNonce = nonce
+            headers[policyField] = policyParts.joined(separator: nonce)
+        }
+        do {
+            var response = try await next(request, context)
+            response.headers.appendMissing(headers)
+            return response
+        } catch {
+            throw ErrorWithExtraHeaders(error, headers)
+        }
+    }
+
+    /// 128 random bits, base64 (what CSP nonces are usually made of).
+    static func makeNonce() -> String {
+        var generator = SystemRandomNumberGenerator()
+        var bytes = [UInt8](repeating: 0, count: 16)
+        for index in stride(from: 0, to: 16, by: 8) {
+            let word = generator.next() as UInt64
+            for offset in 0..<8 { bytes[index + offset] = UInt8(truncatingIfNeeded: word >> (UInt64(offset) * 8)) }
+        }
+        return Base64URL.encode(bytes)
+    }
+}
+
+/// Replaces the Content-Security-Policy for the routes it is added to: tighter, or looser with a stated reason, so
+/// every loosening is explicit in code review. (Browsers give a policy's `frame-ancestors` precedence over
+/// X-Frame-Options, so a loosened `frame-ancestors` allows framing by those origins.)
+///
+/// ```swift
+/// router.group("/embed").add(middleware: SecurityPolicyOverride.loosened(
+///     "default-src 'self'; frame-ancestors https://partner.example", reason: "embedded by the partner portal"))
+/// ```
+public struct SecurityPolicyOverride<Context: SecurityRequestContext>: RouterMiddleware {
+    let parts: [String]
+    /// Why the policy is looser than the application's, when it is.
+    public let loosenedBecause: String?
+
+    /// A stricter policy (`{nonce}` is the request's nonce).
+    public static func tightened(_ policy: String) -> Self {
+        Self(parts: policy.components(separatedBy: "{nonce}"), loosenedBecause: nil)
+    }
+
+    /// A looser policy; `reason` says why and must not be empty.
+    public static func loosened(_ policy: String, reason: String) -> Self {
+        precondition(!reason.isEmpty, "Loosening a security policy needs a reason.")
+        return Self(parts: policy.components(separatedBy: "{nonce}"), loosenedBecause: reason)
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
+        if response.headers[.contentSecurityPolicy] == nil {
+            response.headers[.contentSecurityPolicy] = parts.joined(separator: context.security.cspNonce)
+        }
+        return response
+    }
+}
+
+extension HTTPField.Name {
+    public static var xFrameOptions: HTTPField.Name { HTTPField.Name("X-Frame-Options")! }
+    public static var xContentTypeOptions: HTTPField.Name { HTTPField.Name("X-Content-Type-Options")! }
+    public static var referrerPolicy: HTTPField.Name { HTTPField.Name("Referrer-Policy")! }
+    public static var crossOriginOpenerPolicy: HTTPField.Name { HTTPField.Name("Cross-Origin-Opener-Policy")! }
+    public static var contentSecurityPolicy: HTTPField.Name { HTTPField.Name("Content-Security-Policy")! }
+    public static var contentSecurityPolicyReportOnly: HTTPField.Name { HTTPField.Name("Content-Security-Policy-Report-Only")! }
+}

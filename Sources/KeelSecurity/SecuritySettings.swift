@@ -1,0 +1,77 @@
+public import KeelSettings
+
+/// The security settings keys (see `docs/security.md`). Every default is the safe choice.
+public enum SecuritySettings {
+    public static let allowedHosts = Setting<[String]>(
+        "http.allowedHosts", default: ["localhost", "127.0.0.1", "[::1]"], requiredIn: [.staging, .production],
+        doc: "Host names this app answers to (`example.com`, `.example.com` for subdomains too, `*` for any: flagged). Any other Host gets a 400.")
+    public static let maxBodySize = Setting<Int>(
+        "http.maxBodySize", default: 1_048_576, allowed: .range(1...1_073_741_824),
+        doc: "Largest request body in bytes; larger ones get a 413 before they are read in full.")
+    public static let maxURLLength = Setting<Int>(
+        "http.maxURLLength", default: 8192, allowed: .range(256...1_048_576),
+        doc: "Longest request target (path and query) in bytes; longer ones get a 414.")
+    public static let maxHeaderBytes = Setting<Int>(
+        "http.maxHeaderBytes", default: 32_768, allowed: .range(1024...1_048_576),
+        doc: "Largest total size of the request's header fields in bytes; larger ones get a 431.")
+    public static let idleTimeout = Setting<Duration>(
+        "http.idleTimeout", default: .seconds(60), allowed: .range(.seconds(1) ... .seconds(3600)),
+        doc: "A connection that sends nothing for this long is closed (slow or idle clients).")
+
+    public static let sslRedirect = Setting<Bool>(
+        "security.sslRedirect", default: false, profiles: [.staging: true, .production: true],
+        doc: "Redirect plain-HTTP requests to HTTPS with a 301 (health endpoints exempt). Behind a proxy, list it in security.trustedProxies.")
+    public static let trustedProxies = Setting<[String]>(
+        "security.trustedProxies", default: ["127.0.0.1", "::1"],
+        allowed: .init(allowed: "IP addresses or CIDR ranges") { list in
+            list.first { IPAddressRange($0) == nil }.map { "'\($0)' is not an IP address or CIDR range" }
+        },
+        doc: "Addresses or CIDR ranges of proxies whose X-Forwarded-Proto/-For/-Host are believed; from anyone else they are ignored.")
+    public static let hstsMaxAge = Setting<Int>(
+        "security.hsts.maxAge", default: 31_536_000, allowed: .range(0...63_072_000),
+        doc: "Strict-Transport-Security max-age in seconds, sent on HTTPS responses only; 0 turns HSTS off.")
+    public static let hstsIncludeSubDomains = Setting<Bool>(
+        "security.hsts.includeSubDomains", default: true, doc: "Add includeSubDomains to Strict-Transport-Security.")
+    public static let hstsPreload = Setting<Bool>(
+        "security.hsts.preload", default: false,
+        doc: "Add preload to Strict-Transport-Security (only once you have submitted the domain to the browsers' preload list).")
+
+    public static let cspEnabled = Setting<Bool>(
+        "security.csp.enabled", default: true, doc: "Send a Content-Security-Policy on every response.")
+    public static let cspPolicy = Setting<String>(
+        "security.csp.policy",
+        default: "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        allowed: .nonEmpty,
+        doc: "The policy; `{nonce}` becomes the request's fresh nonce (handlers and templates read it as context.cspNonce).")
+    public static let cspReportOnly = Setting<Bool>(
+        "security.csp.reportOnly", default: false,
+        doc: "Send Content-Security-Policy-Report-Only instead, to try a policy without enforcing it.")
+    public static let cspReportPath = Setting<String?>(
+        "security.csp.reportPath", default: "/csp-report",
+        doc: "Where browsers send violation reports (logged, rate-limited); empty for none.")
+    public static let cspReportsPerMinute = Setting<Int>(
+        "security.csp.reportsPerMinute", default: 60, allowed: .range(1...100_000),
+        doc: "Violation reports logged per minute per instance; beyond that they are answered 429 and dropped.")
+    public static let frameOptions = Setting<String>(
+        "security.frameOptions", default: "DENY", allowed: .oneOf(["DENY", "SAMEORIGIN"]),
+        doc: "X-Frame-Options (frame-ancestors in the policy says the same to newer browsers).")
+    public static let referrerPolicy = Setting<String>(
+        "security.referrerPolicy", default: "same-origin",
+        allowed: .oneOf(["no-referrer", "no-referrer-when-downgrade", "origin", "origin-when-cross-origin", "same-origin",
+                         "strict-origin", "strict-origin-when-cross-origin", "unsafe-url"]),
+        doc: "Referrer-Policy.")
+    public static let crossOriginOpenerPolicy = Setting<String>(
+        "security.crossOriginOpenerPolicy", default: "same-origin", allowed: .oneOf(["same-origin", "same-origin-allow-popups", "unsafe-none"]),
+        doc: "Cross-Origin-Opener-Policy.")
+    public static let contentTypeNosniff = Setting<Bool>(
+        "security.contentTypeNosniff", default: true, doc: "Send X-Content-Type-Options: nosniff.")
+
+    public static var all: [any AnySetting] {
+        [
+            allowedHosts, maxBodySize, maxURLLength, maxHeaderBytes, idleTimeout,
+            sslRedirect, trustedProxies, hstsMaxAge, hstsIncludeSubDomains, hstsPreload,
+            cspEnabled, cspPolicy, cspReportOnly, cspReportPath, cspReportsPerMinute,
+            frameOptions, referrerPolicy, crossOriginOpenerPolicy, contentTypeNosniff,
+        ]
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Keel
+import KeelTesting
+
+/// Routes for the security tests.
+struct SecureProbe: KeelModule {
+    var name: String { "probe" }
+
+    struct Crash: Error {}
+    struct Echo: Codable, ResponseEncodable { let text: String }
+
+    func routes(into router: Router<KeelContext>, app: KeelApplication) throws {
+        router.get("/page") { _, context in context.cspNonce }
+        router.get("/client") { _, context in
+            "\(context.security.clientAddress ?? "-") \(context.security.isSecure) \(context.security.host ?? "-")"
+        }
+        router.get("/crash") { _, _ -> String in throw Crash() }
+        router.get("/own-headers") { _, _ in
+            Response(status: .ok, headers: [.xFrameOptions: "SAMEORIGIN", .contentSecurityPolicy: "default-src 'none'"])
+        }
+        router.post("/echo") { request, context -> Echo in try await request.decode(as: Echo.self, context: context) }
+        router.group("/embed")
+            .add(middleware: SecurityPolicyOverride.loosened("frame-ancestors https://partner.example", reason: "partner portal"))
+            .get("/widget") { _, _ in "widget" }
+        router.group("/strict")
+            .add(middleware: SecurityPolicyOverride.tightened("default-src 'none'; script-src 'nonce-{nonce}'"))
+            .get("/page") { _, context in context.cspNonce }
+    }
+}
+
+extension KeelTestApplication {
+    static func secure(profile: Profile = .test, values: [String: String] = [:]) async throws -> KeelTestApplication {
+        try await make(modules: [SecureProbe()], profile: profile, values: values)
+    }
+
+    func application() throws -> some ApplicationProtocol {
+        Application(router: try keel.buildRouter(), logger: keel.logger)
+    }
+
+    var logObjects: [[String: String]] {
+        logs.lines.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: String] }
+    }
+}
+
+/// Production-like settings that pass the deploy checks.
+let productionValues = [
+    "signing.key": "Zk3pQ9vT7mX2wR8sL4nB6yH1cJ5dF0gA+eK/uI=Vo",
+    "http.allowedHosts": "localhost,example.com,.example.org",
+]
