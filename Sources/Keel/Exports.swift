@@ -3,3 +3,4 @@
 @_exported import KeelSettings
 @_exported import KeelData
 @_exported import KeelSecurity
+@_exported import KeelAuth

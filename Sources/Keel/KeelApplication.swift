@@ -2,6 +2,7 @@ public import Hummingbird
 public import KeelOps
 public import KeelSettings
 public import Logging
+public import Foundation
 public import ServiceLifecycle
 public import UnixSignals
 import KeelCore
@@ -12,8 +13,11 @@ import NIOCore
 struct KeelCoreModule: KeelModule {
     let applicationName: String
     var name: String { "keel" }
-    var settings: [any AnySetting] { CoreSettings.all + SecuritySettings.all + DatabaseSettings.all(defaultName: applicationName) }
-    var checks: [SystemCheck] { CoreChecks.all + SecurityChecks.all }
+    var settings: [any AnySetting] {
+        CoreSettings.all + SecuritySettings.all + AuthSettings.all + DatabaseSettings.all(defaultName: applicationName)
+    }
+    var checks: [SystemCheck] { CoreChecks.all + SecurityChecks.all + AuthSettings.checks }
+    var migrations: [any KeelMigration] { [SQLSessionStore.migration, LoginThrottle.migration] }
 
     func readinessChecks(app: KeelApplication) -> [ReadinessCheck] {
         let database = app.database
@@ -50,9 +54,18 @@ public struct KeelApplication: Sendable, CustomReflectable {
     public let migrator: Migrator
     /// `signing.key` and `signing.fallbackKeys`: sign with the first, verify with all.
     public let keyring: Keyring
+    /// Where sessions live (`security.session.store`).
+    public let sessions: any SessionStore
+    /// Failed-login counters shared by every instance (`security.loginThrottle.*`).
+    public let loginThrottle: LoginThrottle
+    /// The wall clock sessions and throttling read; tests pass their own.
+    public let clock: @Sendable () -> Date
 
     /// - Throws: `MigrationError.duplicateName` when two migrations share a name.
-    public init(name: String, settings: ResolvedSettings, modules: [any KeelModule], logger: Logger, metrics: KeelMetrics = KeelMetrics()) throws {
+    public init(
+        name: String, settings: ResolvedSettings, modules: [any KeelModule], logger: Logger, metrics: KeelMetrics = KeelMetrics(),
+        clock: @escaping @Sendable () -> Date = Date.init
+    ) throws {
         self.name = name
         self.settings = settings
         self.modules = Self.withCore(modules, name: name)
@@ -61,6 +74,13 @@ public struct KeelApplication: Sendable, CustomReflectable {
         self.lifecycle = LifecycleState()
         self.database = KeelDatabase(settings: settings, logger: logger)
         self.keyring = Keyring(key: settings[CoreSettings.signingKey], fallbackKeys: settings[CoreSettings.signingFallbackKeys])
+        self.clock = clock
+        self.sessions = settings[AuthSettings.sessionStore] == "memory" ? MemorySessionStore() : SQLSessionStore(database: database)
+        self.loginThrottle = LoginThrottle(
+            database: database,
+            limits: .init(maxFailures: settings[AuthSettings.throttleMaxFailures], maxClientFailures: settings[AuthSettings.throttleMaxClientFailures],
+                          window: settings[AuthSettings.throttleWindow], lockout: settings[AuthSettings.throttleLockout]),
+            clock: clock)
         self.migrator = try Migrator(database: database, migrations: Self.migrations(of: self.modules), logger: logger)
     }
 
@@ -75,6 +95,12 @@ public struct KeelApplication: Sendable, CustomReflectable {
     /// Reflection shows nothing secret: the name, the profile and the modules.
     public var customMirror: Mirror {
         Mirror(self, children: ["name": name, "profile": settings.profile, "modules": modules.map(\.name)])
+    }
+
+    /// Ends every session of a user except, if given, the current one: call it when a password changes, an account
+    /// is disabled, or a user asks to log out everywhere.
+    public func endSessions(of userID: String, except current: Session? = nil) async throws {
+        try await sessions.deleteAll(userID: userID, except: current?.key)
     }
 
     /// The settings schema of Keel plus these modules, one section per module.
@@ -113,6 +139,18 @@ public struct KeelApplication: Sendable, CustomReflectable {
             maxBodySize: settings[SecuritySettings.maxBodySize],
             maxURLLength: settings[SecuritySettings.maxURLLength],
             maxHeaderBytes: settings[SecuritySettings.maxHeaderBytes]))
+        let cookieName = settings[AuthSettings.sessionCookieName]
+        router.add(middleware: SessionMiddleware(
+            store: sessions,
+            configuration: .init(
+                cookieName: cookieName, secure: settings[AuthSettings.sessionCookieSecure],
+                sameSite: settings[AuthSettings.sessionCookieSameSite] == "Strict" ? .strict : .lax,
+                idleTimeout: settings[AuthSettings.sessionIdleTimeout], absoluteTimeout: settings[AuthSettings.sessionAbsoluteTimeout]),
+            clock: clock))
+        var exempt = modules.flatMap(\.csrfExemptPaths)
+        if let reportPath = settings[SecuritySettings.cspReportPath], !reportPath.isEmpty { exempt.append(reportPath) }
+        router.add(middleware: CSRFMiddleware(
+            sessionCookieName: cookieName, trustedOrigins: settings[AuthSettings.csrfTrustedOrigins], exemptPaths: exempt))
         router.add(middleware: QueryRecorderMiddleware(
             serverTiming: settings[DatabaseSettings.serverTiming],
             nPlusOneThreshold: settings[DatabaseSettings.nPlusOneThreshold],

@@ -1,13 +1,13 @@
 public import Hummingbird
 public import KeelCore
+public import KeelAuth
 public import KeelSecurity
 
 /// The request context of every Keel application route.
 ///
 /// It carries what Keel's middleware sets per request: the request id, the security state (CSP nonce, whether the
-/// request came over HTTPS, the client's address, the host), the body-size limit; later the session, the
-/// authenticated user. Handlers read it; middleware writes it.
-public struct KeelContext: RequestContext, RequestIDRequestContext, SecurityRequestContext {
+/// request came over HTTPS, the client's address, the host), the body-size limit and the session. Handlers read it; middleware writes it.
+public struct KeelContext: RequestContext, RequestIDRequestContext, SecurityRequestContext, SessionRequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by `RequestObservabilityMiddleware`: the accepted or generated `X-Request-ID`.
     public var requestID: String
@@ -17,6 +17,8 @@ public struct KeelContext: RequestContext, RequestIDRequestContext, SecurityRequ
     public let peerAddress: String?
     /// Largest body `request.decode` reads; set from `http.maxBodySize` by `RequestLimitsMiddleware`.
     public var maxUploadSize: Int
+    /// The request's session, loaded by `SessionMiddleware` (created only when written).
+    public let session: Session
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
@@ -24,6 +26,7 @@ public struct KeelContext: RequestContext, RequestIDRequestContext, SecurityRequ
         self.security = RequestSecurity()
         self.peerAddress = source.channel.remoteAddress?.ipAddress
         self.maxUploadSize = 1_048_576
+        self.session = Session()
     }
 
     /// The Content-Security-Policy nonce of this request, for inline `<script nonce="…">` and `<style nonce="…">`.

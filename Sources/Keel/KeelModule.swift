@@ -25,6 +25,9 @@ public protocol KeelModule: Sendable {
     var settings: [any AnySetting] { get }
     /// The module's migrations, in order, each with an explicit stable name.
     var migrations: [any KeelMigration] { get }
+    /// Paths whose cookie-authenticated unsafe requests skip CSRF checks: exact paths, or prefixes ending in `/*`.
+    /// Every entry is an explicit, reviewable exemption (webhooks signed some other way, for instance).
+    var csrfExemptPaths: [String] { get }
     /// Extra `conduit <command>` subcommands.
     var commands: [any ParsableCommand.Type] { get }
     /// System checks, run by `check` (and `check --deploy` for deploy checks).
@@ -41,6 +44,7 @@ public protocol KeelModule: Sendable {
 extension KeelModule {
     public var settings: [any AnySetting] { [] }
     public var migrations: [any KeelMigration] { [] }
+    public var csrfExemptPaths: [String] { [] }
     public var commands: [any ParsableCommand.Type] { [] }
     public var checks: [SystemCheck] { [] }
     public func routes(into router: Router<KeelContext>, app: KeelApplication) throws {}

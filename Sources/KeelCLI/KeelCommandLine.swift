@@ -30,7 +30,7 @@ public struct KeelCommandLine<App: KeelApp>: AsyncParsableCommand {
             discussion: "Settings come from the command line, the environment, .env (development), a config file and defaults; `\(App.name) settings docs` lists every key.",
             subcommands: [
                 ServeCommand<App>.self, MigrateCommand<App>.self, ShowMigrationsCommand<App>.self, SettingsCommand<App>.self,
-                CheckCommand<App>.self, KeysCommand<App>.self,
+                CheckCommand<App>.self, KeysCommand<App>.self, SessionsCommand<App>.self,
             ] + App.modules.flatMap(\.commands)
         )
     }

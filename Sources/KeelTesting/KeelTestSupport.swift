@@ -1,6 +1,7 @@
 public import Keel
 public import HummingbirdTesting
 public import Logging
+public import Foundation
 import NIOCore
 import ServiceLifecycle
 import Synchronization
@@ -25,12 +26,19 @@ public struct KeelTestApplication: Sendable {
         profile: Profile = .test,
         values: [String: String] = [:],
         environment: [String: String] = [:],
-        logFormat: LogFormat = .json
+        logFormat: LogFormat = .json,
+        clock: ManualClock? = nil
     ) async throws -> KeelTestApplication {
         let settings = try await resolveSettings(name: name, modules: modules, profile: profile, values: values, environment: environment)
         let logs = CapturedLogs()
         let logger = logs.logger(label: name, format: logFormat)
-        return KeelTestApplication(keel: try KeelApplication(name: name, settings: settings, modules: modules, logger: logger), logs: logs)
+        return KeelTestApplication(keel: try KeelApplication(
+            name: name, settings: settings, modules: modules, logger: logger, clock: Self.wallClock(clock)), logs: logs)
+    }
+
+    static func wallClock(_ clock: ManualClock?) -> @Sendable () -> Date {
+        guard let clock else { return { Date() } }
+        return { clock.now }
     }
 
     /// Resolves settings from explicit values only (no process environment, no `.env`, no config file).
@@ -100,5 +108,20 @@ extension KeelTestApplication {
             for try await _ in tasks {}
             return try result.get()
         }
+    }
+}
+
+/// A wall clock a test moves by hand, for idle and absolute timeouts and lockout windows.
+public final class ManualClock: Sendable {
+    private let current: Mutex<Date>
+
+    public init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) {
+        current = Mutex(start)
+    }
+
+    public var now: Date { current.withLock { $0 } }
+
+    public func advance(by duration: Duration) {
+        current.withLock { $0 = $0.addingTimeInterval(Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18) }
     }
 }

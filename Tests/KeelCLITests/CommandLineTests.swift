@@ -143,18 +143,19 @@ final class CLIRun: Sendable {
     }
 
     @Test func checkFailLevelSilencingAndJSON() async throws {
-        // In development the deploy checks find warnings only: the development key, no HTTPS redirect, the profile itself.
+        // In development the deploy checks find warnings only: the development key, no HTTPS redirect, a cookie without
+        // Secure, the profile itself.
         let warning = await CLIRun.run(["check", "--deploy"])
         #expect(warning.code == 0)
         let strict = await CLIRun.run(["check", "--deploy", "--fail-level", "warning"])
         #expect(strict.code == 1)
         let silenced = await CLIRun.run(
-            ["check", "--deploy", "--fail-level", "warning"], environment: ["CHECKS_SILENCED": "security.W008,security.W009,security.W018"])
+            ["check", "--deploy", "--fail-level", "warning"], environment: ["CHECKS_SILENCED": "security.W008,security.W009,security.W012,security.W018"])
         #expect(silenced.code == 0)
-        #expect(silenced.run.output.contains("3 silenced"))
+        #expect(silenced.run.output.contains("4 silenced"))
         let json = await CLIRun.run(["check", "--deploy", "--json"])
         let findings = try #require(try JSONSerialization.jsonObject(with: Data(json.run.output.utf8)) as? [[String: Any]])
-        #expect(findings.map { $0["id"] as? String } == ["security.W008", "security.W009", "security.W018"])
+        #expect(findings.map { $0["id"] as? String } == ["security.W008", "security.W009", "security.W012", "security.W018"])
         #expect(findings.allSatisfy { $0["hint"] is String })
     }
 }

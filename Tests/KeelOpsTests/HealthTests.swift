@@ -20,6 +20,7 @@ import Testing
 
     @Test func readyNamesEachCheckWithStatusAndDuration() async throws {
         let app = try await KeelTestApplication.probe(failing: ReadinessCheck("cache") {})
+        try await app.keel.migrator.migrate()
         try await app.application().test(.router) { client in
             try await client.execute(uri: "/health/ready", method: .get) { response in
                 #expect(response.status == .ok)
@@ -72,6 +73,7 @@ import Testing
 
     @Test func readinessFailsOnceShutdownBegins() async throws {
         let app = try await KeelTestApplication.probe()
+        try await app.keel.migrator.migrate()
         try await app.application().test(.router) { client in
             try await client.execute(uri: "/health/ready", method: .get) { #expect($0.status == .ok) }
             app.keel.lifecycle.beginShutdown()

@@ -5,7 +5,7 @@ import Testing
 @Suite struct SecurityChecksTests {
     func ids(_ values: [String: String], profile: Profile = .production) async throws -> [String] {
         let settings = try await KeelTestApplication.resolveSettings(profile: profile, values: productionValues.merging(values) { $1 })
-        return CheckRegistry(checks: SecurityChecks.all + CoreChecks.all).run(settings, deploy: true, silenced: []).map(\.id)
+        return CheckRegistry(checks: SecurityChecks.all + CoreChecks.all + AuthSettings.checks).run(settings, deploy: true, silenced: []).map(\.id)
     }
 
     @Test func productionDefaultsWithARealKeyAndHostsAreQuiet() async throws {
@@ -27,6 +27,8 @@ import Testing
         (["security.trustedProxies": ""], "security.W106"),
         (["http.shutdownDrainDelay": "40s"], "ops.E003"),
         (["database.url": "postgres://app:pw@db.internal:5432/app"], "database.W001"),
+        (["security.session.cookieSecure": "false"], "security.W012"),
+        (["security.session.store": "memory"], "security.W107"),
     ])
     func eachCheckFiresOnItsBadSetting(values: [String: String], id: String) async throws {
         #expect(try await ids(values) == [id])

@@ -1,0 +1,66 @@
+public import KeelSettings
+
+/// Session, CSRF and login-throttling settings (see `docs/security.md`).
+public enum AuthSettings {
+    public static let sessionStore = Setting<String>(
+        "security.session.store", default: "database", allowed: .oneOf(["database", "memory"]),
+        doc: "Where sessions live: `database` (shared by every instance) or `memory` (this process only).")
+    public static let sessionCookieName = Setting<String>(
+        "security.session.cookieName", default: "keel_session", allowed: .nonEmpty, doc: "Name of the session cookie.")
+    public static let sessionCookieSecure = Setting<Bool>(
+        "security.session.cookieSecure", default: true, profiles: [.development: false, .test: false],
+        doc: "Send the session cookie over HTTPS only (off in development and test, which serve plain HTTP).")
+    public static let sessionCookieSameSite = Setting<String>(
+        "security.session.cookieSameSite", default: "Lax", allowed: .oneOf(["Lax", "Strict"]),
+        doc: "SameSite attribute of the session cookie.")
+    public static let sessionIdleTimeout = Setting<Duration>(
+        "security.session.idleTimeout", default: .seconds(12 * 3600), allowed: .range(.seconds(60) ... .seconds(90 * 86_400)),
+        doc: "A session unused for this long ends (sliding: each use extends it).")
+    public static let sessionAbsoluteTimeout = Setting<Duration>(
+        "security.session.absoluteTimeout", default: .seconds(14 * 86_400), allowed: .range(.seconds(60) ... .seconds(365 * 86_400)),
+        doc: "A session ends this long after it began, however active.")
+    public static let csrfTrustedOrigins = Setting<[String]>(
+        "security.csrf.trustedOrigins", default: [],
+        allowed: .init(allowed: "origins such as https://app.example.com") { origins in
+            origins.first { !($0.hasPrefix("https://") || $0.hasPrefix("http://")) || $0.hasSuffix("/") }
+                .map { "'\($0)' is not an origin (scheme://host[:port], no path)" }
+        },
+        doc: "Other origins whose cookie-authenticated unsafe requests are accepted (a separate front end).")
+    public static let throttleMaxFailures = Setting<Int>(
+        "security.loginThrottle.maxFailures", default: 5, allowed: .range(1...1000),
+        doc: "Failed logins for one account within the window before it is locked out.")
+    public static let throttleMaxClientFailures = Setting<Int>(
+        "security.loginThrottle.maxClientFailures", default: 20, allowed: .range(1...100_000),
+        doc: "Failed logins from one client address within the window before it is locked out.")
+    public static let throttleWindow = Setting<Duration>(
+        "security.loginThrottle.window", default: .seconds(900), allowed: .range(.seconds(1) ... .seconds(86_400)),
+        doc: "How long failures are counted.")
+    public static let throttleLockout = Setting<Duration>(
+        "security.loginThrottle.lockout", default: .seconds(900), allowed: .range(.seconds(1) ... .seconds(86_400)),
+        doc: "How long a lockout lasts; answered 429 with Retry-After.")
+
+    public static var all: [any AnySetting] {
+        [
+            sessionStore, sessionCookieName, sessionCookieSecure, sessionCookieSameSite, sessionIdleTimeout, sessionAbsoluteTimeout,
+            csrfTrustedOrigins, throttleMaxFailures, throttleMaxClientFailures, throttleWindow, throttleLockout,
+        ]
+    }
+
+    /// `security.W012`: a session cookie sent over plain HTTP can be stolen on the network.
+    public static let checks = [
+        SystemCheck(ids: ["security.W012", "security.W107"], deploy: true) { settings in
+            var found: [CheckFinding] = []
+            if !settings[sessionCookieSecure] {
+                found.append(CheckFinding(id: "security.W012", level: .warning,
+                    message: "security.session.cookieSecure is off, so the session cookie is sent over plain HTTP and can be stolen on the network.",
+                    hint: "Set SECURITY_SESSION_COOKIE_SECURE=true."))
+            }
+            if settings[sessionStore] == "memory" {
+                found.append(CheckFinding(id: "security.W107", level: .warning,
+                    message: "security.session.store is memory: sessions vanish on restart and are not shared between instances.",
+                    hint: "Set SECURITY_SESSION_STORE=database."))
+            }
+            return found
+        }
+    ]
+}

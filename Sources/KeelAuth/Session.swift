@@ -1,0 +1,128 @@
+public import Foundation
+import Synchronization
+
+/// A stored session: who is logged in, small string data, its CSRF secret and its times.
+public struct SessionRecord: Sendable, Equatable, Codable {
+    /// The session key as the cookie carries it. Stores keep only its SHA-256 (`keyHash`).
+    public var key: String
+    public var userID: String?
+    public var data: [String: String]
+    public var csrfSecret: String
+    public var createdAt: Date
+    public var lastSeenAt: Date
+
+    public init(key: String, userID: String?, data: [String: String], csrfSecret: String, createdAt: Date, lastSeenAt: Date) {
+        self.key = key
+        self.userID = userID
+        self.data = data
+        self.csrfSecret = csrfSecret
+        self.createdAt = createdAt
+        self.lastSeenAt = lastSeenAt
+    }
+}
+
+/// The session of the current request: read and change it in handlers (`context.session`).
+///
+/// Nothing is stored, and no cookie is set, until something is written: anonymous API traffic costs no session.
+/// `login(userID:)` and `cycleKey()` give the session a new key and a new CSRF secret (session fixation defense);
+/// `logout()` ends it.
+public final class Session: Sendable {
+    struct State {
+        var record: SessionRecord?
+        var modified = false
+        var rotate = false
+        var destroy = false
+        var previousKey: String?
+    }
+
+    let state = Mutex(State())
+    let clock: @Sendable () -> Date
+
+    public init(clock: @escaping @Sendable () -> Date = Date.init) {
+        self.clock = clock
+    }
+
+    /// The logged-in user's id, if any.
+    public var userID: String? { state.withLock { $0.record?.userID } }
+
+    /// Whether a user is logged in.
+    public var isAuthenticated: Bool { userID != nil }
+
+    /// A stored string value.
+    public subscript(key: String) -> String? {
+        get { state.withLock { $0.record?.data[key] } }
+        set {
+            mutate { record in record.data[key] = newValue }
+        }
+    }
+
+    /// The session's CSRF secret; creates the session if needed (a form is about to be shown).
+    public var csrfSecret: String {
+        if let secret = state.withLock({ $0.record?.csrfSecret }) { return secret }
+        mutate { _ in }
+        return state.withLock { $0.record!.csrfSecret }
+    }
+
+    /// Logs a user in: a new session key and a new CSRF secret, so a key planted before login is worthless.
+    public func login(userID: String) {
+        mutate { record in record.userID = userID }
+        cycleKey()
+    }
+
+    /// Gives the session a new key and CSRF secret, keeping its data (call on any privilege change).
+    public func cycleKey() {
+        state.withLock { state in
+            guard state.record != nil else { return }
+            state.rotate = true
+            state.modified = true
+        }
+    }
+
+    /// Ends the session: it is deleted from the store and the cookie is cleared.
+    public func logout() {
+        state.withLock { state in
+            state.destroy = state.record != nil || state.previousKey != nil
+            state.record = nil
+            state.modified = false
+            state.rotate = false
+        }
+    }
+
+    /// The session key, if the session exists (for `SessionStore.deleteAll(userID:except:)`).
+    public var key: String? { state.withLock { $0.record?.key } }
+
+    func mutate(_ change: (inout SessionRecord) -> Void) {
+        let now = clock()
+        state.withLock { state in
+            if state.record == nil {
+                state.record = SessionRecord(key: SessionKeys.newKey(), userID: nil, data: [:], csrfSecret: SessionKeys.newKey(),
+                                             createdAt: now, lastSeenAt: now)
+            }
+            change(&state.record!)
+            state.modified = true
+        }
+    }
+
+    func restore(_ record: SessionRecord) {
+        state.withLock { state in
+            state.record = record
+            state.previousKey = record.key
+        }
+    }
+}
+
+/// Random session keys and CSRF secrets.
+enum SessionKeys {
+    /// 256 random bits, base64url (43 characters).
+    static func newKey() -> String {
+        var generator = SystemRandomNumberGenerator()
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(32)
+        for _ in 0..<4 {
+            let word = generator.next() as UInt64
+            for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
+        }
+        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+}

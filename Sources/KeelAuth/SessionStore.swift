@@ -1,0 +1,129 @@
+public import Foundation
+public import KeelData
+import Crypto
+import FluentKit
+import SQLKit
+
+/// Where sessions live. Keys are stored hashed (SHA-256), so a copy of the store does not hand out live sessions.
+///
+/// Every store passes the same conformance tests on memory, SQLite and PostgreSQL.
+public protocol SessionStore: Sendable {
+    func load(key: String) async throws -> SessionRecord?
+    func save(_ record: SessionRecord) async throws
+    func delete(key: String) async throws
+    /// Ends every session of a user (logout everywhere, password change), except `key` if given.
+    func deleteAll(userID: String, except key: String?) async throws
+    /// Removes sessions idle since before `idleBefore` or created before `createdBefore`; returns how many.
+    func deleteExpired(idleBefore: Date, createdBefore: Date) async throws -> Int
+}
+
+extension SessionStore {
+    static func hash(_ key: String) -> String {
+        SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// Sessions in this process only: for tests and single-instance development.
+public actor MemorySessionStore: SessionStore {
+    private var records: [String: SessionRecord] = [:]
+
+    public init() {}
+
+    public func load(key: String) async throws -> SessionRecord? { records[Self.hash(key)] }
+    public func save(_ record: SessionRecord) async throws { records[Self.hash(record.key)] = record }
+    public func delete(key: String) async throws { records[Self.hash(key)] = nil }
+
+    public func deleteAll(userID: String, except key: String?) async throws {
+        let keep = key.map(Self.hash)
+        records = records.filter { $0.value.userID != userID || $0.key == keep }
+    }
+
+    public func deleteExpired(idleBefore: Date, createdBefore: Date) async throws -> Int {
+        let before = records.count
+        records = records.filter { $0.value.lastSeenAt >= idleBefore && $0.value.createdAt >= createdBefore }
+        return before - records.count
+    }
+}
+
+/// Sessions in the application database (SQLite or PostgreSQL), shared by every instance: table `keel_sessions`,
+/// created by the migration `keel.0001_sessions`.
+public struct SQLSessionStore: SessionStore {
+    static let table = "keel_sessions"
+    let database: KeelDatabase
+
+    public init(database: KeelDatabase) {
+        self.database = database
+    }
+
+    /// The migration that creates the table and its indexes.
+    public static var migration: any KeelMigration {
+        NamedMigration("keel.0001_sessions", prepare: { db in
+            let sql = db as! any SQLDatabase
+            try await sql.create(table: table)
+                .column("key_hash", type: .text, .primaryKey(autoIncrement: false))
+                .column("user_id", type: .text)
+                .column("data", type: .text, .notNull)
+                .column("csrf_secret", type: .text, .notNull)
+                .column("created_at", type: .custom(SQLRaw("DOUBLE PRECISION")), .notNull)
+                .column("last_seen_at", type: .custom(SQLRaw("DOUBLE PRECISION")), .notNull)
+                .run()
+            try await db.createIndex("keel_sessions_user_idx", on: table, columns: ["user_id"])
+            try await db.createIndex("keel_sessions_last_seen_idx", on: table, columns: ["last_seen_at"])
+        }, revert: { db in
+            try await (db as! any SQLDatabase).drop(table: table).run()
+        })
+    }
+
+    struct Row: Codable {
+        let key_hash: String
+        let user_id: String?
+        let data: String
+        let csrf_secret: String
+        let created_at: Double
+        let last_seen_at: Double
+    }
+
+    public func load(key: String) async throws -> SessionRecord? {
+        guard let row = try await database.sql.select().columns("key_hash", "user_id", "data", "csrf_secret", "created_at", "last_seen_at")
+            .from(Self.table).where("key_hash", .equal, Self.hash(key)).first(decoding: Row.self) else { return nil }
+        let data = (try? JSONDecoder().decode([String: String].self, from: Data(row.data.utf8))) ?? [:]
+        return SessionRecord(key: key, userID: row.user_id, data: data, csrfSecret: row.csrf_secret,
+                             createdAt: Date(timeIntervalSince1970: row.created_at), lastSeenAt: Date(timeIntervalSince1970: row.last_seen_at))
+    }
+
+    public func save(_ record: SessionRecord) async throws {
+        let data = String(decoding: try JSONEncoder().encode(record.data), as: UTF8.self)
+        let row = Row(key_hash: Self.hash(record.key), user_id: record.userID, data: data, csrf_secret: record.csrfSecret,
+                      created_at: record.createdAt.timeIntervalSince1970, last_seen_at: record.lastSeenAt.timeIntervalSince1970)
+        try await database.sql.insert(into: Self.table).model(row)
+            .onConflict(with: ["key_hash"]) { update in
+                update.set(excludedValueOf: "user_id").set(excludedValueOf: "data").set(excludedValueOf: "csrf_secret")
+                    .set(excludedValueOf: "last_seen_at")
+            }
+            .run()
+    }
+
+    public func delete(key: String) async throws {
+        try await database.sql.delete(from: Self.table).where("key_hash", .equal, Self.hash(key)).run()
+    }
+
+    public func deleteAll(userID: String, except key: String?) async throws {
+        var query = database.sql.delete(from: Self.table).where("user_id", .equal, userID)
+        if let key { query = query.where("key_hash", .notEqual, Self.hash(key)) }
+        try await query.run()
+    }
+
+    public func deleteExpired(idleBefore: Date, createdBefore: Date) async throws -> Int {
+        let condition = { (builder: SQLDeleteBuilder) in
+            builder.where("last_seen_at", .lessThan, idleBefore.timeIntervalSince1970)
+                .orWhere("created_at", .lessThan, createdBefore.timeIntervalSince1970)
+        }
+        struct Count: Decodable { let n: Int }
+        let count = try await database.sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from(Self.table)
+            .where("last_seen_at", .lessThan, idleBefore.timeIntervalSince1970)
+            .orWhere("created_at", .lessThan, createdBefore.timeIntervalSince1970)
+            .first(decoding: Count.self)?.n ?? 0
+        try await condition(database.sql.delete(from: Self.table)).run()
+        return count
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import HTTPTypes
+import SQLKit
+import Hummingbird
+import HummingbirdTesting
+import Keel
+import KeelTesting
+import Testing
+
+@Suite struct CSRFTests {
+    /// A session key and a valid token for it.
+    func session(_ client: any TestClientProtocol) async throws -> (key: String, token: String) {
+        try await client.execute(uri: "/form", method: .get) { ($0.sessionKey!, String(buffer: $0.body)) }
+    }
+
+    @Test func aValidHeaderOrFormTokenPasses() async throws {
+        let app = try await KeelTestApplication.sessions()
+        try await app.application().test(.router) { client in
+            let (key, token) = try await session(client)
+            try await client.execute(uri: "/colour", method: .post, headers: cookie(key) + [CSRFHeader.name: token]) { #expect($0.status == .ok) }
+            let encoded = token.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            try await client.execute(uri: "/colour", method: .post, headers: cookie(key) + [.contentType: "application/x-www-form-urlencoded"],
+                                     body: ByteBuffer(string: "colour=blue&csrf_token=\(encoded)")) { #expect($0.status == .ok) }
+            // The handler still read the whole form body.
+            try await client.execute(uri: "/whoami", method: .get, headers: cookie(key)) { #expect(String(buffer: $0.body) == "- blue") }
+            // Every token is masked differently, and each verifies.
+            let other = try await client.execute(uri: "/form", method: .get, headers: cookie(key)) { String(buffer: $0.body) }
+            #expect(other != token)
+            try await client.execute(uri: "/colour", method: .post, headers: cookie(key) + [CSRFHeader.name: other]) { #expect($0.status == .ok) }
+        }
+    }
+
+    @Test func attacksAreRefusedWithAClearReasonAndLogged() async throws {
+        let app = try await KeelTestApplication.sessions()
+        try await app.application().test(.router) { client in
+            let (key, token) = try await session(client)
+            let (_, otherToken) = try await session(client)
+            let attacks: [(HTTPFields, String)] = [
+                (cookie(key), "CSRF token missing"),
+                (cookie(key) + [CSRFHeader.name: "forged"], "CSRF token incorrect"),
+                (cookie(key) + [CSRFHeader.name: otherToken], "CSRF token incorrect"),
+                (cookie(key) + [CSRFHeader.name: token, .origin: "https://evil.example"], "does not match"),
+                (cookie(String(repeating: "x", count: 43)) + [CSRFHeader.name: token], "CSRF token incorrect"),
+            ]
+            for (headers, reason) in attacks {
+                try await client.execute(uri: "/colour", method: .post, headers: headers) { response in
+                    #expect(response.status == .forbidden)
+                    let body = String(buffer: response.body)
+                    #expect(body.contains("csrf.failed"))
+                    #expect(body.contains(reason), "\(body)")
+                }
+            }
+        }
+        let events = app.logObjects.filter { $0["keel.security.event"] == "csrf_failure" }
+        #expect(events.count == 5)
+    }
+
+    @Test func tokenAuthenticatedAndExemptRequestsAreNotChecked() async throws {
+        let app = try await KeelTestApplication.sessions()
+        try await app.application().test(.router) { client in
+            try await client.execute(uri: "/api/things", method: .post, headers: [.authorization: "Token abc"]) { #expect($0.status == .ok) }
+            let (key, _) = try await session(client)
+            try await client.execute(uri: "/hooks/payment", method: .post, headers: cookie(key)) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/api/things", method: .post, headers: cookie(key)) { #expect($0.status == .forbidden) }
+        }
+    }
+
+    @Test func trustedOriginsAreAccepted() async throws {
+        let app = try await KeelTestApplication.sessions(values: ["security.csrf.trustedOrigins": "https://app.example.com"])
+        try await app.application().test(.router) { client in
+            let (key, token) = try await session(client)
+            try await client.execute(uri: "/colour", method: .post, headers: cookie(key) + [CSRFHeader.name: token, .origin: "https://app.example.com"]) {
+                #expect($0.status == .ok)
+            }
+            try await client.execute(uri: "/colour", method: .post, headers: cookie(key) + [CSRFHeader.name: token, .origin: "http://localhost"]) {
+                #expect($0.status == .ok)
+            }
+        }
+    }
+
+    @Test func onHTTPSAMissingOriginNeedsASameSiteReferer() async throws {
+        let app = try await KeelTestApplication.sessions(values: ["http.port": "0"])
+        try await app.withRunningServer { client in
+            let form = try await client.execute(.init("/form", method: .get, authority: "localhost", headers: [.xForwardedProto: "https"]))
+            let line = try #require(form.headers[values: .setCookie].first { $0.hasPrefix("keel_session=") })
+            let key = String(line.dropFirst("keel_session=".count).prefix { $0 != ";" })
+            let token = String(buffer: try #require(form.body))
+            let base: HTTPFields = [.xForwardedProto: "https", .cookie: "keel_session=\(key)", CSRFHeader.name: token]
+            let none = try await client.execute(.init("/colour", method: .post, authority: "localhost", headers: base))
+            #expect(none.status == .forbidden)
+            #expect(String(buffer: try #require(none.body)).contains("no Referer"))
+            let foreign = try await client.execute(.init("/colour", method: .post, authority: "localhost", headers: base + [.referer: "https://evil.example/x"]))
+            #expect(foreign.status == .forbidden)
+            let same = try await client.execute(.init("/colour", method: .post, authority: "localhost", headers: base + [.referer: "https://localhost/form"]))
+            #expect(same.status == .ok)
+        }
+    }
+}

@@ -1,0 +1,175 @@
+import Foundation
+import HTTPTypes
+import SQLKit
+import Hummingbird
+import HummingbirdTesting
+import Keel
+import KeelTesting
+import Testing
+
+@Suite struct SessionCookieTests {
+    @Test func anonymousRequestsThatDoNotWriteGetNoSession() async throws {
+        let app = try await KeelTestApplication.sessions()
+        try await app.application().test(.router) { client in
+            try await client.execute(uri: "/whoami", method: .get) { response in
+                #expect(String(buffer: response.body) == "- -")
+                #expect(response.sessionCookieLine == nil)
+            }
+        }
+    }
+
+    @Test func theCookieIsHttpOnlyLaxAndSecureWhenAsked() async throws {
+        let app = try await KeelTestApplication.sessions(values: ["security.session.cookieSecure": "true"])
+        try await app.application().test(.router) { client in
+            try await client.execute(uri: "/form", method: .get) { response in
+                let line = try #require(response.sessionCookieLine)
+                #expect(line.contains("HttpOnly"))
+                #expect(line.contains("SameSite=Lax"))
+                #expect(line.contains("Secure"))
+                #expect(line.contains("Path=/"))
+                #expect(line.contains("Max-Age=1209600"))
+                #expect(response.sessionKey?.count == 43)
+            }
+        }
+    }
+
+    @Test func loginGivesANewKeyAndTheOldOneStopsWorking() async throws {
+        let app = try await KeelTestApplication.sessions()
+        try await app.application().test(.router) { client in
+            let (before, token) = try await client.execute(uri: "/form", method: .get) { ($0.sessionKey!, String(buffer: $0.body)) }
+            let after = try await client.execute(uri: "/login", method: .post, headers: cookie(before) + [CSRFHeader.name: token]) { response in
+                #expect(response.status == .ok)
+                return try #require(response.sessionKey)
+            }
+            #expect(after != before)
+            try await client.execute(uri: "/whoami", method: .get, headers: cookie(after)) { #expect(String(buffer: $0.body) == "u1 -") }
+            try await client.execute(uri: "/whoami", method: .get, headers: cookie(before)) { response in
+                #expect(String(buffer: response.body) == "- -")
+                #expect(response.sessionKey == "")  // the stale cookie is cleared
+            }
+            // The CSRF token rotated with the key: the one from before login no longer verifies.
+            try await client.execute(uri: "/colour", method: .post, headers: cookie(after) + [CSRFHeader.name: token]) { response in
+                #expect(response.status == .forbidden)
+            }
+        }
+    }
+
+    @Test func logoutEndsTheSession() async throws {
+        let app = try await KeelTestApplication.sessions()
+        try await app.application().test(.router) { client in
+            let (key, token) = try await client.execute(uri: "/form", method: .get) { ($0.sessionKey!, String(buffer: $0.body)) }
+            try await client.execute(uri: "/logout", method: .post, headers: cookie(key) + [CSRFHeader.name: token]) { response in
+                #expect(response.sessionCookieLine?.contains("Max-Age=0") == true)
+            }
+            #expect(try await app.keel.sessions.load(key: key) == nil)
+        }
+    }
+
+    @Test func idleSessionsExpireAndUseSlidesTheWindow() async throws {
+        let clock = ManualClock()
+        let app = try await KeelTestApplication.sessions(values: ["security.session.idleTimeout": "10m"], clock: clock)
+        try await app.application().test(.router) { client in
+            let (key, token) = try await client.execute(uri: "/form", method: .get) { ($0.sessionKey!, String(buffer: $0.body)) }
+            try await client.execute(uri: "/colour", method: .post, headers: cookie(key) + [CSRFHeader.name: token],
+                                     body: ByteBuffer(string: "colour=blue")) { #expect($0.status == .ok) }
+            for _ in 0..<3 {
+                clock.advance(by: .seconds(9 * 60))
+                try await client.execute(uri: "/whoami", method: .get, headers: cookie(key)) { #expect(String(buffer: $0.body) == "- blue") }
+            }
+            clock.advance(by: .seconds(11 * 60))
+            try await client.execute(uri: "/whoami", method: .get, headers: cookie(key)) { response in
+                #expect(String(buffer: response.body) == "- -")
+                #expect(response.sessionCookieLine?.contains("Max-Age=0") == true)
+            }
+        }
+    }
+
+    @Test func sessionsEndAtTheirAbsoluteTimeoutHoweverActive() async throws {
+        let clock = ManualClock()
+        let app = try await KeelTestApplication.sessions(
+            values: ["security.session.idleTimeout": "10m", "security.session.absoluteTimeout": "30m"], clock: clock)
+        try await app.application().test(.router) { client in
+            let key = try await client.execute(uri: "/form", method: .get) { $0.sessionKey! }
+            for _ in 0..<3 {
+                clock.advance(by: .seconds(9 * 60))
+                try await client.execute(uri: "/whoami", method: .get, headers: cookie(key)) { #expect($0.sessionKey == nil) }
+            }
+            clock.advance(by: .seconds(4 * 60))  // 31 minutes after creation
+            try await client.execute(uri: "/whoami", method: .get, headers: cookie(key)) { #expect($0.sessionKey == "") }
+        }
+    }
+
+    @Test func malformedCookiesAreIgnoredSafely() async throws {
+        let app = try await KeelTestApplication.sessions()
+        try await app.application().test(.router) { client in
+            for value in ["", "short", String(repeating: "a", count: 5000), "%00%ff", "' OR 1=1 --"] {
+                try await client.execute(uri: "/whoami", method: .get, headers: [.cookie: "keel_session=\(value)"]) { response in
+                    #expect(response.status == .ok)
+                    #expect(String(buffer: response.body) == "- -")
+                }
+            }
+        }
+    }
+}
+
+enum CSRFHeader {
+    static let name = HTTPField.Name("X-CSRF-Token")!
+}
+
+func + (lhs: HTTPFields, rhs: HTTPFields) -> HTTPFields {
+    var merged = lhs
+    merged.append(contentsOf: rhs)
+    return merged
+}
+
+@Suite struct SessionStoreConformanceTests {
+    static let clock = Date(timeIntervalSince1970: 1_800_000_000)
+
+    func record(_ user: String?, created: Date = clock, seen: Date = clock) -> SessionRecord {
+        SessionRecord(key: UUID().uuidString + UUID().uuidString.prefix(7), userID: user, data: ["k": "v"], csrfSecret: "s",
+                      createdAt: created, lastSeenAt: seen)
+    }
+
+    func conformance(_ store: any SessionStore) async throws {
+        let a = record("alice")
+        let b = record("alice")
+        let c = record("bob")
+        for session in [a, b, c] { try await store.save(session) }
+        #expect(try await store.load(key: a.key) == a)
+        var changed = a
+        changed.data["k"] = "w"
+        changed.userID = "alice"
+        try await store.save(changed)
+        #expect(try await store.load(key: a.key)?.data["k"] == "w")
+        try await store.deleteAll(userID: "alice", except: a.key)
+        #expect(try await store.load(key: a.key) != nil)
+        #expect(try await store.load(key: b.key) == nil)
+        #expect(try await store.load(key: c.key) != nil)
+        try await store.delete(key: c.key)
+        #expect(try await store.load(key: c.key) == nil)
+        let old = record(nil, created: Self.clock.addingTimeInterval(-10_000), seen: Self.clock.addingTimeInterval(-5000))
+        try await store.save(old)
+        #expect(try await store.deleteExpired(idleBefore: Self.clock.addingTimeInterval(-60), createdBefore: Self.clock.addingTimeInterval(-100_000)) == 1)
+        #expect(try await store.load(key: old.key) == nil)
+        #expect(try await store.load(key: a.key) != nil)
+    }
+
+    @Test func memoryStore() async throws {
+        try await conformance(MemorySessionStore())
+    }
+
+    @Test(arguments: TestDatabase.available)
+    func databaseStoreKeepsOnlyHashedKeys(backend: TestDatabase) async throws {
+        try await backend.withFreshDatabase { url in
+            let app = try await KeelTestApplication.sessions(url: url)
+            try await conformance(app.keel.sessions)
+            let probe = record("carol")
+            try await app.keel.sessions.save(probe)
+            struct Row: Decodable { let key_hash: String }
+            let rows = try await app.keel.database.sql.select().column("key_hash").from("keel_sessions").all(decoding: Row.self)
+            #expect(!rows.isEmpty)
+            #expect(rows.allSatisfy { $0.key_hash != probe.key && $0.key_hash.count == 64 })
+            await app.keel.database.shutdown()
+        }
+    }
+}

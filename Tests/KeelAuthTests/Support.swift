@@ -1,0 +1,69 @@
+import Foundation
+import HTTPTypes
+import SQLKit
+import Hummingbird
+import HummingbirdTesting
+import Keel
+import KeelTesting
+
+struct SessionProbe: KeelModule {
+    var name: String { "probe" }
+    var csrfExemptPaths: [String] { ["/hooks/*"] }
+
+    func routes(into router: Router<KeelContext>, app: KeelApplication) throws {
+        router.get("/whoami") { _, context in "\(context.session.userID ?? "-") \(context.session["colour"] ?? "-")" }
+        router.get("/form") { _, context in context.session.csrfToken() }
+        router.post("/colour") { request, context -> String in
+            let body = String(buffer: try await request.body.collect(upTo: 10_000))
+            context.session["colour"] = body.contains("colour=blue") ? "blue" : "red"
+            return "saved"
+        }
+        router.post("/login") { _, context -> String in
+            context.session.login(userID: "u1")
+            return "in"
+        }
+        router.post("/logout") { _, context -> String in
+            context.session.logout()
+            return "out"
+        }
+        router.post("/api/things") { _, _ in "created" }
+        router.post("/hooks/payment") { _, _ in "ok" }
+    }
+}
+
+extension KeelTestApplication {
+    static func sessions(values: [String: String] = [:], clock: ManualClock? = nil, url: String = "sqlite://:memory:") async throws
+        -> KeelTestApplication
+    {
+        var all = values
+        all["database.url"] = url
+        let app = try await make(modules: [SessionProbe()], values: all, clock: clock)
+        try await app.keel.database.prepare()
+        try await app.keel.migrator.migrate()
+        return app
+    }
+
+    func application() throws -> some ApplicationProtocol {
+        Application(router: try keel.buildRouter(), logger: keel.logger)
+    }
+
+    var logObjects: [[String: String]] {
+        logs.lines.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: String] }
+    }
+}
+
+extension TestResponse {
+    /// The session cookie's `Set-Cookie` line, if any.
+    var sessionCookieLine: String? {
+        headers[values: .setCookie].first { $0.hasPrefix("keel_session=") }
+    }
+
+    /// The session key the response set (empty when it cleared the cookie).
+    var sessionKey: String? {
+        sessionCookieLine.map { line in String(line.dropFirst("keel_session=".count).prefix { $0 != ";" }) }
+    }
+}
+
+func cookie(_ key: String) -> HTTPFields {
+    [.cookie: "keel_session=\(key)"]
+}
