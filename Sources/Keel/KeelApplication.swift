@@ -139,6 +139,7 @@ public struct KeelApplication: Sendable, CustomReflectable {
             maxBodySize: settings[SecuritySettings.maxBodySize],
             maxURLLength: settings[SecuritySettings.maxURLLength],
             maxHeaderBytes: settings[SecuritySettings.maxHeaderBytes]))
+        router.add(middleware: RequestTimeoutMiddleware(timeout: settings[SecuritySettings.requestTimeout]))
         let cookieName = settings[AuthSettings.sessionCookieName]
         router.add(middleware: SessionMiddleware(
             store: sessions,

@@ -14,6 +14,9 @@ public enum SecuritySettings {
     public static let maxHeaderBytes = Setting<Int>(
         "http.maxHeaderBytes", default: 32_768, allowed: .range(1024...1_048_576),
         doc: "Largest total size of the request's header fields in bytes; larger ones get a 431.")
+    public static let requestTimeout = Setting<Duration>(
+        "http.requestTimeout", default: .seconds(30), allowed: .range(.zero ... .seconds(3600)),
+        doc: "Longest a handler may work on a request before it is cancelled and answered 503 http.timeout; 0 turns the limit off.")
     public static let idleTimeout = Setting<Duration>(
         "http.idleTimeout", default: .seconds(60), allowed: .range(.seconds(1) ... .seconds(3600)),
         doc: "A connection that sends nothing for this long is closed (slow or idle clients).")
@@ -68,7 +71,7 @@ public enum SecuritySettings {
 
     public static var all: [any AnySetting] {
         [
-            allowedHosts, maxBodySize, maxURLLength, maxHeaderBytes, idleTimeout,
+            allowedHosts, maxBodySize, maxURLLength, maxHeaderBytes, requestTimeout, idleTimeout,
             sslRedirect, trustedProxies, hstsMaxAge, hstsIncludeSubDomains, hstsPreload,
             cspEnabled, cspPolicy, cspReportOnly, cspReportPath, cspReportsPerMinute,
             frameOptions, referrerPolicy, crossOriginOpenerPolicy, contentTypeNosniff,

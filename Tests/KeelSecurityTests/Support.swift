@@ -17,6 +17,10 @@ struct SecureProbe: KeelModule {
             "\(context.security.clientAddress ?? "-") \(context.security.isSecure) \(context.security.host ?? "-")"
         }
         router.get("/crash") { _, _ -> String in throw Crash() }
+        router.get("/sleepy") { _, _ -> String in
+            try await Task.sleep(for: .seconds(10))
+            return "woke"
+        }
         router.get("/own-headers") { _, _ in
             Response(status: .ok, headers: [.xFrameOptions: "SAMEORIGIN", .contentSecurityPolicy: "default-src 'none'"])
         }

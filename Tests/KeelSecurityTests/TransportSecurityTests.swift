@@ -124,3 +124,23 @@ import Testing
         await app.keel.database.shutdown()
     }
 }
+
+@Suite struct RequestTimeoutTests {
+    @Test func aHandlerPastTheDeadlineIsCancelledWithA503() async throws {
+        let app = try await KeelTestApplication.secure(values: ["http.requestTimeout": "100ms"])
+        try await app.application().test(.router) { client in
+            let start = ContinuousClock.now
+            try await client.execute(uri: "/sleepy", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(String(buffer: response.body).contains("http.timeout"))
+                #expect(response.headers[.retryAfter] == "5")
+                #expect(response.headers[.xFrameOptions] == "DENY")
+                #expect(response.headers[.xRequestID] != nil)
+            }
+            #expect(ContinuousClock.now - start < .seconds(8))  // the handler would sleep 10s: it was cancelled
+            try await client.execute(uri: "/page", method: .get) { #expect($0.status == .ok) }
+        }
+        #expect(app.logObjects.contains { $0["msg"] == "request timed out" })
+        await app.keel.database.shutdown()
+    }
+}
