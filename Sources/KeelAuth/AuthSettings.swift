@@ -51,7 +51,7 @@ public enum AuthSettings {
         SystemCheck(ids: ["security.W012", "security.W107"], deploy: true) { settings in
             var found: [CheckFinding] = []
             if !settings[sessionCookieSecure] {
-                found.append(CheckFinding(id: "security.W012", level: .warning,
+                found.append(CheckFinding(id: "security.W012", level: settings.profile.isDeployed ? .error : .warning,
                     message: "security.session.cookieSecure is off, so the session cookie is sent over plain HTTP and can be stolen on the network.",
                     hint: "Set SECURITY_SESSION_COOKIE_SECURE=true."))
             }

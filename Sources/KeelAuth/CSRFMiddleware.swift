@@ -41,7 +41,9 @@ enum CSRFToken {
 /// 2. carry a masked token (`X-CSRF-Token` header or `csrf_token` form field) made from its session's secret.
 ///
 /// Failures are a 403 `csrf.failed` naming the reason, logged as a security event. Requests without the session
-/// cookie (token-authenticated APIs, anonymous calls) are not checked: there is no ambient credential to abuse.
+/// cookie have no ambient credential to abuse, but a cross-site page could still submit a login form (login CSRF):
+/// without the cookie and without `Authorization`, a form-type body (urlencoded, multipart, text) from another site
+/// (`Sec-Fetch-Site: cross-site`, or a foreign `Origin`) is refused; JSON calls are left to CORS.
 /// Exemptions are explicit: `exemptPaths` lists exact paths or prefixes ending in `/*`.
 /// Place it after `SessionMiddleware` and `TransportSecurityMiddleware`.
 public struct CSRFMiddleware<Context: SessionRequestContext & SecurityRequestContext>: RouterMiddleware {
@@ -65,16 +67,30 @@ public struct CSRFMiddleware<Context: SessionRequestContext & SecurityRequestCon
         case .get, .head, .options, .trace: return try await next(request, context)
         default: break
         }
-        guard request.cookies[sessionCookieName] != nil else { return try await next(request, context) }
         let path = request.uri.path
         if exemptExact.contains(path) || exemptPrefixes.contains(where: { path.hasPrefix($0) }) {
             return try await next(request, context)
         }
-
         let scheme = context.security.isSecure ? "https" : "http"
         var origins: Set<String> = []
-        if let authority = request.head.authority { origins.insert("\(scheme)://\(authority.lowercased())") }
-        if let host = context.security.host { origins.insert("\(scheme)://\(host)") }
+        if let authority = context.security.authority ?? request.head.authority?.lowercased() { origins.insert("\(scheme)://\(authority)") }
+
+        guard request.cookies[sessionCookieName] != nil else {
+            // No session cookie, so no ambient credential, except that a cross-site page can still post a form that
+            // logs the victim into the attacker's account (login CSRF). Browsers send such "simple" requests without
+            // a CORS preflight, so refuse them when they come from another site; JSON and token-authenticated API
+            // calls are protected by CORS and go on.
+            if request.headers[.authorization] == nil, Self.isSimpleContentType(request.headers[.contentType]) {
+                if request.headers[Self.fetchSite]?.lowercased() == "cross-site" {
+                    throw failure("Cross-site form submission.", context: context)
+                }
+                if let origin = request.headers[.origin]?.lowercased(), !origins.contains(origin), !trustedOrigins.contains(origin) {
+                    throw failure("Origin \(origin.prefix(100)) does not match this site.", context: context)
+                }
+            }
+            return try await next(request, context)
+        }
+
         if let origin = request.headers[.origin]?.lowercased() {
             guard origins.contains(origin) || trustedOrigins.contains(origin) else {
                 throw failure("Origin \(origin.prefix(100)) does not match this site.", context: context)
@@ -101,6 +117,14 @@ public struct CSRFMiddleware<Context: SessionRequestContext & SecurityRequestCon
             throw failure("CSRF token incorrect.", context: context)
         }
         return try await next(request, context)
+    }
+
+    static var fetchSite: HTTPField.Name { HTTPField.Name("Sec-Fetch-Site")! }
+
+    /// Content types a browser sends cross-site without a CORS preflight.
+    static func isSimpleContentType(_ value: String?) -> Bool {
+        guard let value = value?.lowercased() else { return true }
+        return value.hasPrefix("application/x-www-form-urlencoded") || value.hasPrefix("multipart/form-data") || value.hasPrefix("text/plain")
     }
 
     func failure(_ reason: String, context: Context) -> KeelError {

@@ -29,10 +29,12 @@ public struct SessionRecord: Sendable, Equatable, Codable {
 public final class Session: Sendable {
     struct State {
         var record: SessionRecord?
+        /// The key the request's cookie named, if it loaded a session: deleted when the key rotates or on logout.
+        var loadedKey: String?
+        /// The record must be inserted under its (new) key: a new session, or a rotated one.
+        var isNew = false
         var modified = false
-        var rotate = false
         var destroy = false
-        var previousKey: String?
     }
 
     let state = Mutex(State())
@@ -51,29 +53,32 @@ public final class Session: Sendable {
     /// A stored string value.
     public subscript(key: String) -> String? {
         get { state.withLock { $0.record?.data[key] } }
-        set {
-            mutate { record in record.data[key] = newValue }
-        }
+        set { _ = mutate { record in record.data[key] = newValue } }
     }
 
     /// The session's CSRF secret; creates the session if needed (a form is about to be shown).
     public var csrfSecret: String {
         if let secret = state.withLock({ $0.record?.csrfSecret }) { return secret }
-        mutate { _ in }
-        return state.withLock { $0.record!.csrfSecret }
+        return mutate { _ in }.csrfSecret
     }
 
-    /// Logs a user in: a new session key and a new CSRF secret, so a key planted before login is worthless.
+    /// Logs a user in: a new session key and a new CSRF secret at once, so a key planted before login is worthless
+    /// and forms rendered in this response already use the new secret. Data left by another user is dropped.
     public func login(userID: String) {
-        mutate { record in record.userID = userID }
+        _ = mutate { record in
+            if let previous = record.userID, previous != userID { record.data = [:] }
+            record.userID = userID
+        }
         cycleKey()
     }
 
-    /// Gives the session a new key and CSRF secret, keeping its data (call on any privilege change).
+    /// Gives the session a new key and CSRF secret now, keeping its data (call on any privilege change).
     public func cycleKey() {
         state.withLock { state in
             guard state.record != nil else { return }
-            state.rotate = true
+            state.record!.key = SessionKeys.newKey()
+            state.record!.csrfSecret = SessionKeys.newKey()
+            state.isNew = true
             state.modified = true
         }
     }
@@ -81,32 +86,36 @@ public final class Session: Sendable {
     /// Ends the session: it is deleted from the store and the cookie is cleared.
     public func logout() {
         state.withLock { state in
-            state.destroy = state.record != nil || state.previousKey != nil
+            state.destroy = true
             state.record = nil
             state.modified = false
-            state.rotate = false
+            state.isNew = false
         }
     }
 
     /// The session key, if the session exists (for `SessionStore.deleteAll(userID:except:)`).
     public var key: String? { state.withLock { $0.record?.key } }
 
-    func mutate(_ change: (inout SessionRecord) -> Void) {
+    /// Applies a change, creating the session first if there is none; returns the changed record.
+    @discardableResult
+    func mutate(_ change: (inout SessionRecord) -> Void) -> SessionRecord {
         let now = clock()
-        state.withLock { state in
-            if state.record == nil {
-                state.record = SessionRecord(key: SessionKeys.newKey(), userID: nil, data: [:], csrfSecret: SessionKeys.newKey(),
-                                             createdAt: now, lastSeenAt: now)
-            }
-            change(&state.record!)
+        return state.withLock { state in
+            var record = state.record ?? SessionRecord(
+                key: SessionKeys.newKey(), userID: nil, data: [:], csrfSecret: SessionKeys.newKey(), createdAt: now, lastSeenAt: now)
+            if state.record == nil { state.isNew = true }
+            change(&record)
+            state.record = record
             state.modified = true
+            state.destroy = false
+            return record
         }
     }
 
     func restore(_ record: SessionRecord) {
         state.withLock { state in
             state.record = record
-            state.previousKey = record.key
+            state.loadedKey = record.key
         }
     }
 }

@@ -63,16 +63,30 @@ public struct SessionMiddleware<Context: SessionRequestContext>: RouterMiddlewar
                 staleCookie = true
             }
         }
-        var response = try await next(request, context)
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            // A client error still commits the session (a logout before a 403 must stick), as Django saves below 500.
+            let status = (error as? any HTTPResponseError)?.status.code ?? 500
+            guard status < 500 else { throw error }
+            var carrier = Response(status: .ok)
+            try await finish(session, staleCookie: staleCookie, response: &carrier)
+            let cookies = carrier.headers.filter { $0.name == .setCookie }
+            if cookies.isEmpty { throw error }
+            throw ErrorWithExtraHeaders(error, HTTPFields(cookies))
+        }
         try await finish(session, staleCookie: staleCookie, response: &response)
         return response
     }
 
+    /// Writes what changed. Existing sessions are only ever updated, never re-inserted: a session ended meanwhile
+    /// (logout in another tab, password change) stays ended, and its cookie is cleared.
     func finish(_ session: Session, staleCookie: Bool, response: inout Response) async throws {
         let snapshot = session.state.withLock { $0 }
         let now = clock()
         if snapshot.destroy {
-            if let previous = snapshot.previousKey { try await store.delete(key: previous) }
+            if let loaded = snapshot.loadedKey { try await store.delete(key: loaded) }
             response.setCookie(expiredCookie())
             return
         }
@@ -80,31 +94,27 @@ public struct SessionMiddleware<Context: SessionRequestContext>: RouterMiddlewar
             if staleCookie { response.setCookie(expiredCookie()) }
             return
         }
-        if snapshot.rotate {
-            if let previous = snapshot.previousKey {
-                try await store.delete(key: previous)
+        if snapshot.isNew {
+            if let loaded = snapshot.loadedKey {
+                if loaded != record.key { try await store.delete(key: loaded) }
             } else {
                 record.createdAt = now
             }
-            record.key = SessionKeys.newKey()
-            record.csrfSecret = SessionKeys.newKey()
             record.lastSeenAt = now
-            try await store.save(record)
+            try await store.insert(record)
             response.setCookie(cookie(for: record, now: now))
         } else if snapshot.modified {
-            if snapshot.previousKey == nil { record.createdAt = now }
             record.lastSeenAt = now
-            try await store.save(record)
-            if snapshot.previousKey == nil { response.setCookie(cookie(for: record, now: now)) }
+            if try await !store.update(record) { response.setCookie(expiredCookie()) }
         } else if now.timeIntervalSince(record.lastSeenAt) >= seconds(configuration.touchInterval) {
             record.lastSeenAt = now
-            try await store.save(record)
+            if try await !store.touch(key: record.key, lastSeenAt: now) { response.setCookie(expiredCookie()) }
         }
         session.state.withLock { state in
             state.record = record
-            state.previousKey = record.key
+            state.loadedKey = record.key
             state.modified = false
-            state.rotate = false
+            state.isNew = false
         }
     }
 

@@ -9,7 +9,13 @@ import SQLKit
 /// Every store passes the same conformance tests on memory, SQLite and PostgreSQL.
 public protocol SessionStore: Sendable {
     func load(key: String) async throws -> SessionRecord?
-    func save(_ record: SessionRecord) async throws
+    /// Stores a session under a new key.
+    func insert(_ record: SessionRecord) async throws
+    /// Rewrites an existing session; `false` when it no longer exists (ended meanwhile: logout elsewhere, password
+    /// change), in which case nothing is written, so an ended session never comes back.
+    func update(_ record: SessionRecord) async throws -> Bool
+    /// Moves an existing session's `lastSeenAt`; `false` when it no longer exists.
+    func touch(key: String, lastSeenAt: Date) async throws -> Bool
     func delete(key: String) async throws
     /// Ends every session of a user (logout everywhere, password change), except `key` if given.
     func deleteAll(userID: String, except key: String?) async throws
@@ -19,7 +25,22 @@ public protocol SessionStore: Sendable {
 
 extension SessionStore {
     static func hash(_ key: String) -> String {
-        SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(SHA256.hash(data: Data(key.utf8)))
+    }
+}
+
+/// Lower-case hex, without `String(format:)` (slow on Linux).
+enum Hex {
+    static let digits = Array("0123456789abcdef".utf8)
+
+    static func encode(_ bytes: some Sequence<UInt8>) -> String {
+        var output: [UInt8] = []
+        output.reserveCapacity(64)
+        for byte in bytes {
+            output.append(digits[Int(byte >> 4)])
+            output.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: output, as: UTF8.self)
     }
 }
 
@@ -30,7 +51,21 @@ public actor MemorySessionStore: SessionStore {
     public init() {}
 
     public func load(key: String) async throws -> SessionRecord? { records[Self.hash(key)] }
-    public func save(_ record: SessionRecord) async throws { records[Self.hash(record.key)] = record }
+    public func insert(_ record: SessionRecord) async throws { records[Self.hash(record.key)] = record }
+
+    public func update(_ record: SessionRecord) async throws -> Bool {
+        let hash = Self.hash(record.key)
+        guard records[hash] != nil else { return false }
+        records[hash] = record
+        return true
+    }
+
+    public func touch(key: String, lastSeenAt: Date) async throws -> Bool {
+        let hash = Self.hash(key)
+        guard records[hash] != nil else { return false }
+        records[hash]?.lastSeenAt = lastSeenAt
+        return true
+    }
     public func delete(key: String) async throws { records[Self.hash(key)] = nil }
 
     public func deleteAll(userID: String, except key: String?) async throws {
@@ -58,7 +93,7 @@ public struct SQLSessionStore: SessionStore {
     /// The migration that creates the table and its indexes.
     public static var migration: any KeelMigration {
         NamedMigration("keel.0001_sessions", prepare: { db in
-            let sql = db as! any SQLDatabase
+            guard let sql = db as? any SQLDatabase else { throw MigrationError.irreversible("keel.0001_sessions") }
             try await sql.create(table: table)
                 .column("key_hash", type: .text, .primaryKey(autoIncrement: false))
                 .column("user_id", type: .text)
@@ -70,7 +105,8 @@ public struct SQLSessionStore: SessionStore {
             try await db.createIndex("keel_sessions_user_idx", on: table, columns: ["user_id"])
             try await db.createIndex("keel_sessions_last_seen_idx", on: table, columns: ["last_seen_at"])
         }, revert: { db in
-            try await (db as! any SQLDatabase).drop(table: table).run()
+            guard let sql = db as? any SQLDatabase else { return }
+            try await sql.drop(table: table).run()
         })
     }
 
@@ -91,16 +127,27 @@ public struct SQLSessionStore: SessionStore {
                              createdAt: Date(timeIntervalSince1970: row.created_at), lastSeenAt: Date(timeIntervalSince1970: row.last_seen_at))
     }
 
-    public func save(_ record: SessionRecord) async throws {
+    public func insert(_ record: SessionRecord) async throws {
         let data = String(decoding: try JSONEncoder().encode(record.data), as: UTF8.self)
         let row = Row(key_hash: Self.hash(record.key), user_id: record.userID, data: data, csrf_secret: record.csrfSecret,
                       created_at: record.createdAt.timeIntervalSince1970, last_seen_at: record.lastSeenAt.timeIntervalSince1970)
-        try await database.sql.insert(into: Self.table).model(row)
-            .onConflict(with: ["key_hash"]) { update in
-                update.set(excludedValueOf: "user_id").set(excludedValueOf: "data").set(excludedValueOf: "csrf_secret")
-                    .set(excludedValueOf: "last_seen_at")
-            }
-            .run()
+        try await database.sql.insert(into: Self.table).model(row).run()
+    }
+
+    public func update(_ record: SessionRecord) async throws -> Bool {
+        let data = String(decoding: try JSONEncoder().encode(record.data), as: UTF8.self)
+        let rows = try await database.sql.update(Self.table)
+            .set("user_id", to: record.userID).set("data", to: data).set("csrf_secret", to: record.csrfSecret)
+            .set("last_seen_at", to: record.lastSeenAt.timeIntervalSince1970)
+            .where("key_hash", .equal, Self.hash(record.key))
+            .returning("key_hash").all()
+        return !rows.isEmpty
+    }
+
+    public func touch(key: String, lastSeenAt: Date) async throws -> Bool {
+        let rows = try await database.sql.update(Self.table).set("last_seen_at", to: lastSeenAt.timeIntervalSince1970)
+            .where("key_hash", .equal, Self.hash(key)).returning("key_hash").all()
+        return !rows.isEmpty
     }
 
     public func delete(key: String) async throws {

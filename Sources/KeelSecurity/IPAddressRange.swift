@@ -51,6 +51,8 @@ public struct IPAddressRange: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The address's bytes (4 for IPv4, 16 for IPv6); `nil` when it is not an address.
+    public static func parseBytes(_ text: String) -> [UInt8]? { parse(text) }
+
     static func parse(_ text: String) -> [UInt8]? {
         var trimmed = text
         if trimmed.hasPrefix("["), trimmed.hasSuffix("]") { trimmed = String(trimmed.dropFirst().dropLast()) }

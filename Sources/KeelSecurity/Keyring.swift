@@ -82,9 +82,12 @@ public struct Signer: Sendable {
         "\(value):\(signature(of: value, key: keyring.current))"
     }
 
+    /// Timestamped values use their own derived key, so a plain signature can never pass as a timestamped one.
+    var timestamped: Signer { Signer(keyring: keyring, salt: salt + ".timestamped") }
+
     /// Signs `value` with the time it was signed, for `unsign(_:maxAge:now:)`.
     public func sign(_ value: String, timestamp: Date) -> String {
-        sign("\(value):\(Base62.encode(UInt64(max(0, timestamp.timeIntervalSince1970))))")
+        timestamped.sign("\(value):\(Base62.encode(UInt64(max(0, timestamp.timeIntervalSince1970))))")
     }
 
     /// Returns the value if any configured key signed it.
@@ -103,12 +106,14 @@ public struct Signer: Sendable {
     }
 
     /// Returns the value if any configured key signed it with a timestamp no older than `maxAge` before `now`.
+    /// A timestamp more than a minute in the future (clock skew allowance) is refused as malformed.
     public func unsign(_ signed: String, maxAge: Duration, now: Date) throws(SigningError) -> String {
-        let stamped = try unsign(signed)
+        let stamped = try timestamped.unsign(signed)
         guard let separator = stamped.lastIndex(of: ":"),
               let seconds = Base62.decode(String(stamped[stamped.index(after: separator)...])) else { throw .malformed }
         let age = now.timeIntervalSince1970 - Double(seconds)
         let limit = Double(maxAge.components.seconds) + Double(maxAge.components.attoseconds) / 1e18
+        guard age >= -60 else { throw .malformed }
         guard age <= limit else { throw .expired }
         return String(stamped[..<separator])
     }

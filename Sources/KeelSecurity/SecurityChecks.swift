@@ -39,12 +39,15 @@ public enum SecurityChecks {
             found.append(finding("security.W019", "security.frameOptions is \(settings[SecuritySettings.frameOptions]), so pages of this site can be framed by the same origin (clickjacking through any framing page).",
                                  "Set SECURITY_FRAME_OPTIONS=DENY unless the site frames itself."))
         }
+        // Host problems stop a deployment from starting: error level in staging and production.
+        let hostLevel: CheckLevel = settings.profile.isDeployed ? .error : .warning
         let hosts = settings[SecuritySettings.allowedHosts]
         if hosts.isEmpty {
-            found.append(finding("security.W020", "http.allowedHosts is empty, so every request is refused.", "Set HTTP_ALLOWED_HOSTS to the site's host names."))
+            found.append(finding("security.W020", "http.allowedHosts is empty, so every request is refused.", "Set HTTP_ALLOWED_HOSTS to the site's host names.",
+                                 level: hostLevel))
         } else if hosts.contains("*") {
             found.append(finding("security.W101", "http.allowedHosts contains '*', so any Host header is accepted and links built from it (password resets) can point anywhere.",
-                                 "List the real host names in HTTP_ALLOWED_HOSTS (`.example.com` allows subdomains)."))
+                                 "List the real host names in HTTP_ALLOWED_HOSTS (`.example.com` allows subdomains).", level: hostLevel))
         }
         if ["unsafe-url", "no-referrer-when-downgrade"].contains(settings[SecuritySettings.referrerPolicy]) {
             found.append(finding("security.W102", "security.referrerPolicy is \(settings[SecuritySettings.referrerPolicy]), so full URLs (with tokens or ids in them) leak to other sites.",

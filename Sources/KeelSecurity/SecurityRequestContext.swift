@@ -12,6 +12,8 @@ public struct RequestSecurity: Sendable {
     public var clientAddress: String?
     /// The host the client asked for (Host, or X-Forwarded-Host from a trusted proxy), lower-cased, without port.
     public var host: String?
+    /// The same with its port when one was given (`example.com:8443`), validated: safe to build URLs from.
+    public var authority: String?
 
     public init() {}
 }

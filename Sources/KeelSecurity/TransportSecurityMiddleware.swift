@@ -66,28 +66,31 @@ public struct TransportSecurityMiddleware<Context: SecurityRequestContext>: Rout
         var host = request.head.authority
         context.security.clientAddress = peer
         if trusted {
+            // The proxy appends its own value last; anything before it came from the client.
             if let proto = request.headers[.xForwardedProto] {
-                context.security.isSecure = Self.firstValue(proto).lowercased() == "https"
+                context.security.isSecure = Self.lastValue(proto).lowercased() == "https"
             }
             if let forwardedHost = request.headers[.xForwardedHost] {
-                host = Self.firstValue(forwardedHost)
+                host = Self.lastValue(forwardedHost)
             }
             if let forwardedFor = request.headers[.xForwardedFor] {
                 context.security.clientAddress = clientAddress(forwardedFor: forwardedFor) ?? peer
             }
         }
-        let hostName = host.map { Self.stripPort($0.lowercased()) }
+        // The whole value must look like a host (and optional port) before any part of it is trusted.
+        let authority = host.map { $0.lowercased() }.flatMap { Self.isValidAuthority($0) ? $0 : nil }
+        let hostName = authority.map(Self.stripPort)
         context.security.host = hostName
+        context.security.authority = authority
         let isHealth = request.uri.path.hasPrefix("/health/")
 
         if !isHealth {
-            guard let hostName, isAllowed(hostName) else {
+            guard let authority, let hostName, isAllowed(hostName) else {
                 context.logger.warning("disallowed host", metadata: ["http.host": .string(String((host ?? "").prefix(100)))])
                 throw KeelError(.badRequest, code: "http.disallowed_host", message: "Invalid Host header.")
             }
             if configuration.sslRedirect && !context.security.isSecure {
-                let target = "https://\(host ?? hostName)\(request.uri.description)"
-                return Response(status: .movedPermanently, headers: [.location: target])
+                return Response(status: .movedPermanently, headers: [.location: "https://\(authority)\(request.uri.description)"])
             }
         }
 
@@ -109,7 +112,7 @@ public struct TransportSecurityMiddleware<Context: SecurityRequestContext>: Rout
 
     /// The nearest address in X-Forwarded-For that is not a trusted proxy (the client as our proxies saw it).
     func clientAddress(forwardedFor: String) -> String? {
-        let hops = forwardedFor.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let hops = forwardedFor.split(separator: ",").map { Self.stripHopPort($0.trimmingCharacters(in: .whitespaces)) }
         for hop in hops.reversed() where !hop.isEmpty {
             if IPAddressRange.parse(hop) == nil { return nil }
             if !configuration.trustedProxies.contains(where: { $0.contains(hop) }) { return hop }
@@ -117,8 +120,39 @@ public struct TransportSecurityMiddleware<Context: SecurityRequestContext>: Rout
         return hops.first.map { String($0) }
     }
 
-    static func firstValue(_ header: String) -> String {
-        String(header.split(separator: ",").first ?? "").trimmingCharacters(in: .whitespaces)
+    static func lastValue(_ header: String) -> String {
+        String(header.split(separator: ",").last ?? "").trimmingCharacters(in: .whitespaces)
+    }
+
+    /// `1.2.3.4:5678` → `1.2.3.4`, `[::1]:443` → `::1`; a bare address is returned as is.
+    static func stripHopPort(_ hop: String) -> String {
+        if hop.hasPrefix("["), let close = hop.firstIndex(of: "]") { return String(hop[hop.index(after: hop.startIndex)..<close]) }
+        if hop.filter({ $0 == ":" }).count == 1, let colon = hop.firstIndex(of: ":") { return String(hop[..<colon]) }
+        return hop
+    }
+
+    /// Django's host pattern: a name of `a-z 0-9 . -`, or a bracketed IPv6 literal, then an optional ASCII port.
+    static func isValidAuthority(_ value: String) -> Bool {
+        var host = Substring(value)
+        var port: Substring = ""
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else { return false }
+            let literal = host[host.index(after: host.startIndex)..<close]
+            guard !literal.isEmpty, literal.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) || $0 == 0x3A || $0 == 0x2E })
+            else { return false }
+            let rest = host[host.index(after: close)...]
+            if rest.isEmpty { return true }
+            guard rest.hasPrefix(":") else { return false }
+            port = rest.dropFirst()
+            host = ""
+        } else if let colon = host.lastIndex(of: ":") {
+            port = host[host.index(after: colon)...]
+            host = host[..<colon]
+            guard !host.isEmpty, isValidHostName(String(host)) else { return false }
+        } else {
+            return isValidHostName(String(host))
+        }
+        return !port.isEmpty && port.count <= 5 && port.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
     }
 
     static func stripPort(_ host: String) -> String {
@@ -126,7 +160,7 @@ public struct TransportSecurityMiddleware<Context: SecurityRequestContext>: Rout
             if let close = host.firstIndex(of: "]") { return String(host[...close]) }
             return host
         }
-        if let colon = host.lastIndex(of: ":"), host[host.index(after: colon)...].allSatisfy(\.isNumber) {
+        if let colon = host.lastIndex(of: ":"), host[host.index(after: colon)...].utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
             return String(host[..<colon])
         }
         return host

@@ -65,6 +65,30 @@ import Testing
         }
     }
 
+    @Test func crossSiteFormsWithoutASessionAreRefusedButJSONAndTokenCallsPass() async throws {
+        let app = try await KeelTestApplication.sessions()
+        try await app.application().test(.router) { client in
+            let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+            // Login CSRF: a cross-site page posting a login form.
+            try await client.execute(uri: "/login", method: .post, headers: form + [CSRFTests.fetchSite: "cross-site"],
+                                     body: ByteBuffer(string: "email=a&password=b")) { #expect($0.status == .forbidden) }
+            try await client.execute(uri: "/login", method: .post, headers: form + [.origin: "https://evil.example"],
+                                     body: ByteBuffer(string: "email=a&password=b")) { #expect($0.status == .forbidden) }
+            // Same-site forms, JSON calls from other origins (CORS guards those) and token calls go on.
+            try await client.execute(uri: "/login", method: .post, headers: form + [.origin: "http://localhost", CSRFTests.fetchSite: "same-origin"],
+                                     body: ByteBuffer(string: "email=a&password=b")) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/api/things", method: .post,
+                                     headers: [.contentType: "application/json", .origin: "https://spa.example"], body: ByteBuffer(string: "{}")) {
+                #expect($0.status == .ok)
+            }
+            try await client.execute(uri: "/api/things", method: .post, headers: [.authorization: "Token x", .origin: "https://spa.example"]) {
+                #expect($0.status == .ok)
+            }
+        }
+    }
+
+    static let fetchSite = HTTPField.Name("Sec-Fetch-Site")!
+
     @Test func trustedOriginsAreAccepted() async throws {
         let app = try await KeelTestApplication.sessions(values: ["security.csrf.trustedOrigins": "https://app.example.com"])
         try await app.application().test(.router) { client in

@@ -42,6 +42,7 @@ import Testing
                 return try #require(response.sessionKey)
             }
             #expect(after != before)
+            #expect(try await app.keel.sessions.load(key: before) == nil)
             try await client.execute(uri: "/whoami", method: .get, headers: cookie(after)) { #expect(String(buffer: $0.body) == "u1 -") }
             try await client.execute(uri: "/whoami", method: .get, headers: cookie(before)) { response in
                 #expect(String(buffer: response.body) == "- -")
@@ -99,6 +100,46 @@ import Testing
         }
     }
 
+    @Test func endingAUsersSessionsLogsThemOutEverywhere() async throws {
+        let clock = ManualClock()
+        let app = try await KeelTestApplication.sessions(clock: clock)
+        // A session ended (password change) after a request loaded it is not re-inserted by that request's touch.
+        let session = SessionRecord(key: String(repeating: "k", count: 43), userID: "u9", data: [:], csrfSecret: "s",
+                                    createdAt: clock.now, lastSeenAt: clock.now)
+        try await app.keel.sessions.insert(session)
+        try await app.keel.endSessions(of: "u9")
+        clock.advance(by: .seconds(120))
+        try await app.application().test(.router) { client in
+            try await client.execute(uri: "/whoami", method: .get, headers: cookie(session.key)) { response in
+                #expect(String(buffer: response.body) == "- -")
+            }
+        }
+        #expect(try await app.keel.sessions.load(key: session.key) == nil)
+    }
+
+    @Test func aLogoutBeforeAnErrorStillSticks() async throws {
+        let app = try await KeelTestApplication.sessions()
+        try await app.application().test(.router) { client in
+            let (key, token) = try await client.execute(uri: "/form", method: .get) { ($0.sessionKey!, String(buffer: $0.body)) }
+            try await client.execute(uri: "/logout-then-fail", method: .post, headers: cookie(key) + [CSRFHeader.name: token]) { response in
+                #expect(response.status == .forbidden)
+                #expect(response.sessionCookieLine?.contains("Max-Age=0") == true)
+            }
+            #expect(try await app.keel.sessions.load(key: key) == nil)
+        }
+    }
+
+    @Test func aFormRenderedAtLoginAlreadyUsesTheNewSecret() async throws {
+        let app = try await KeelTestApplication.sessions()
+        try await app.application().test(.router) { client in
+            let (key, token) = try await client.execute(uri: "/form", method: .get) { ($0.sessionKey!, String(buffer: $0.body)) }
+            let (newKey, newToken) = try await client.execute(uri: "/login-and-form", method: .post, headers: cookie(key) + [CSRFHeader.name: token]) {
+                ($0.sessionKey!, String(buffer: $0.body))
+            }
+            try await client.execute(uri: "/colour", method: .post, headers: cookie(newKey) + [CSRFHeader.name: newToken]) { #expect($0.status == .ok) }
+        }
+    }
+
     @Test func malformedCookiesAreIgnoredSafely() async throws {
         let app = try await KeelTestApplication.sessions()
         try await app.application().test(.router) { client in
@@ -134,21 +175,26 @@ func + (lhs: HTTPFields, rhs: HTTPFields) -> HTTPFields {
         let a = record("alice")
         let b = record("alice")
         let c = record("bob")
-        for session in [a, b, c] { try await store.save(session) }
+        for session in [a, b, c] { try await store.insert(session) }
         #expect(try await store.load(key: a.key) == a)
         var changed = a
         changed.data["k"] = "w"
-        changed.userID = "alice"
-        try await store.save(changed)
+        #expect(try await store.update(changed))
         #expect(try await store.load(key: a.key)?.data["k"] == "w")
+        #expect(try await store.touch(key: a.key, lastSeenAt: Self.clock.addingTimeInterval(5)))
+        #expect(try await store.load(key: a.key)?.lastSeenAt == Self.clock.addingTimeInterval(5))
         try await store.deleteAll(userID: "alice", except: a.key)
         #expect(try await store.load(key: a.key) != nil)
         #expect(try await store.load(key: b.key) == nil)
         #expect(try await store.load(key: c.key) != nil)
         try await store.delete(key: c.key)
         #expect(try await store.load(key: c.key) == nil)
+        // An ended session is never written back by a late update or touch.
+        #expect(try await !store.update(c))
+        #expect(try await !store.touch(key: c.key, lastSeenAt: Self.clock))
+        #expect(try await store.load(key: c.key) == nil)
         let old = record(nil, created: Self.clock.addingTimeInterval(-10_000), seen: Self.clock.addingTimeInterval(-5000))
-        try await store.save(old)
+        try await store.insert(old)
         #expect(try await store.deleteExpired(idleBefore: Self.clock.addingTimeInterval(-60), createdBefore: Self.clock.addingTimeInterval(-100_000)) == 1)
         #expect(try await store.load(key: old.key) == nil)
         #expect(try await store.load(key: a.key) != nil)
@@ -164,7 +210,7 @@ func + (lhs: HTTPFields, rhs: HTTPFields) -> HTTPFields {
             let app = try await KeelTestApplication.sessions(url: url)
             try await conformance(app.keel.sessions)
             let probe = record("carol")
-            try await app.keel.sessions.save(probe)
+            try await app.keel.sessions.insert(probe)
             struct Row: Decodable { let key_hash: String }
             let rows = try await app.keel.database.sql.select().column("key_hash").from("keel_sessions").all(decoding: Row.self)
             #expect(!rows.isEmpty)

@@ -26,6 +26,14 @@ struct SessionProbe: KeelModule {
             context.session.logout()
             return "out"
         }
+        router.post("/logout-then-fail") { _, context -> String in
+            context.session.logout()
+            throw KeelError(.forbidden, message: "Account disabled.")
+        }
+        router.post("/login-and-form") { _, context -> String in
+            context.session.login(userID: "u2")
+            return context.session.csrfToken()
+        }
         router.post("/api/things") { _, _ in "created" }
         router.post("/hooks/payment") { _, _ in "ok" }
     }

@@ -43,7 +43,11 @@ import Testing
         let signed = signer.sign("token", timestamp: start)
         #expect(try signer.unsign(signed, maxAge: .seconds(60), now: start.addingTimeInterval(59)) == "token")
         #expect(throws: SigningError.expired) { try signer.unsign(signed, maxAge: .seconds(60), now: start.addingTimeInterval(61)) }
-        #expect(throws: SigningError.malformed) { try signer.unsign(signer.sign("no-stamp"), maxAge: .seconds(60), now: start) }
+        // A plain signature never passes as a timestamped one (its own derived key), even shaped like one.
+        #expect(throws: SigningError.badSignature) { try signer.unsign(signer.sign("token:zzzzzz"), maxAge: .seconds(60), now: start) }
+        // A timestamp from the future (beyond a minute of clock skew) is refused.
+        let future = signer.sign("token", timestamp: start.addingTimeInterval(3600))
+        #expect(throws: SigningError.malformed) { try signer.unsign(future, maxAge: .seconds(60), now: start) }
     }
 
     @Test func keyIDsAreStableAndNothingPrintsAKey() {

@@ -9,7 +9,7 @@ import Testing
     @Test func hostsOutsideTheListGetA400WithTheSecurityHeaders() async throws {
         let app = try await KeelTestApplication.secure(values: ["http.allowedHosts": "example.com,.example.org", "http.port": "0"])
         try await app.withRunningServer { client in
-            for host in ["evil.com", "example.com.evil.com", "notexample.org", "exa_mple.com"] {
+            for host in ["evil.com", "example.com.evil.com", "notexample.org", "exa_mple.com", "example.com:80@evil.com", "example.com:８０"] {
                 let response = try await client.execute(.init("/page", method: .get, authority: host))
                 #expect(response.status == .badRequest, "\(host)")
                 #expect(response.body.map { String(buffer: $0) }?.contains("http.disallowed_host") == true)
@@ -55,6 +55,20 @@ import Testing
             #expect(response.status == .ok)
             #expect(String(buffer: response.body) == "10.0.0.1 true example.com")
             #expect(response.headers[.strictTransportSecurity] == "max-age=31536000; includeSubDomains")
+        }
+        await app.keel.database.shutdown()
+    }
+
+    @Test func onlyTheValueTheProxyAppendedIsBelieved() async throws {
+        let app = try await KeelTestApplication.secure(profile: .production, values: productionValues.merging(["http.port": "0"]) { $1 })
+        try await app.application().test(.live) { client in
+            // The client sent "https" first; the proxy appended what it saw: "http".
+            let spoofed = try await client.execute(uri: "/client", method: .get, headers: [.xForwardedProto: "https, http"])
+            #expect(spoofed.status == .movedPermanently)
+            let ported = try await client.execute(uri: "/client", method: .get, headers: [
+                .xForwardedProto: "https", .xForwardedFor: "203.0.113.9:51000, [2001:db8::7]:443",
+            ])
+            #expect(String(buffer: ported.body).hasPrefix("2001:db8::7 true"))
         }
         await app.keel.database.shutdown()
     }
