@@ -58,6 +58,11 @@ public struct KeelApplication: Sendable, CustomReflectable {
     public let sessions: any SessionStore
     /// Failed-login counters shared by every instance (`security.loginThrottle.*`).
     public let loginThrottle: LoginThrottle
+    /// Password hashing (`auth.passwordIterations`) and policy (`auth.passwordMinLength`, `auth.passwordRejectCommon`).
+    public let passwordHasher: PasswordHasher
+    public let passwordPolicy: PasswordPolicy
+    /// API tokens (JWT) signed with the keyring (`auth.tokenLifetime`).
+    public let apiTokens: APITokens
     /// The wall clock sessions and throttling read; tests pass their own.
     public let clock: @Sendable () -> Date
 
@@ -75,6 +80,10 @@ public struct KeelApplication: Sendable, CustomReflectable {
         self.database = KeelDatabase(settings: settings, logger: logger)
         self.keyring = Keyring(key: settings[CoreSettings.signingKey], fallbackKeys: settings[CoreSettings.signingFallbackKeys])
         self.clock = clock
+        self.passwordHasher = PasswordHasher(iterations: settings[AuthSettings.passwordIterations])
+        self.passwordPolicy = PasswordPolicy(
+            minimumLength: settings[AuthSettings.passwordMinLength], rejectCommon: settings[AuthSettings.passwordRejectCommon])
+        self.apiTokens = APITokens(keyring: keyring, lifetime: settings[AuthSettings.tokenLifetime], clock: clock)
         self.sessions = settings[AuthSettings.sessionStore] == "memory" ? MemorySessionStore() : SQLSessionStore(database: database)
         self.loginThrottle = LoginThrottle(
             database: database,

@@ -39,8 +39,22 @@ public enum AuthSettings {
         "security.loginThrottle.lockout", default: .seconds(900), allowed: .range(.seconds(1) ... .seconds(86_400)),
         doc: "How long a lockout lasts; answered 429 with Retry-After.")
 
+    public static let passwordIterations = Setting<Int>(
+        "auth.passwordIterations", default: 1_000_000, profiles: [.test: 1_000], allowed: .range(1_000...100_000_000),
+        doc: "PBKDF2-SHA256 iterations for new password hashes (Django 5.2's default); older hashes are upgraded at login. Lower in the test profile only.")
+    public static let passwordMinLength = Setting<Int>(
+        "auth.passwordMinLength", default: 8, allowed: .range(1...128),
+        doc: "Shortest password accepted on register and change.")
+    public static let passwordRejectCommon = Setting<Bool>(
+        "auth.passwordRejectCommon", default: true,
+        doc: "Refuse the most common passwords on register and change.")
+    public static let tokenLifetime = Setting<Duration>(
+        "auth.tokenLifetime", default: .seconds(30 * 86_400), allowed: .range(.seconds(60) ... .seconds(365 * 86_400)),
+        doc: "How long an API token (JWT) stays valid.")
+
     public static var all: [any AnySetting] {
         [
+            passwordIterations, passwordMinLength, passwordRejectCommon, tokenLifetime,
             sessionStore, sessionCookieName, sessionCookieSecure, sessionCookieSameSite, sessionIdleTimeout, sessionAbsoluteTimeout,
             csrfTrustedOrigins, throttleMaxFailures, throttleMaxClientFailures, throttleWindow, throttleLockout,
         ]
@@ -48,7 +62,7 @@ public enum AuthSettings {
 
     /// `security.W012`: a session cookie sent over plain HTTP can be stolen on the network.
     public static let checks = [
-        SystemCheck(ids: ["security.W012", "security.W107"], deploy: true) { settings in
+        SystemCheck(ids: ["security.W012", "security.W107", "security.W108"], deploy: true) { settings in
             var found: [CheckFinding] = []
             if !settings[sessionCookieSecure] {
                 found.append(CheckFinding(id: "security.W012", level: settings.profile.isDeployed ? .error : .warning,
@@ -59,6 +73,11 @@ public enum AuthSettings {
                 found.append(CheckFinding(id: "security.W107", level: .warning,
                     message: "security.session.store is memory: sessions vanish on restart and are not shared between instances.",
                     hint: "Set SECURITY_SESSION_STORE=database."))
+            }
+            if settings[passwordIterations] < 600_000 {
+                found.append(CheckFinding(id: "security.W108", level: .warning,
+                    message: "auth.passwordIterations is \(settings[passwordIterations]): stolen password hashes would be cheap to crack.",
+                    hint: "Set AUTH_PASSWORD_ITERATIONS to at least 600000 (OWASP) — 1000000 is the default."))
             }
             return found
         }

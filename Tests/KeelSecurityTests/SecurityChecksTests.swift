@@ -29,6 +29,7 @@ import Testing
         (["database.url": "postgres://app:pw@db.internal:5432/app"], "database.W001"),
         (["security.session.cookieSecure": "false"], "security.W012"),
         (["security.session.store": "memory"], "security.W107"),
+        (["auth.passwordIterations": "10000"], "security.W108"),
     ])
     func eachCheckFiresOnItsBadSetting(values: [String: String], id: String) async throws {
         #expect(try await ids(values) == [id])

@@ -1,0 +1,100 @@
+public import Foundation
+public import KeelSecurity
+import Crypto
+import HTTPTypes
+import JWTKit
+import Synchronization
+public import KeelCore
+
+/// Signed API tokens (JWT, HS256) for `Authorization: Token <jwt>`, made with the application keyring.
+///
+/// Each keyring key signs under its own key id (`kid`): the current key signs, the fallbacks still verify, so rotating
+/// `signing.key` does not log API clients out; a token whose key was removed no longer verifies. The HMAC key is
+/// derived from the keyring key with its own salt, so a token can never be confused with another signed value.
+/// Missing, malformed, tampered, expired, `alg: none` or unknown-key tokens are a 401.
+/// ```swift
+/// let token = try await app.apiTokens.issue(subject: String(user.id))
+/// let userID = try await app.apiTokens.verify(token)          // KeelError(.unauthorized) on anything wrong
+/// ```
+public struct APITokens: Sendable {
+    static let salt = "keel.api-tokens"
+
+    struct Payload: JWTPayload {
+        var sub: SubjectClaim
+        var exp: ExpirationClaim
+        var iat: IssuedAtClaim
+
+        func verify(using algorithm: some JWTAlgorithm) throws {
+            try exp.verifyNotExpired()
+        }
+    }
+
+    let collection = JWTKeyCollection()
+    let loaded = LoadFlag()
+    let keyring: Keyring
+    public let lifetime: Duration
+    let clock: @Sendable () -> Date
+
+    /// - Parameter lifetime: how long an issued token stays valid (`auth.tokenLifetime`).
+    public init(keyring: Keyring, lifetime: Duration, clock: @escaping @Sendable () -> Date = Date.init) {
+        self.keyring = keyring
+        self.lifetime = lifetime
+        self.clock = clock
+    }
+
+    /// The key collection, filled on first use (adding keys is asynchronous; adding one twice is harmless).
+    var keys: JWTKeyCollection {
+        get async {
+            if loaded.value.withLock({ $0 }) { return collection }
+            for key in keyring.verifying {
+                await collection.add(hmac: HMACKey(key: key.derived(salt: Self.salt)), digestAlgorithm: .sha256, kid: JWKIdentifier(string: key.id))
+            }
+            loaded.value.withLock { $0 = true }
+            return collection
+        }
+    }
+
+    /// A token for `subject` (a user id), signed with the current key, expiring after `lifetime`.
+    public func issue(subject: String) async throws -> String {
+        let now = clock()
+        let seconds = Double(lifetime.components.seconds) + Double(lifetime.components.attoseconds) / 1e18
+        let payload = Payload(sub: .init(value: subject), exp: .init(value: now.addingTimeInterval(seconds)), iat: .init(value: now))
+        return try await keys.sign(payload, kid: JWKIdentifier(string: keyring.current.id))
+    }
+
+    /// The subject of a valid token; a 401 (`auth.invalid_token`) for anything else.
+    public func verify(_ token: String) async throws -> String {
+        do {
+            let payload = try await keys.verify(token, as: Payload.self)
+            // JWTKit checks expiry against the system clock; check against ours too (tests, skewed clocks).
+            guard payload.exp.value > clock() else { throw KeelError.invalidToken }
+            return payload.sub.value
+        } catch {
+            throw KeelError.invalidToken
+        }
+    }
+
+    /// The token in an `Authorization: Token <jwt>` (or `Bearer <jwt>`) header; `nil` when there is none, a 401 when
+    /// the header is there but malformed.
+    public static func token(fromAuthorization header: String?) throws -> String? {
+        guard let header else { return nil }
+        let parts = header.split(separator: " ", omittingEmptySubsequences: true)
+        guard parts.count == 2, ["token", "bearer"].contains(parts[0].lowercased()), parts[1].utf8.count <= 8192 else {
+            throw KeelError.invalidToken
+        }
+        return String(parts[1])
+    }
+}
+
+extension KeelError {
+    /// A 401 for a bad or missing API token, with the challenge RealWorld clients expect.
+    public static var invalidToken: KeelError {
+        KeelError(.unauthorized, code: "auth.invalid_token", message: "Missing, malformed, expired or invalid token.",
+                  headers: [.wwwAuthenticate: "Token"])
+    }
+}
+
+/// Whether the token keys were added to the collection (a reference, so the token service stays a value).
+final class LoadFlag: Sendable {
+    let value = Mutex(false)
+}
