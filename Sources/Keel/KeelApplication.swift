@@ -157,6 +157,7 @@ public struct KeelApplication: Sendable, CustomReflectable {
                 sameSite: settings[AuthSettings.sessionCookieSameSite] == "Strict" ? .strict : .lax,
                 idleTimeout: settings[AuthSettings.sessionIdleTimeout], absoluteTimeout: settings[AuthSettings.sessionAbsoluteTimeout]),
             clock: clock))
+        router.add(middleware: TokenAuthenticationMiddleware(tokens: apiTokens))
         var exempt = modules.flatMap(\.csrfExemptPaths)
         if let reportPath = settings[SecuritySettings.cspReportPath], !reportPath.isEmpty { exempt.append(reportPath) }
         router.add(middleware: CSRFMiddleware(

@@ -7,7 +7,7 @@ public import KeelSecurity
 ///
 /// It carries what Keel's middleware sets per request: the request id, the security state (CSP nonce, whether the
 /// request came over HTTPS, the client's address, the host), the body-size limit and the session. Handlers read it; middleware writes it.
-public struct KeelContext: RequestContext, RequestIDRequestContext, SecurityRequestContext, SessionRequestContext {
+public struct KeelContext: RequestContext, RequestIDRequestContext, SecurityRequestContext, SessionRequestContext, APIIdentityRequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by `RequestObservabilityMiddleware`: the accepted or generated `X-Request-ID`.
     public var requestID: String
@@ -19,6 +19,8 @@ public struct KeelContext: RequestContext, RequestIDRequestContext, SecurityRequ
     public var maxUploadSize: Int
     /// The request's session, loaded by `SessionMiddleware` (created only when written).
     public let session: Session
+    /// Who an API request is from (`Authorization: Token <jwt>`), set by `TokenAuthenticationMiddleware`.
+    public var apiIdentity: APIIdentity
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
@@ -27,6 +29,7 @@ public struct KeelContext: RequestContext, RequestIDRequestContext, SecurityRequ
         self.peerAddress = source.channel.remoteAddress?.ipAddress
         self.maxUploadSize = 1_048_576
         self.session = Session()
+        self.apiIdentity = APIIdentity()
     }
 
     /// The Content-Security-Policy nonce of this request, for inline `<script nonce="…">` and `<style nonce="…">`.

@@ -1,0 +1,161 @@
+import Keel
+import Foundation
+import Hummingbird
+import HTTPTypes
+import Logging
+import NIOCore
+import SQLKit
+
+/// The accounts logic behind the routes: validation, hashing, throttling, persistence.
+struct AccountService: Sendable {
+    let app: KeelApplication
+    var sql: any SQLDatabase { app.database.sql }
+
+    static let columns = ["id", "username", "email", "password_hash", "bio", "image"]
+
+    func register(_ input: JSONInput) async throws -> UserRow {
+        var problems = ValidationProblems()
+        let username = input.string("username", problems: &problems, required: true)
+        let email = input.string("email", problems: &problems, required: true)
+        let password = input.string("password", problems: &problems, required: true)
+        if let username { validate(username: username, problems: &problems) }
+        if let email { validate(email: email, problems: &problems) }
+        if let password { for message in app.passwordPolicy.problems(password) { problems.add("password", message) } }
+        if let username, problems.messages["username"] == nil, try await exists("username", username) {
+            problems.add("username", "has already been taken")
+        }
+        if let email, problems.messages["email"] == nil, try await exists("email", Self.normalize(email: email)) {
+            problems.add("email", "has already been taken")
+        }
+        try problems.throwIfAny()
+        let hash = try await app.passwordHasher.hash(password!)
+        let now = app.clock().timeIntervalSince1970
+        do {
+            try await sql.insert(into: "users")
+                .columns("username", "email", "password_hash", "created_at", "updated_at")
+                .values(SQLBind(username!), SQLBind(Self.normalize(email: email!)), SQLBind(hash), SQLBind(now), SQLBind(now))
+                .run()
+        } catch {
+            // Two registrations racing for the same name: the unique index decides, and the loser gets a 422.
+            throw KeelError.validation(["username": ["has already been taken"]])
+        }
+        guard let user = try await find("username", username!) else { throw KeelError(.internalServerError) }
+        return user
+    }
+
+    func login(_ input: JSONInput, client: String?, logger: Logger) async throws -> UserRow {
+        var problems = ValidationProblems()
+        let email = input.string("email", problems: &problems, required: true)
+        let password = input.string("password", problems: &problems, required: true)
+        try problems.throwIfAny()
+        let account = Self.normalize(email: email!)
+        try await app.loginThrottle.attempt(account: account, client: client, logger: logger)
+        let invalid = KeelError(.unauthorized, code: "auth.invalid_credentials", messages: ["email or password": ["is invalid"]])
+        guard let user = try await find("email", account) else {
+            // Spend the same time as a real check, so response times do not reveal which e-mails exist.
+            _ = try await app.passwordHasher.verify(password!, against: Self.decoyHash)
+            throw invalid
+        }
+        guard try await app.passwordHasher.verify(password!, against: user.password_hash) else { throw invalid }
+        try await app.loginThrottle.succeeded(account: account, client: client)
+        if app.passwordHasher.needsRehash(user.password_hash) {
+            let upgraded = try await app.passwordHasher.hash(password!)
+            try await sql.update("users").set("password_hash", to: upgraded).where("id", .equal, user.id).run()
+        }
+        return user
+    }
+
+    func currentUser(_ context: KeelContext) async throws -> UserRow {
+        let id = try context.apiIdentity.requireUserID()
+        guard let number = Int(id), let user = try await find("id", number) else { throw KeelError.invalidToken }
+        return user
+    }
+
+    /// Applies the fields a client may change; anything else in the body (id, token, dates) is ignored.
+    func update(_ user: UserRow, with input: JSONInput) async throws -> UserRow {
+        var problems = ValidationProblems()
+        let username = input.contains("username") ? input.string("username", problems: &problems, required: true) : nil
+        let email = input.contains("email") ? input.string("email", problems: &problems, required: true) : nil
+        let password = input.contains("password") ? input.string("password", problems: &problems, required: true) : nil
+        let bio = input.string("bio", problems: &problems)
+        let image = input.string("image", problems: &problems)
+        if let username { validate(username: username, problems: &problems) }
+        if let email { validate(email: email, problems: &problems) }
+        if let password { for message in app.passwordPolicy.problems(password) { problems.add("password", message) } }
+        if let image, image.utf8.count > 2048 { problems.add("image", "is too long (maximum is 2048 characters)") }
+        if let bio, bio.utf8.count > 10_000 { problems.add("bio", "is too long (maximum is 10000 characters)") }
+        if let username, username != user.username, problems.messages["username"] == nil, try await exists("username", username) {
+            problems.add("username", "has already been taken")
+        }
+        if let email, Self.normalize(email: email) != user.email, problems.messages["email"] == nil,
+           try await exists("email", Self.normalize(email: email)) {
+            problems.add("email", "has already been taken")
+        }
+        try problems.throwIfAny()
+
+        var query = sql.update("users").set("updated_at", to: app.clock().timeIntervalSince1970)
+        if let username { query = query.set("username", to: username) }
+        if let email { query = query.set("email", to: Self.normalize(email: email)) }
+        if input.contains("bio") { query = query.set("bio", to: bio) }
+        if input.contains("image") { query = query.set("image", to: image.flatMap { $0.isEmpty ? nil : $0 }) }
+        if let password { query = query.set("password_hash", to: try await app.passwordHasher.hash(password)) }
+        do {
+            try await query.where("id", .equal, user.id).run()
+        } catch {
+            throw KeelError.validation(["username": ["has already been taken"]])
+        }
+        if password != nil {
+            // A new password ends every session of the user (browser logins elsewhere).
+            try await app.endSessions(of: String(user.id))
+        }
+        guard let updated = try await find("id", user.id) else { throw KeelError.invalidToken }
+        return updated
+    }
+
+    func userResponse(_ user: UserRow, status: HTTPResponse.Status = .ok, token: String? = nil) async throws -> Response {
+        let issued: String
+        if let token { issued = token } else { issued = try await app.apiTokens.issue(subject: String(user.id)) }
+        let body = ["user": UserBody(email: user.email, token: issued, username: user.username, bio: user.bio, image: user.image)]
+        return try JSONResponse.make(body, status: status)
+    }
+
+    func find(_ column: String, _ value: some Encodable & Sendable) async throws -> UserRow? {
+        try await sql.select().columns(Self.columns.map { SQLIdentifier($0) }).from("users").where(SQLIdentifier(column), .equal, SQLBind(value))
+            .first(decoding: UserRow.self)
+    }
+
+    func exists(_ column: String, _ value: String) async throws -> Bool {
+        try await sql.select().column("id").from("users").where(SQLIdentifier(column), .equal, SQLBind(value)).first() != nil
+    }
+
+    func validate(username: String, problems: inout ValidationProblems) {
+        if username.count > 150 { problems.add("username", "is too long (maximum is 150 characters)") }
+        let allowed = username.allSatisfy { $0.isLetter || $0.isNumber || "@.+-_".contains($0) }
+        if !allowed { problems.add("username", "is invalid") }
+    }
+
+    func validate(email: String, problems: inout ValidationProblems) {
+        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+        let valid = email.utf8.count <= 254 && parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".")
+            && !parts[1].hasPrefix(".") && !parts[1].hasSuffix(".") && !email.contains(where: { $0.isWhitespace || $0.isNewline })
+        if !valid { problems.add("email", "is invalid") }
+    }
+
+    static func normalize(email: String) -> String {
+        email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+    }
+
+    /// A hash of a random password, verified when the e-mail is unknown.
+    static let decoyHash = "pbkdf2_sha256$1000$keeldecoysalt$KuEnssc6S4MzVSS8Tu48m1RDSrTAn7j3CfgvvjkvfWA="
+}
+
+/// Encodes a response body as JSON.
+enum JSONResponse {
+    static func make(_ body: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        let data = try encoder.encode(body)
+        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

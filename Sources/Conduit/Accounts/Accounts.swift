@@ -1,0 +1,86 @@
+public import Keel
+import FluentKit
+import Foundation
+public import Hummingbird
+import SQLKit
+
+/// RealWorld's accounts: register, login, the current user and updating it (`/api/users`, `/api/users/login`,
+/// `/api/user`). Passwords use Keel's hasher and policy, logins Keel's throttle, tokens Keel's keyring-signed JWTs.
+public struct Accounts: KeelModule {
+    public init() {}
+
+    public var name: String { "accounts" }
+
+    public var migrations: [any KeelMigration] {
+        [
+            NamedMigration("accounts.0001_create_users", prepare: { db in
+                try await db.schema("users")
+                    .field("id", .int64, .identifier(auto: true))
+                    .field("username", .string, .required)
+                    .field("email", .string, .required)
+                    .field("password_hash", .string, .required)
+                    .field("bio", .string)
+                    .field("image", .string)
+                    .field("created_at", .double, .required)
+                    .field("updated_at", .double, .required)
+                    .unique(on: "username")
+                    .unique(on: "email")
+                    .create()
+            }, revert: { db in try await db.schema("users").delete() }),
+        ]
+    }
+
+    public func routes(into router: Router<KeelContext>, app: KeelApplication) throws {
+        let service = AccountService(app: app)
+        router.post("/api/users") { request, context -> Response in
+            let input = try await JSONInput.read(request, context: context, envelope: "user")
+            let user = try await service.register(input)
+            return try await service.userResponse(user, status: .created)
+        }
+        router.post("/api/users/login") { request, context -> Response in
+            let input = try await JSONInput.read(request, context: context, envelope: "user")
+            let user = try await service.login(input, client: context.security.clientAddress, logger: context.logger)
+            return try await service.userResponse(user)
+        }
+        router.get("/api/user") { _, context -> Response in
+            let user = try await service.currentUser(context)
+            return try await service.userResponse(user, token: context.apiIdentity.token)
+        }
+        router.put("/api/user") { request, context -> Response in
+            let current = try await service.currentUser(context)
+            let input = try await JSONInput.read(request, context: context, envelope: "user")
+            let user = try await service.update(current, with: input)
+            return try await service.userResponse(user)
+        }
+    }
+}
+
+/// A row of `users`.
+struct UserRow: Codable, Sendable {
+    var id: Int
+    var username: String
+    var email: String
+    var password_hash: String
+    var bio: String?
+    var image: String?
+}
+
+/// The RealWorld `User` body: `bio` and `image` are always present (null when unset).
+struct UserBody: Encodable {
+    let email: String
+    let token: String
+    let username: String
+    let bio: String?
+    let image: String?
+
+    enum CodingKeys: String, CodingKey { case email, token, username, bio, image }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(email, forKey: .email)
+        try container.encode(token, forKey: .token)
+        try container.encode(username, forKey: .username)
+        try container.encode(bio, forKey: .bio)
+        try container.encode(image, forKey: .image)
+    }
+}

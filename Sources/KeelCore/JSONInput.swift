@@ -1,0 +1,95 @@
+public import Hummingbird
+import Foundation
+
+/// A JSON request body read as an object, with typed field access that turns every mistake into a 422 naming the
+/// field, never a 500: malformed JSON is a 400, a missing envelope or a wrong type a 422.
+///
+/// ```swift
+/// let input = try await JSONInput.read(request, context: context, envelope: "user")   // {"user": {...}}
+/// var problems = ValidationProblems()
+/// let email = input.string("email", problems: &problems, required: true)
+/// try problems.throwIfAny()
+/// ```
+public struct JSONInput {
+    // Not Sendable: read within the handler that parsed it.
+    let object: [String: Any]
+
+    init(object: [String: Any]) {
+        self.object = object
+    }
+
+    /// Reads the body (up to `context.maxUploadSize`) and returns the object under `envelope`.
+    public static func read(_ request: Request, context: some RequestContext, envelope: String) async throws -> JSONInput {
+        let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        let parsed: Any
+        do {
+            parsed = try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView), options: [])
+        } catch {
+            throw KeelError(.badRequest, message: "The body is not valid JSON.")
+        }
+        guard let root = parsed as? [String: Any] else {
+            throw KeelError.validation(field: "body", "must be a JSON object")
+        }
+        guard let inner = root[envelope] as? [String: Any] else {
+            throw KeelError.validation(field: envelope, "is required")
+        }
+        return JSONInput(object: inner)
+    }
+
+    /// Whether the key is present (even as `null`).
+    public func contains(_ key: String) -> Bool { object[key] != nil }
+
+    /// A string field: `nil` when absent or `null` (a problem if `required`), a problem when of another type.
+    /// Leading and trailing whitespace is kept; callers decide.
+    public func string(_ key: String, problems: inout ValidationProblems, required: Bool = false) -> String? {
+        switch object[key] {
+        case nil, is NSNull:
+            if required { problems.add(key, "can't be blank") }
+            return nil
+        case let value as String:
+            if required && value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                problems.add(key, "can't be blank")
+                return nil
+            }
+            return value
+        default:
+            problems.add(key, "must be a string")
+            return nil
+        }
+    }
+
+    /// A list of strings; a problem when it is not one.
+    public func strings(_ key: String, problems: inout ValidationProblems) -> [String]? {
+        switch object[key] {
+        case nil, is NSNull: return nil
+        case let values as [Any]:
+            let strings = values.compactMap { $0 as? String }
+            guard strings.count == values.count else {
+                problems.add(key, "must be a list of strings")
+                return nil
+            }
+            return strings
+        default:
+            problems.add(key, "must be a list of strings")
+            return nil
+        }
+    }
+}
+
+/// Field problems collected during validation, thrown together as one 422.
+public struct ValidationProblems: Sendable {
+    public private(set) var messages: [String: [String]] = [:]
+
+    public init() {}
+
+    public var isEmpty: Bool { messages.isEmpty }
+
+    public mutating func add(_ field: String, _ message: String) {
+        messages[field, default: []].append(message)
+    }
+
+    /// Throws `KeelError.validation` with every message, if there are any.
+    public func throwIfAny() throws {
+        if !messages.isEmpty { throw KeelError.validation(messages) }
+    }
+}
