@@ -178,6 +178,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
+            resources: [.copy("Resources/openapi.yml")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -241,7 +242,8 @@ let package = Package(
         .testTarget(
             name: "ConduitTests",
             dependencies: [
-                "Conduit", "Keel", "KeelTesting",
+                "Conduit", "Keel", "KeelTesting", "KeelCLI",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,8 +1,30 @@
 public import Keel
+public import Hummingbird
+import Foundation
+import NIOCore
 
 /// Conduit, Keel's reference application: the RealWorld API, a server-rendered UI and a staff area, built only on
-/// Keel's public API. Built so far: `Accounts` (register, login, current user, update) and `Profiles` (profiles, follow, unfollow); articles follow.
+/// Keel's public API. Modules: `Accounts`, `Profiles`, `Articles` (with comments, favorites, tags) and `APIDocs` (the spec at
+/// `GET /api/openapi.yml`).
 public enum ConduitApp: KeelApp {
     public static var name: String { "conduit" }
-    public static var modules: [any KeelModule] { [Accounts(), Profiles()] }
+    public static var modules: [any KeelModule] { [Accounts(), Profiles(), Articles(), APIDocs(), DemoData()] }
+}
+
+/// Serves the RealWorld specification the API implements: `GET /api/openapi.yml`.
+public struct APIDocs: KeelModule {
+    public init() {}
+
+    public var name: String { "apidocs" }
+
+    public func routes(into router: Router<KeelContext>, app: KeelApplication) throws {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yml"), let spec = try? Data(contentsOf: url) else {
+            throw KeelError(.internalServerError, message: "openapi.yml is missing from the Conduit bundle")
+        }
+        let buffer = ByteBuffer(bytes: spec)
+        router.get("/api/openapi.yml") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8", .cacheControl: "public, max-age=3600"],
+                     body: .init(byteBuffer: buffer))
+        }
+    }
 }

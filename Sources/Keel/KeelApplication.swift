@@ -137,6 +137,7 @@ public struct KeelApplication: Sendable, CustomReflectable {
             referrerPolicy: settings[SecuritySettings.referrerPolicy],
             crossOriginOpenerPolicy: settings[SecuritySettings.crossOriginOpenerPolicy],
             contentTypeNosniff: settings[SecuritySettings.contentTypeNosniff])))
+        router.add(middleware: KeelCORSMiddleware(allowedOrigins: settings[SecuritySettings.corsAllowedOrigins]))
         router.add(middleware: TransportSecurityMiddleware(.init(
             allowedHosts: settings[SecuritySettings.allowedHosts],
             trustedProxies: settings[SecuritySettings.trustedProxies].compactMap(IPAddressRange.init),

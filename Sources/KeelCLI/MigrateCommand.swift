@@ -8,9 +8,10 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// Builds the application a data command works on, and closes its pools afterwards.
-struct CommandApplication {
-    static func with<App: KeelApp>(
+/// Builds the application a data command works on (resolved settings, the executable's logging bootstrap, the
+/// database prepared), runs `body`, and closes the pools afterwards. For module commands such as `seed`.
+public enum CommandApplication {
+    public static func with<App: KeelApp>(
         _ app: App.Type, settings options: SettingsOptions, in environment: CommandEnvironment,
         _ body: (KeelApplication) async throws -> Int32
     ) async throws -> Int32 {

@@ -9,7 +9,7 @@ public enum SecurityChecks {
 
     public static let headers = SystemCheck(
         ids: ["security.W004", "security.W005", "security.W006", "security.W008", "security.W018", "security.W019", "security.W020",
-              "security.W101", "security.W102", "security.W103", "security.W104", "security.W105", "security.W106"],
+              "security.W101", "security.W102", "security.W103", "security.W104", "security.W105", "security.W106", "security.W109"],
         deploy: true
     ) { settings in
         var found: [CheckFinding] = []
@@ -66,6 +66,10 @@ public enum SecurityChecks {
                 found.append(finding("security.W105", "security.csp.policy allows 'unsafe-inline', 'unsafe-eval' or any script source, which defeats most of its protection.",
                                      "Use the request nonce ({nonce}) for inline scripts and styles instead."))
             }
+        }
+        if settings[SecuritySettings.corsAllowedOrigins].contains("*") {
+            found.append(finding("security.W109", "cors.allowedOrigins contains '*', so any website can call the API from its visitors' browsers.",
+                                 "List the front ends' origins in CORS_ALLOWED_ORIGINS."))
         }
         return found
     }

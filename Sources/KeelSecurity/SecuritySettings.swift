@@ -69,8 +69,17 @@ public enum SecuritySettings {
     public static let contentTypeNosniff = Setting<Bool>(
         "security.contentTypeNosniff", default: true, doc: "Send X-Content-Type-Options: nosniff.")
 
+    public static let corsAllowedOrigins = Setting<[String]>(
+        "cors.allowedOrigins", default: [],
+        allowed: .init(allowed: "origins such as https://app.example.com, or *") { origins in
+            origins.first { $0 != "*" && (!($0.hasPrefix("https://") || $0.hasPrefix("http://")) || $0.hasSuffix("/")) }
+                .map { "'\($0)' is not an origin (scheme://host[:port], no path)" }
+        },
+        doc: "Origins allowed to call the API (/api/) from a browser; empty (the default) turns CORS off. `*` allows any (flagged).")
+
     public static var all: [any AnySetting] {
         [
+            corsAllowedOrigins,
             allowedHosts, maxBodySize, maxURLLength, maxHeaderBytes, requestTimeout, idleTimeout,
             sslRedirect, trustedProxies, hstsMaxAge, hstsIncludeSubDomains, hstsPreload,
             cspEnabled, cspPolicy, cspReportOnly, cspReportPath, cspReportsPerMinute,

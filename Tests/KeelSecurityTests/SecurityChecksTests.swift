@@ -30,6 +30,7 @@ import Testing
         (["security.session.cookieSecure": "false"], "security.W012"),
         (["security.session.store": "memory"], "security.W107"),
         (["auth.passwordIterations": "10000"], "security.W108"),
+        (["cors.allowedOrigins": "*"], "security.W109"),
     ])
     func eachCheckFiresOnItsBadSetting(values: [String: String], id: String) async throws {
         #expect(try await ids(values) == [id])

@@ -1,0 +1,349 @@
+import FluentKit
+import Foundation
+import HTTPTypes
+import Keel
+import SQLKit
+
+/// An article as RealWorld shows it; `body` is left out of list items.
+struct ArticleBody: Encodable, Sendable {
+    let slug: String
+    let title: String
+    let description: String
+    let body: String?
+    let tagList: [String]
+    let createdAt: String
+    let updatedAt: String
+    let favorited: Bool
+    let favoritesCount: Int
+    let author: ProfileBody
+
+    enum CodingKeys: String, CodingKey { case slug, title, description, body, tagList, createdAt, updatedAt, favorited, favoritesCount, author }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(slug, forKey: .slug)
+        try container.encode(title, forKey: .title)
+        try container.encode(description, forKey: .description)
+        if let body { try container.encode(body, forKey: .body) }
+        try container.encode(tagList, forKey: .tagList)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(updatedAt, forKey: .updatedAt)
+        try container.encode(favorited, forKey: .favorited)
+        try container.encode(favoritesCount, forKey: .favoritesCount)
+        try container.encode(author, forKey: .author)
+    }
+}
+
+struct ArticleList: Encodable, Sendable {
+    let articles: [ArticleBody]
+    let articlesCount: Int
+}
+
+struct CommentBody: Encodable, Sendable {
+    let id: Int
+    let createdAt: String
+    let updatedAt: String
+    let body: String
+    let author: ProfileBody
+}
+
+struct ArticleService: Sendable {
+    let app: KeelApplication
+    var sql: any SQLDatabase { app.database.sql }
+
+    static var articleNotFound: KeelError { KeelError(.notFound, messages: ["article": ["not found"]]) }
+    static var commentNotFound: KeelError { KeelError(.notFound, messages: ["comment": ["not found"]]) }
+    static var forbidden: KeelError { KeelError(.forbidden, messages: ["article": ["forbidden"]]) }
+
+    struct Row: Decodable {
+        let id: Int
+        let slug: String
+        let title: String
+        let description: String
+        let body: String?
+        let created_at: Double
+        let updated_at: Double
+        let author_id: Int
+        let username: String
+        let bio: String?
+        let image: String?
+        let favorites_count: Int
+    }
+
+    // MARK: Reading
+
+    /// One page of articles (or the reader's feed) with the total: a constant number of statements whatever the page.
+    func list(_ query: ArticleQuery, viewer: Int?, feed: Bool) async throws -> ArticleList {
+        var filters: [SQLQueryString] = []
+        if feed, let viewer { filters.append("a.author_id IN (SELECT followed_id FROM follows WHERE follower_id = \(bind: viewer))") }
+        if let tag = query.tag {
+            filters.append("a.id IN (SELECT at.article_id FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE t.name = \(bind: tag))")
+        }
+        if let author = query.author { filters.append("u.username = \(bind: author)") }
+        if let favorited = query.favorited {
+            filters.append("a.id IN (SELECT f.article_id FROM favorites f JOIN users fu ON fu.id = f.user_id WHERE fu.username = \(bind: favorited))")
+        }
+        let whereClause: SQLQueryString = filters.isEmpty ? "" : " WHERE " + filters.joined(separator: " AND ")
+        let total = try await sql.raw("SELECT COUNT(*) AS n FROM articles a JOIN users u ON u.id = a.author_id" + whereClause)
+            .first(decoding: Count.self)?.n ?? 0
+        guard query.limit > 0, total > query.offset else { return ArticleList(articles: [], articlesCount: total) }
+        let rows = try await sql.raw(Self.select(body: false) + whereClause
+            + " ORDER BY a.created_at DESC, a.id DESC LIMIT \(bind: query.limit) OFFSET \(bind: query.offset)")
+            .all(decoding: Row.self)
+        return ArticleList(articles: try await present(rows, viewer: viewer, withBody: false), articlesCount: total)
+    }
+
+    func article(slug: String, viewer: Int?) async throws -> ArticleBody {
+        guard slug.utf8.count <= 300,
+              let row = try await sql.raw(Self.select(body: true) + " WHERE a.slug = \(bind: slug)").first(decoding: Row.self)
+        else { throw Self.articleNotFound }
+        return try await present([row], viewer: viewer, withBody: true)[0]
+    }
+
+    static func select(body: Bool) -> SQLQueryString {
+        """
+        SELECT a.id, a.slug, a.title, a.description, \(unsafeRaw: body ? "a.body" : "NULL AS body"), a.created_at, a.updated_at,
+               a.author_id, u.username, u.bio, u.image,
+               (SELECT COUNT(*) FROM favorites f WHERE f.article_id = a.id) AS favorites_count
+        FROM articles a JOIN users u ON u.id = a.author_id
+        """
+    }
+
+    /// Adds tags and the reader's flags: one statement each for the whole page.
+    func present(_ rows: [Row], viewer: Int?, withBody: Bool) async throws -> [ArticleBody] {
+        guard !rows.isEmpty else { return [] }
+        let ids = rows.map(\.id)
+        struct TagRow: Decodable {
+            let article_id: Int
+            let name: String
+        }
+        let tagRows = try await sql.raw("""
+            SELECT at.article_id, t.name FROM article_tags at JOIN tags t ON t.id = at.tag_id
+            WHERE at.article_id IN (\(binds: ids)) ORDER BY at.article_id, at.position
+            """).all(decoding: TagRow.self)
+        var tags: [Int: [String]] = [:]
+        for row in tagRows { tags[row.article_id, default: []].append(row.name) }
+        var favorited: Set<Int> = []
+        var following: Set<Int> = []
+        if let viewer {
+            struct IDRow: Decodable { let id: Int }
+            favorited = Set(try await sql.raw("SELECT article_id AS id FROM favorites WHERE user_id = \(bind: viewer) AND article_id IN (\(binds: ids))")
+                .all(decoding: IDRow.self).map(\.id))
+            let authors = Array(Set(rows.map(\.author_id)))
+            following = Set(try await sql.raw("SELECT followed_id AS id FROM follows WHERE follower_id = \(bind: viewer) AND followed_id IN (\(binds: authors))")
+                .all(decoding: IDRow.self).map(\.id))
+        }
+        return rows.map { row in
+            ArticleBody(
+                slug: row.slug, title: row.title, description: row.description, body: withBody ? (row.body ?? "") : nil,
+                tagList: tags[row.id] ?? [], createdAt: Timestamp.iso8601(row.created_at), updatedAt: Timestamp.iso8601(row.updated_at),
+                favorited: favorited.contains(row.id), favoritesCount: row.favorites_count,
+                author: ProfileBody(username: row.username, bio: row.bio, image: row.image, following: following.contains(row.author_id)))
+        }
+    }
+
+    func tags() async throws -> [String] {
+        struct TagName: Decodable { let name: String }
+        return try await sql.raw("SELECT name FROM tags WHERE id IN (SELECT tag_id FROM article_tags) ORDER BY name")
+            .all(decoding: TagName.self).map(\.name)
+    }
+
+    // MARK: Writing
+
+    func create(_ input: JSONInput, author: Int) async throws -> String {
+        var problems = ValidationProblems()
+        let title = input.string("title", problems: &problems, required: true)
+        let description = input.string("description", problems: &problems, required: true)
+        let body = input.string("body", problems: &problems, required: true)
+        let tagList = input.strings("tagList", problems: &problems) ?? []
+        Self.check(title: title, description: description, body: body, problems: &problems)
+        let tags = Self.normalize(tags: tagList, problems: &problems)
+        try problems.throwIfAny()
+        let now = app.clock().timeIntervalSince1970
+        let slug = Self.slug(for: title!)
+        let database = app.database
+        try await database.db.transaction { tx in
+            let sql = tx as! any SQLDatabase
+            struct IDRow: Decodable { let id: Int }
+            guard let article = try await sql.raw("""
+                INSERT INTO articles (slug, title, description, body, author_id, created_at, updated_at)
+                VALUES (\(bind: slug), \(bind: title!), \(bind: description!), \(bind: body!), \(bind: author), \(bind: now), \(bind: now))
+                RETURNING id
+                """).first(decoding: IDRow.self) else { throw KeelError(.internalServerError) }
+            for (position, name) in tags.enumerated() {
+                try await sql.raw("INSERT INTO tags (name) VALUES (\(bind: name)) ON CONFLICT (name) DO NOTHING").run()
+                try await sql.raw("""
+                    INSERT INTO article_tags (article_id, tag_id, position)
+                    SELECT \(bind: article.id), id, \(bind: position) FROM tags WHERE name = \(bind: name)
+                    """).run()
+            }
+        }
+        return slug
+    }
+
+    func update(slug: String, with input: JSONInput, by viewer: Int) async throws -> String {
+        let (id, author) = try await owner(slug: slug)
+        guard author == viewer else { throw Self.forbidden }
+        var problems = ValidationProblems()
+        let title = input.contains("title") ? input.string("title", problems: &problems, required: true) : nil
+        let description = input.contains("description") ? input.string("description", problems: &problems, required: true) : nil
+        let body = input.contains("body") ? input.string("body", problems: &problems, required: true) : nil
+        Self.check(title: title, description: description, body: body, problems: &problems)
+        try problems.throwIfAny()
+        var newSlug = slug
+        var update = sql.update("articles").set("updated_at", to: app.clock().timeIntervalSince1970)
+        if let title {
+            newSlug = Self.slug(for: title)
+            update = update.set("title", to: title).set("slug", to: newSlug)
+        }
+        if let description { update = update.set("description", to: description) }
+        if let body { update = update.set("body", to: body) }
+        try await update.where("id", .equal, id).run()
+        return newSlug
+    }
+
+    func delete(slug: String, by viewer: Int) async throws {
+        let (id, author) = try await owner(slug: slug)
+        guard author == viewer else { throw Self.forbidden }
+        try await sql.delete(from: "articles").where("id", .equal, id).run()
+    }
+
+    func favorite(slug: String, by viewer: Int, on: Bool) async throws {
+        let (id, _) = try await owner(slug: slug)
+        if on {
+            try await sql.insert(into: "favorites").columns("user_id", "article_id").values(SQLBind(viewer), SQLBind(id))
+                .ignoringConflicts(with: ["user_id", "article_id"]).run()
+        } else {
+            try await sql.delete(from: "favorites").where("user_id", .equal, viewer).where("article_id", .equal, id).run()
+        }
+    }
+
+    // MARK: Comments
+
+    struct CommentRow: Decodable {
+        let id: Int
+        let body: String
+        let created_at: Double
+        let updated_at: Double
+        let author_id: Int
+        let username: String
+        let bio: String?
+        let image: String?
+    }
+
+    static let commentSelect: SQLQueryString = """
+        SELECT c.id, c.body, c.created_at, c.updated_at, c.author_id, u.username, u.bio, u.image
+        FROM comments c JOIN users u ON u.id = c.author_id
+        """
+
+    func comments(slug: String, viewer: Int?) async throws -> [CommentBody] {
+        let (id, _) = try await owner(slug: slug)
+        let rows = try await sql.raw(Self.commentSelect + " WHERE c.article_id = \(bind: id) ORDER BY c.created_at DESC, c.id DESC")
+            .all(decoding: CommentRow.self)
+        return try await present(rows, viewer: viewer)
+    }
+
+    func addComment(slug: String, input: JSONInput, by viewer: Int) async throws -> CommentBody {
+        let (articleID, _) = try await owner(slug: slug)
+        var problems = ValidationProblems()
+        let body = input.string("body", problems: &problems, required: true)
+        if let body, body.utf8.count > 100_000 { problems.add("body", "is too long (maximum is 100000 characters)") }
+        try problems.throwIfAny()
+        let now = app.clock().timeIntervalSince1970
+        struct IDRow: Decodable { let id: Int }
+        guard let inserted = try await sql.raw("""
+            INSERT INTO comments (article_id, author_id, body, created_at, updated_at)
+            VALUES (\(bind: articleID), \(bind: viewer), \(bind: body!), \(bind: now), \(bind: now)) RETURNING id
+            """).first(decoding: IDRow.self),
+            let row = try await sql.raw(Self.commentSelect + " WHERE c.id = \(bind: inserted.id)").first(decoding: CommentRow.self)
+        else { throw KeelError(.internalServerError) }
+        return try await present([row], viewer: viewer)[0]
+    }
+
+    func deleteComment(slug: String, id: Int, by viewer: Int) async throws {
+        let (articleID, _) = try await owner(slug: slug)
+        struct Owner: Decodable { let author_id: Int }
+        guard let comment = try await sql.raw("SELECT author_id FROM comments WHERE id = \(bind: id) AND article_id = \(bind: articleID)")
+            .first(decoding: Owner.self) else { throw Self.commentNotFound }
+        guard comment.author_id == viewer else { throw KeelError(.forbidden, messages: ["comment": ["forbidden"]]) }
+        try await sql.delete(from: "comments").where("id", .equal, id).run()
+    }
+
+    func present(_ rows: [CommentRow], viewer: Int?) async throws -> [CommentBody] {
+        var following: Set<Int> = []
+        if let viewer, !rows.isEmpty {
+            struct IDRow: Decodable { let id: Int }
+            let authors = Array(Set(rows.map(\.author_id)))
+            following = Set(try await sql.raw("SELECT followed_id AS id FROM follows WHERE follower_id = \(bind: viewer) AND followed_id IN (\(binds: authors))")
+                .all(decoding: IDRow.self).map(\.id))
+        }
+        return rows.map { row in
+            CommentBody(id: row.id, createdAt: Timestamp.iso8601(row.created_at), updatedAt: Timestamp.iso8601(row.updated_at), body: row.body,
+                        author: ProfileBody(username: row.username, bio: row.bio, image: row.image, following: following.contains(row.author_id)))
+        }
+    }
+
+    // MARK: Helpers
+
+    struct Count: Decodable { let n: Int }
+
+    func owner(slug: String) async throws -> (id: Int, author: Int) {
+        struct Owner: Decodable {
+            let id: Int
+            let author_id: Int
+        }
+        guard slug.utf8.count <= 300,
+              let row = try await sql.raw("SELECT id, author_id FROM articles WHERE slug = \(bind: slug)").first(decoding: Owner.self)
+        else { throw Self.articleNotFound }
+        return (row.id, row.author_id)
+    }
+
+    static func check(title: String?, description: String?, body: String?, problems: inout ValidationProblems) {
+        if let title, title.count > 300 { problems.add("title", "is too long (maximum is 300 characters)") }
+        if let description, description.count > 1000 { problems.add("description", "is too long (maximum is 1000 characters)") }
+        if let body, body.utf8.count > 500_000 { problems.add("body", "is too long (maximum is 500000 bytes)") }
+    }
+
+    /// Trimmed, non-empty, distinct (in the order given), at most 20 of at most 50 characters.
+    static func normalize(tags: [String], problems: inout ValidationProblems) -> [String] {
+        var seen: Set<String> = []
+        var result: [String] = []
+        for tag in tags {
+            let name = tag.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !name.isEmpty, !seen.contains(name) else { continue }
+            if name.count > 50 { problems.add("tagList", "has a tag longer than 50 characters") }
+            seen.insert(name)
+            result.append(name)
+        }
+        if result.count > 20 { problems.add("tagList", "has more than 20 tags") }
+        return result
+    }
+
+    /// `How to Train Your Dragon` → `how-to-train-your-dragon-k3x9qa`: readable, with a random suffix so it is unique.
+    static func slug(for title: String) -> String {
+        var slug = ""
+        var lastWasDash = true
+        for scalar in title.lowercased().unicodeScalars {
+            if scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) {
+                slug.unicodeScalars.append(scalar)
+                lastWasDash = false
+            } else if !lastWasDash {
+                slug.append("-")
+                lastWasDash = true
+            }
+            if slug.count >= 80 { break }
+        }
+        while slug.hasSuffix("-") { slug.removeLast() }
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
+        let suffix = String((0..<6).map { _ in alphabet.randomElement()! })
+        return slug.isEmpty ? suffix : "\(slug)-\(suffix)"
+    }
+}
+
+/// RealWorld timestamps: ISO 8601 in UTC with milliseconds (`2016-02-18T03:22:56.637Z`).
+enum Timestamp {
+    static func iso8601(_ seconds: Double) -> String {
+        Date(timeIntervalSince1970: seconds)
+            .formatted(.iso8601.year().month().day().dateTimeSeparator(.standard).time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+    }
+}

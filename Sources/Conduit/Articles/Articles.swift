@@ -1,0 +1,166 @@
+public import Hummingbird
+public import Keel
+import FluentKit
+import Foundation
+import SQLKit
+
+/// RealWorld's articles: list and feed, read, create, update, delete, favorite, comments and tags.
+///
+/// Read paths are SQLKit queries that fetch exactly the columns they need, a constant number per request whatever the
+/// page size (the page with authors and favorite counts, the total, the tags of the page, and for a signed-in reader
+/// their favorites and follows among it), proved by query-budget tests.
+public struct Articles: KeelModule {
+    public init() {}
+
+    public var name: String { "articles" }
+
+    public var migrations: [any KeelMigration] {
+        [
+            NamedMigration("articles.0001_create_articles", prepare: { db in
+                try await db.schema("articles")
+                    .field("id", .int64, .identifier(auto: true))
+                    .field("slug", .string, .required)
+                    .field("title", .string, .required)
+                    .field("description", .string, .required)
+                    .field("body", .string, .required)
+                    .field("author_id", .int64, .required, .references("users", "id", onDelete: .cascade))
+                    .field("created_at", .double, .required)
+                    .field("updated_at", .double, .required)
+                    .unique(on: "slug")
+                    .create()
+                try await db.createIndex("articles_created_idx", on: "articles", columns: ["created_at"])
+                try await db.createIndex("articles_author_created_idx", on: "articles", columns: ["author_id", "created_at"])
+                try await db.schema("tags")
+                    .field("id", .int64, .identifier(auto: true))
+                    .field("name", .string, .required)
+                    .unique(on: "name")
+                    .create()
+                try await db.schema("article_tags")
+                    .field("article_id", .int64, .required, .references("articles", "id", onDelete: .cascade))
+                    .field("tag_id", .int64, .required, .references("tags", "id", onDelete: .cascade))
+                    .field("position", .int, .required)
+                    .compositeIdentifier(over: "article_id", "tag_id")
+                    .create()
+                try await db.createIndex("article_tags_tag_idx", on: "article_tags", columns: ["tag_id"])
+                try await db.schema("favorites")
+                    .field("user_id", .int64, .required, .references("users", "id", onDelete: .cascade))
+                    .field("article_id", .int64, .required, .references("articles", "id", onDelete: .cascade))
+                    .compositeIdentifier(over: "user_id", "article_id")
+                    .create()
+                try await db.createIndex("favorites_article_idx", on: "favorites", columns: ["article_id"])
+                try await db.schema("comments")
+                    .field("id", .int64, .identifier(auto: true))
+                    .field("article_id", .int64, .required, .references("articles", "id", onDelete: .cascade))
+                    .field("author_id", .int64, .required, .references("users", "id", onDelete: .cascade))
+                    .field("body", .string, .required)
+                    .field("created_at", .double, .required)
+                    .field("updated_at", .double, .required)
+                    .create()
+                try await db.createIndex("comments_article_created_idx", on: "comments", columns: ["article_id", "created_at"])
+            }, revert: { db in
+                for table in ["comments", "favorites", "article_tags", "tags", "articles"] { try await db.schema(table).delete() }
+            }),
+        ]
+    }
+
+    public func routes(into router: Router<KeelContext>, app: KeelApplication) throws {
+        let service = ArticleService(app: app)
+        router.get("/api/articles") { request, context -> Response in
+            let viewer = try Self.viewer(context, required: false)
+            let query = try ArticleQuery(request.uri.queryParameters)
+            return try JSONResponse.make(try await service.list(query, viewer: viewer, feed: false))
+        }
+        router.get("/api/articles/feed") { request, context -> Response in
+            let viewer = try Self.viewer(context, required: true)
+            let query = try ArticleQuery(request.uri.queryParameters)
+            return try JSONResponse.make(try await service.list(query, viewer: viewer, feed: true))
+        }
+        router.post("/api/articles") { request, context -> Response in
+            let viewer = try Self.viewer(context, required: true)!
+            let input = try await JSONInput.read(request, context: context, envelope: "article")
+            let slug = try await service.create(input, author: viewer)
+            return try JSONResponse.make(["article": try await service.article(slug: slug, viewer: viewer)], status: .created)
+        }
+        router.get("/api/articles/{slug}") { _, context -> Response in
+            let viewer = try Self.viewer(context, required: false)
+            return try JSONResponse.make(["article": try await service.article(slug: try context.parameters.require("slug"), viewer: viewer)])
+        }
+        router.put("/api/articles/{slug}") { request, context -> Response in
+            let viewer = try Self.viewer(context, required: true)!
+            let input = try await JSONInput.read(request, context: context, envelope: "article")
+            let slug = try await service.update(slug: try context.parameters.require("slug"), with: input, by: viewer)
+            return try JSONResponse.make(["article": try await service.article(slug: slug, viewer: viewer)])
+        }
+        router.delete("/api/articles/{slug}") { _, context -> Response in
+            let viewer = try Self.viewer(context, required: true)!
+            try await service.delete(slug: try context.parameters.require("slug"), by: viewer)
+            return Response(status: .noContent)
+        }
+        router.post("/api/articles/{slug}/favorite") { _, context -> Response in
+            let viewer = try Self.viewer(context, required: true)!
+            let slug = try context.parameters.require("slug")
+            try await service.favorite(slug: slug, by: viewer, on: true)
+            return try JSONResponse.make(["article": try await service.article(slug: slug, viewer: viewer)])
+        }
+        router.delete("/api/articles/{slug}/favorite") { _, context -> Response in
+            let viewer = try Self.viewer(context, required: true)!
+            let slug = try context.parameters.require("slug")
+            try await service.favorite(slug: slug, by: viewer, on: false)
+            return try JSONResponse.make(["article": try await service.article(slug: slug, viewer: viewer)])
+        }
+        router.get("/api/articles/{slug}/comments") { _, context -> Response in
+            let viewer = try Self.viewer(context, required: false)
+            return try JSONResponse.make(["comments": try await service.comments(slug: try context.parameters.require("slug"), viewer: viewer)])
+        }
+        router.post("/api/articles/{slug}/comments") { request, context -> Response in
+            let viewer = try Self.viewer(context, required: true)!
+            let input = try await JSONInput.read(request, context: context, envelope: "comment")
+            let comment = try await service.addComment(slug: try context.parameters.require("slug"), input: input, by: viewer)
+            return try JSONResponse.make(["comment": comment])
+        }
+        router.delete("/api/articles/{slug}/comments/{id}") { _, context -> Response in
+            let viewer = try Self.viewer(context, required: true)!
+            guard let id = Int(try context.parameters.require("id")) else { throw ArticleService.commentNotFound }
+            try await service.deleteComment(slug: try context.parameters.require("slug"), id: id, by: viewer)
+            return Response(status: .noContent)
+        }
+        router.get("/api/tags") { _, _ -> Response in
+            try JSONResponse.make(["tags": try await service.tags()])
+        }
+    }
+
+    static func viewer(_ context: KeelContext, required: Bool) throws -> Int? {
+        let id = required ? try context.apiIdentity.requireUserID() : try context.apiIdentity.optionalUserID()
+        guard let id else { return nil }
+        guard let number = Int(id) else { throw KeelError.invalidToken }
+        return number
+    }
+}
+
+/// `limit`, `offset` and the filters of a list request.
+struct ArticleQuery: Sendable {
+    /// The most articles one page may hold; larger `limit`s are reduced to it.
+    static let maximumLimit = 100
+
+    var limit = 20
+    var offset = 0
+    var tag: String?
+    var author: String?
+    var favorited: String?
+
+    init(_ parameters: Parameters) throws {
+        var problems = ValidationProblems()
+        if let text = parameters.get("limit") {
+            if let value = Int(text), value >= 0 { limit = min(value, Self.maximumLimit) } else { problems.add("limit", "must be a whole number of 0 or more") }
+        }
+        if let text = parameters.get("offset") {
+            if let value = Int(text), value >= 0, value <= 1_000_000_000 { offset = value } else {
+                problems.add("offset", "must be a whole number of 0 or more")
+            }
+        }
+        tag = parameters.get("tag").map { String($0.prefix(200)) }
+        author = parameters.get("author").map { String($0.prefix(200)) }
+        favorited = parameters.get("favorited").map { String($0.prefix(200)) }
+        try problems.throwIfAny()
+    }
+}
