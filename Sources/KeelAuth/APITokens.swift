@@ -57,8 +57,7 @@ public struct APITokens: Sendable {
     /// A token for `subject` (a user id), signed with the current key, expiring after `lifetime`.
     public func issue(subject: String) async throws -> String {
         let now = clock()
-        let seconds = Double(lifetime.components.seconds) + Double(lifetime.components.attoseconds) / 1e18
-        let payload = Payload(sub: .init(value: subject), exp: .init(value: now.addingTimeInterval(seconds)), iat: .init(value: now))
+        let payload = Payload(sub: .init(value: subject), exp: .init(value: now.addingTimeInterval(lifetime.inSeconds)), iat: .init(value: now))
         return try await keys.sign(payload, kid: JWKIdentifier(string: keyring.current.id))
     }
 

@@ -134,7 +134,5 @@ public struct LoginThrottle: Sendable {
         Hex.encode(SHA256.hash(data: Data("keel.throttle:\(key.lowercased())".utf8)))
     }
 
-    func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
+    func seconds(_ duration: Duration) -> Double { duration.inSeconds }
 }

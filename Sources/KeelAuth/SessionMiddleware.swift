@@ -129,9 +129,7 @@ public struct SessionMiddleware<Context: SessionRequestContext>: RouterMiddlewar
                sameSite: configuration.sameSite)
     }
 
-    func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
+    func seconds(_ duration: Duration) -> Double { duration.inSeconds }
 }
 
 enum SessionCookie {

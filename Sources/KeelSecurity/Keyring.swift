@@ -112,7 +112,7 @@ public struct Signer: Sendable {
         guard let separator = stamped.lastIndex(of: ":"),
               let seconds = Base62.decode(String(stamped[stamped.index(after: separator)...])) else { throw .malformed }
         let age = now.timeIntervalSince1970 - Double(seconds)
-        let limit = Double(maxAge.components.seconds) + Double(maxAge.components.attoseconds) / 1e18
+        let limit = maxAge.inSeconds
         guard age >= -60 else { throw .malformed }
         guard age <= limit else { throw .expired }
         return String(stamped[..<separator])

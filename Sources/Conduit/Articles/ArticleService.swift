@@ -124,15 +124,11 @@ struct ArticleService: Sendable {
         var tags: [Int: [String]] = [:]
         for row in tagRows { tags[row.article_id, default: []].append(row.name) }
         var favorited: Set<Int> = []
-        var following: Set<Int> = []
         if let viewer {
-            struct IDRow: Decodable { let id: Int }
             favorited = Set(try await sql.raw("SELECT article_id AS id FROM favorites WHERE user_id = \(bind: viewer) AND article_id IN (\(binds: ids))")
                 .all(decoding: IDRow.self).map(\.id))
-            let authors = Array(Set(rows.map(\.author_id)))
-            following = Set(try await sql.raw("SELECT followed_id AS id FROM follows WHERE follower_id = \(bind: viewer) AND followed_id IN (\(binds: authors))")
-                .all(decoding: IDRow.self).map(\.id))
         }
+        let following = try await followed(by: viewer, among: rows.map(\.author_id))
         return rows.map { row in
             ArticleBody(
                 slug: row.slug, title: row.title, description: row.description, body: withBody ? (row.body ?? "") : nil,
@@ -164,7 +160,6 @@ struct ArticleService: Sendable {
         let database = app.database
         try await database.db.transaction { tx in
             let sql = tx as! any SQLDatabase
-            struct IDRow: Decodable { let id: Int }
             guard let article = try await sql.raw("""
                 INSERT INTO articles (slug, title, description, body, author_id, created_at, updated_at)
                 VALUES (\(bind: slug), \(bind: title!), \(bind: description!), \(bind: body!), \(bind: author), \(bind: now), \(bind: now))
@@ -250,7 +245,6 @@ struct ArticleService: Sendable {
         if let body, body.utf8.count > 100_000 { problems.add("body", "is too long (maximum is 100000 characters)") }
         try problems.throwIfAny()
         let now = app.clock().timeIntervalSince1970
-        struct IDRow: Decodable { let id: Int }
         guard let inserted = try await sql.raw("""
             INSERT INTO comments (article_id, author_id, body, created_at, updated_at)
             VALUES (\(bind: articleID), \(bind: viewer), \(bind: body!), \(bind: now), \(bind: now)) RETURNING id
@@ -270,13 +264,7 @@ struct ArticleService: Sendable {
     }
 
     func present(_ rows: [CommentRow], viewer: Int?) async throws -> [CommentBody] {
-        var following: Set<Int> = []
-        if let viewer, !rows.isEmpty {
-            struct IDRow: Decodable { let id: Int }
-            let authors = Array(Set(rows.map(\.author_id)))
-            following = Set(try await sql.raw("SELECT followed_id AS id FROM follows WHERE follower_id = \(bind: viewer) AND followed_id IN (\(binds: authors))")
-                .all(decoding: IDRow.self).map(\.id))
-        }
+        let following = try await followed(by: viewer, among: rows.map(\.author_id))
         return rows.map { row in
             CommentBody(id: row.id, createdAt: Timestamp.iso8601(row.created_at), updatedAt: Timestamp.iso8601(row.updated_at), body: row.body,
                         author: ProfileBody(username: row.username, bio: row.bio, image: row.image, following: following.contains(row.author_id)))
@@ -286,6 +274,15 @@ struct ArticleService: Sendable {
     // MARK: Helpers
 
     struct Count: Decodable { let n: Int }
+    struct IDRow: Decodable { let id: Int }
+
+    /// Which of these authors the reader follows: one statement, none for an anonymous reader.
+    func followed(by viewer: Int?, among authors: [Int]) async throws -> Set<Int> {
+        guard let viewer, !authors.isEmpty else { return [] }
+        let distinct = Array(Set(authors))
+        return Set(try await sql.raw("SELECT followed_id AS id FROM follows WHERE follower_id = \(bind: viewer) AND followed_id IN (\(binds: distinct))")
+            .all(decoding: IDRow.self).map(\.id))
+    }
 
     func owner(slug: String) async throws -> (id: Int, author: Int) {
         struct Owner: Decodable {
