@@ -159,6 +159,7 @@ let package = Package(
             name: "KeelTesting",
             dependencies: [
                 "Keel",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "NIOCore", package: "swift-nio"),

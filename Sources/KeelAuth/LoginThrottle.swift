@@ -89,7 +89,7 @@ public struct LoginThrottle: Sendable {
 
     private func count(_ scope: String, _ hash: String, limit: Int, logger: Logger) async throws {
         let now = clock().timeIntervalSince1970
-        let windowStart = now - seconds(limits.window)
+        let windowStart = now - limits.window.inSeconds
         // One statement: concurrent attempts on several instances each see their own count.
         struct Row: Decodable {
             let failures: Int
@@ -107,7 +107,7 @@ public struct LoginThrottle: Sendable {
             throw lockedOut(retry: until - now)
         }
         guard let failures = row?.failures, failures > limit else { return }
-        let until = now + seconds(limits.lockout)
+        let until = now + limits.lockout.inSeconds
         try await database.sql.update(Self.table).set("locked_until", to: until).set("failures", to: 0).set("window_start", to: now)
             .where("scope", .equal, scope).where("key_hash", .equal, hash).run()
         logger.warning("login lockout", metadata: [
@@ -134,5 +134,4 @@ public struct LoginThrottle: Sendable {
         Hex.encode(SHA256.hash(data: Data("keel.throttle:\(key.lowercased())".utf8)))
     }
 
-    func seconds(_ duration: Duration) -> Double { duration.inSeconds }
 }

@@ -52,8 +52,8 @@ public struct SessionMiddleware<Context: SessionRequestContext>: RouterMiddlewar
         if let key = request.cookies[configuration.cookieName]?.value {
             if SessionCookie.isWellFormed(key), let record = try await store.load(key: key) {
                 let now = clock()
-                if now.timeIntervalSince(record.lastSeenAt) > seconds(configuration.idleTimeout)
-                    || now.timeIntervalSince(record.createdAt) > seconds(configuration.absoluteTimeout) {
+                if now.timeIntervalSince(record.lastSeenAt) > configuration.idleTimeout.inSeconds
+                    || now.timeIntervalSince(record.createdAt) > configuration.absoluteTimeout.inSeconds {
                     try await store.delete(key: key)
                     staleCookie = true
                 } else {
@@ -106,7 +106,7 @@ public struct SessionMiddleware<Context: SessionRequestContext>: RouterMiddlewar
         } else if snapshot.modified {
             record.lastSeenAt = now
             if try await !store.update(record) { response.setCookie(expiredCookie()) }
-        } else if now.timeIntervalSince(record.lastSeenAt) >= seconds(configuration.touchInterval) {
+        } else if now.timeIntervalSince(record.lastSeenAt) >= configuration.touchInterval.inSeconds {
             record.lastSeenAt = now
             if try await !store.touch(key: record.key, lastSeenAt: now) { response.setCookie(expiredCookie()) }
         }
@@ -119,7 +119,7 @@ public struct SessionMiddleware<Context: SessionRequestContext>: RouterMiddlewar
     }
 
     func cookie(for record: SessionRecord, now: Date) -> Cookie {
-        let remaining = seconds(configuration.absoluteTimeout) - now.timeIntervalSince(record.createdAt)
+        let remaining = configuration.absoluteTimeout.inSeconds - now.timeIntervalSince(record.createdAt)
         return Cookie(name: configuration.cookieName, value: record.key, maxAge: max(1, Int(remaining)), path: "/",
                       secure: configuration.secure, httpOnly: true, sameSite: configuration.sameSite)
     }
@@ -129,7 +129,6 @@ public struct SessionMiddleware<Context: SessionRequestContext>: RouterMiddlewar
                sameSite: configuration.sameSite)
     }
 
-    func seconds(_ duration: Duration) -> Double { duration.inSeconds }
 }
 
 enum SessionCookie {

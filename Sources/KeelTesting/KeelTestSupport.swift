@@ -1,4 +1,5 @@
 public import Keel
+public import Hummingbird
 public import HummingbirdTesting
 public import Logging
 public import Foundation
@@ -123,5 +124,17 @@ public final class ManualClock: Sendable {
 
     public func advance(by duration: Duration) {
         current.withLock { $0 = $0.addingTimeInterval(Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18) }
+    }
+}
+
+extension KeelTestApplication {
+    /// The Hummingbird application over `keel.buildRouter()`, for `.router` and `.live` tests.
+    public func application() throws -> some ApplicationProtocol {
+        Application(router: try keel.buildRouter(), logger: keel.logger)
+    }
+
+    /// The captured log lines (JSON format) decoded into string dictionaries.
+    public var logObjects: [[String: String]] {
+        logs.lines.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: String] }
     }
 }

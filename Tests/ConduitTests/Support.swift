@@ -15,10 +15,6 @@ extension KeelTestApplication {
         try await app.keel.migrator.migrate()
         return app
     }
-
-    func application() throws -> some ApplicationProtocol {
-        Application(router: try keel.buildRouter(), logger: keel.logger)
-    }
 }
 
 func json(_ buffer: ByteBuffer) -> [String: Any] {

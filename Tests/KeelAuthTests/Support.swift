@@ -50,14 +50,6 @@ extension KeelTestApplication {
         try await app.keel.migrator.migrate()
         return app
     }
-
-    func application() throws -> some ApplicationProtocol {
-        Application(router: try keel.buildRouter(), logger: keel.logger)
-    }
-
-    var logObjects: [[String: String]] {
-        logs.lines.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: String] }
-    }
 }
 
 extension TestResponse {

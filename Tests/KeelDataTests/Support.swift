@@ -46,14 +46,6 @@ extension KeelTestApplication {
         all["database.url"] = url
         return try await make(modules: [NotesModule(extra: extra)], profile: profile, values: all)
     }
-
-    var logObjects: [[String: String]] {
-        logs.lines.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: String] }
-    }
-
-    func application() throws -> some ApplicationProtocol {
-        Application(router: try keel.buildRouter(), logger: keel.logger)
-    }
 }
 
 /// Table names in the database, for assertions.

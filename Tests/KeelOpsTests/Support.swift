@@ -53,18 +53,6 @@ extension KeelTestApplication {
     static func probe(values: [String: String] = [:], failing: ReadinessCheck? = nil) async throws -> KeelTestApplication {
         try await make(modules: [ProbeModule(failing: failing)], values: values)
     }
-
-    /// The Hummingbird application for `.router` tests.
-    func application() throws -> some ApplicationProtocol {
-        Application(router: try keel.buildRouter(), logger: keel.logger)
-    }
-
-    /// Captured log lines decoded from JSON.
-    var logObjects: [[String: String]] {
-        logs.lines.compactMap { line in
-            (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: String]
-        }
-    }
 }
 
 func json(_ buffer: ByteBuffer) -> [String: Any] {

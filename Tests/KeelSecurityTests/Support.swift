@@ -38,14 +38,6 @@ extension KeelTestApplication {
     static func secure(profile: Profile = .test, values: [String: String] = [:]) async throws -> KeelTestApplication {
         try await make(modules: [SecureProbe()], profile: profile, values: values)
     }
-
-    func application() throws -> some ApplicationProtocol {
-        Application(router: try keel.buildRouter(), logger: keel.logger)
-    }
-
-    var logObjects: [[String: String]] {
-        logs.lines.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: String] }
-    }
 }
 
 /// Production-like settings that pass the deploy checks.

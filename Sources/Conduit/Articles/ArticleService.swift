@@ -84,7 +84,9 @@ struct ArticleService: Sendable {
             filters.append("a.id IN (SELECT f.article_id FROM favorites f JOIN users fu ON fu.id = f.user_id WHERE fu.username = \(bind: favorited))")
         }
         let whereClause: SQLQueryString = filters.isEmpty ? "" : " WHERE " + filters.joined(separator: " AND ")
-        let total = try await sql.raw("SELECT COUNT(*) AS n FROM articles a JOIN users u ON u.id = a.author_id" + whereClause)
+        // The count needs `users` only to filter by author name.
+        let countFrom: SQLQueryString = query.author == nil ? "SELECT COUNT(*) AS n FROM articles a" : "SELECT COUNT(*) AS n FROM articles a JOIN users u ON u.id = a.author_id"
+        let total = try await sql.raw(countFrom + whereClause)
             .first(decoding: Count.self)?.n ?? 0
         guard query.limit > 0, total > query.offset else { return ArticleList(articles: [], articlesCount: total) }
         let rows = try await sql.raw(Self.select(body: false) + whereClause
