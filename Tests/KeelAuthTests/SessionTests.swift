@@ -117,6 +117,23 @@ import Testing
         #expect(try await app.keel.sessions.load(key: session.key) == nil)
     }
 
+    @Test func aRequestInFlightCannotBringBackASessionEndedMeanwhile() async throws {
+        let app = try await KeelTestApplication.sessions()
+        try await app.application().test(.router) { client in
+            let (key, token) = try await client.execute(uri: "/form", method: .get) { ($0.sessionKey!, String(buffer: $0.body)) }
+            let (userKey, userToken) = try await client.execute(uri: "/login-and-form", method: .post, headers: cookie(key) + [CSRFHeader.name: token]) {
+                ($0.sessionKey!, String(buffer: $0.body))
+            }
+            try await client.execute(uri: "/end-everywhere-then-write", method: .post, headers: cookie(userKey) + [CSRFHeader.name: userToken]) {
+                response in
+                #expect(response.status == .ok)
+                #expect(response.sessionCookieLine?.contains("Max-Age=0") == true)
+            }
+            #expect(try await app.keel.sessions.load(key: userKey) == nil)
+            try await client.execute(uri: "/whoami", method: .get, headers: cookie(userKey)) { #expect(String(buffer: $0.body) == "- -") }
+        }
+    }
+
     @Test func aLogoutBeforeAnErrorStillSticks() async throws {
         let app = try await KeelTestApplication.sessions()
         try await app.application().test(.router) { client in

@@ -34,6 +34,12 @@ struct SessionProbe: KeelModule {
             context.session.login(userID: "u2")
             return context.session.csrfToken()
         }
+        router.post("/end-everywhere-then-write") { _, context -> String in
+            // A concurrent "log out everywhere" lands while this request still holds the session.
+            try await app.endSessions(of: context.session.userID ?? "-")
+            context.session["colour"] = "green"
+            return "written"
+        }
         router.post("/api/things") { _, _ in "created" }
         router.post("/hooks/payment") { _, _ in "ok" }
     }

@@ -99,3 +99,47 @@ func runLedger(_ arguments: [String], url: String) async -> (code: Int32, output
         #expect(result.errors.contains("database.url (DATABASE_URL)"))
     }
 }
+
+@Suite struct KeysAndSessionsCommandTests {
+    static let strongKey = "Zk3pQ9vT7mX2wR8sL4nB6yH1cJ5dF0gA+eK/uI=Vo"
+
+    @Test func keysGeneratePrintsAStrongKeyAndStatusNeverPrintsOne() async throws {
+        let generated = await runLedger(["keys", "generate"], url: "sqlite://:memory:")
+        #expect(generated.code == 0)
+        #expect(generated.output.count == 64)
+        #expect(!CoreChecks.isWeakKey(generated.output))
+
+        let weak = "weak-fallback"
+        let status = await runLedger(["keys", "status", "--set", "signing.key=\(Self.strongKey)", "--set", "signing.fallbackKeys=\(weak)"],
+                                     url: "sqlite://:memory:")
+        #expect(status.code == 1)  // a weak fallback
+        #expect(status.output.contains("current"))
+        #expect(status.output.contains("WEAK"))
+        #expect(status.output.contains(Keyring(key: Self.strongKey).current.id))
+        #expect(!status.output.contains(Self.strongKey) && !status.output.contains(weak))
+        let strong = await runLedger(["keys", "status", "--json", "--set", "signing.key=\(Self.strongKey)"], url: "sqlite://:memory:")
+        #expect(strong.code == 0)
+        #expect(!strong.output.contains(Self.strongKey))
+    }
+
+    @Test func clearExpiredDeletesOnlyExpiredSessions() async throws {
+        try await TestDatabase.sqlite.withFreshDatabase { url in
+            let app = try await KeelTestApplication.make(modules: LedgerApp.modules, values: ["database.url": url])
+            try await app.keel.database.prepare()
+            try await app.keel.migrator.migrate()
+            let now = Date()
+            let stale = SessionRecord(key: String(repeating: "a", count: 43), userID: "1", data: [:], csrfSecret: "s",
+                                      createdAt: now.addingTimeInterval(-40 * 86_400), lastSeenAt: now.addingTimeInterval(-30 * 86_400))
+            let fresh = SessionRecord(key: String(repeating: "b", count: 43), userID: "2", data: [:], csrfSecret: "s",
+                                      createdAt: now, lastSeenAt: now)
+            try await app.keel.sessions.insert(stale)
+            try await app.keel.sessions.insert(fresh)
+            let result = await runLedger(["sessions", "clear-expired"], url: url)
+            #expect(result.code == 0, "\(result.errors)")
+            #expect(result.output.contains("Deleted 1 expired session."))
+            #expect(try await app.keel.sessions.load(key: stale.key) == nil)
+            #expect(try await app.keel.sessions.load(key: fresh.key) != nil)
+            await app.keel.database.shutdown()
+        }
+    }
+}
