@@ -191,6 +191,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "keel-bench",
+            dependencies: [
+                "Keel", "KeelCLI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "Benchmarks/Sources/keel-bench",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "KeelSettingsTests",
             dependencies: ["KeelSettings", "KeelTesting", .product(name: "Configuration", package: "swift-configuration")],

@@ -47,7 +47,7 @@ enum CSRFToken {
 /// Exemptions are explicit: `exemptPaths` lists exact paths or prefixes ending in `/*`.
 /// Place it after `SessionMiddleware` and `TransportSecurityMiddleware`.
 public struct CSRFMiddleware<Context: SessionRequestContext & SecurityRequestContext>: RouterMiddleware {
-    public static var headerName: HTTPField.Name { HTTPField.Name("X-CSRF-Token")! }
+    public static var headerName: HTTPField.Name { .xCSRFToken }
     public static var formField: String { "csrf_token" }
 
     let sessionCookieName: String
@@ -81,7 +81,7 @@ public struct CSRFMiddleware<Context: SessionRequestContext & SecurityRequestCon
             // a CORS preflight, so refuse them when they come from another site; JSON and token-authenticated API
             // calls are protected by CORS and go on.
             if request.headers[.authorization] == nil, Self.isSimpleContentType(request.headers[.contentType]) {
-                if request.headers[Self.fetchSite]?.lowercased() == "cross-site" {
+                if request.headers[.secFetchSite]?.lowercased() == "cross-site" {
                     throw failure("Cross-site form submission.", context: context)
                 }
                 if let origin = request.headers[.origin]?.lowercased(), !origins.contains(origin), !trustedOrigins.contains(origin) {
@@ -106,7 +106,7 @@ public struct CSRFMiddleware<Context: SessionRequestContext & SecurityRequestCon
         }
 
         var request = request
-        var token = request.headers[Self.headerName]
+        var token = request.headers[.xCSRFToken]
         if token == nil, request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true {
             let body = try await request.body.collect(upTo: context.maxUploadSize)
             request.body = .init(buffer: body)
@@ -119,7 +119,6 @@ public struct CSRFMiddleware<Context: SessionRequestContext & SecurityRequestCon
         return try await next(request, context)
     }
 
-    static var fetchSite: HTTPField.Name { HTTPField.Name("Sec-Fetch-Site")! }
 
     /// Content types a browser sends cross-site without a CORS preflight.
     static func isSimpleContentType(_ value: String?) -> Bool {
@@ -142,4 +141,11 @@ public struct CSRFMiddleware<Context: SessionRequestContext & SecurityRequestCon
         }
         return nil
     }
+}
+
+extension HTTPField.Name {
+    /// `X-CSRF-Token`: the masked CSRF token of a JavaScript-sent unsafe request.
+    public static let xCSRFToken = HTTPField.Name("X-CSRF-Token")!
+    /// `Sec-Fetch-Site`: where a browser says a request comes from (`same-origin`, `same-site`, `cross-site`, `none`).
+    public static let secFetchSite = HTTPField.Name("Sec-Fetch-Site")!
 }

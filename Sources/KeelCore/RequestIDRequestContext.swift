@@ -12,7 +12,7 @@ public protocol RequestIDRequestContext: RequestContext {
 
 extension HTTPField.Name {
     /// `X-Request-ID`: correlates a request across proxies, logs and error reports.
-    public static var xRequestID: HTTPField.Name { HTTPField.Name("X-Request-ID")! }
+    public static let xRequestID = HTTPField.Name("X-Request-ID")!
 }
 
 extension HTTPFields {

@@ -45,18 +45,24 @@ public final class QueryRecorder: Sendable {
     /// The logger slow queries are reported to (the request's, so they carry its id).
     let logger: Logger?
     let slowThreshold: Duration?
+    /// Whether this recorder or one it reports to keeps per-fingerprint counts. When none does (production: no N+1
+    /// checks), statements are only counted and timed, and no fingerprint is computed unless a statement is slow.
+    public let wantsFingerprints: Bool
 
-    public init(parent: QueryRecorder? = QueryRecorder.current, logger: Logger? = nil, slowThreshold: Duration? = nil) {
+    /// - Parameter tracksStatements: keep per-fingerprint counts (for N+1 detection and query budgets).
+    public init(parent: QueryRecorder? = QueryRecorder.current, logger: Logger? = nil, slowThreshold: Duration? = nil, tracksStatements: Bool = true) {
         self.parent = parent
         self.logger = logger
         self.slowThreshold = slowThreshold
+        self.wantsFingerprints = tracksStatements || (parent?.wantsFingerprints ?? false)
     }
 
-    /// Records one statement.
-    public func record(fingerprint: String, nanoseconds: UInt64) {
+    /// Records one statement; `fingerprint` may be `nil` when `wantsFingerprints` is false.
+    public func record(fingerprint: String?, nanoseconds: UInt64) {
         state.withLock { state in
             state.stats.count += 1
             state.stats.totalNanoseconds += nanoseconds
+            guard let fingerprint else { return }
             if let position = state.positions[fingerprint] {
                 state.stats.fingerprints[position].count += 1
             } else {

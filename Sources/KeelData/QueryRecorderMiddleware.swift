@@ -34,7 +34,8 @@ public struct QueryRecorderMiddleware<Context: RequestIDRequestContext>: RouterM
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let recorder = QueryRecorder(parent: QueryRecorder.current, logger: context.logger, slowThreshold: slowThreshold)
+        let recorder = QueryRecorder(
+            parent: QueryRecorder.current, logger: context.logger, slowThreshold: slowThreshold, tracksStatements: action != .ignore)
         var response = try await QueryRecorder.$current.withValue(recorder) {
             try await next(request, context)
         }
@@ -65,5 +66,5 @@ public struct QueryRecorderMiddleware<Context: RequestIDRequestContext>: RouterM
 
 extension HTTPField.Name {
     /// `Server-Timing` (W3C): per-response timings shown by browser developer tools.
-    public static var serverTiming: HTTPField.Name { HTTPField.Name("Server-Timing")! }
+    public static let serverTiming = HTTPField.Name("Server-Timing")!
 }

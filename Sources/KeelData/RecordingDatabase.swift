@@ -37,15 +37,15 @@ public struct RecordingDatabase: Database, SQLDatabase {
     public var inTransaction: Bool { base.inTransaction }
 
     public func execute(query: DatabaseQuery, onOutput: @escaping @Sendable (any DatabaseOutput) -> Void) -> EventLoopFuture<Void> {
-        measure(Self.fingerprint(query)) { base.execute(query: query, onOutput: onOutput) }
+        measure({ Self.fingerprint(query) }) { base.execute(query: query, onOutput: onOutput) }
     }
 
     public func execute(schema: DatabaseSchema) -> EventLoopFuture<Void> {
-        measure("schema \(schema.schema)") { base.execute(schema: schema) }
+        measure({ "schema \(schema.schema)" }) { base.execute(schema: schema) }
     }
 
     public func execute(enum: DatabaseEnum) -> EventLoopFuture<Void> {
-        measure("enum \(`enum`.name)") { base.execute(enum: `enum`) }
+        measure({ "enum \(`enum`.name)" }) { base.execute(enum: `enum`) }
     }
 
     public func transaction<T>(_ closure: @escaping @Sendable (any Database) -> EventLoopFuture<T>) -> EventLoopFuture<T> {
@@ -67,7 +67,8 @@ public struct RecordingDatabase: Database, SQLDatabase {
     public var queryLogLevel: Logger.Level? { sqlBase.queryLogLevel }
 
     public func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
-        measure(QueryFingerprint.normalize(sqlBase.serialize(query).sql)) { sqlBase.execute(sql: query, onRow) }
+        let sqlBase = self.sqlBase
+        return measure({ QueryFingerprint.normalize(sqlBase.serialize(query).sql) }) { sqlBase.execute(sql: query, onRow) }
     }
 
     public func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
@@ -83,20 +84,22 @@ public struct RecordingDatabase: Database, SQLDatabase {
 
     // MARK: Recording
 
-    private func measure(_ fingerprint: @autoclosure () -> String, _ run: () -> EventLoopFuture<Void>) -> EventLoopFuture<Void> {
+    /// Times `run`. The fingerprint (which serializes the statement once more) is only computed when a recorder
+    /// keeps fingerprints or the statement turns out slow.
+    private func measure(_ fingerprint: @escaping @Sendable () -> String, _ run: () -> EventLoopFuture<Void>) -> EventLoopFuture<Void> {
         let recorder = QueryRecorder.current ?? self.recorder
         let start = NIODeadline.now()
         let future = run()
-        let fingerprint = fingerprint()
+        let known = recorder?.wantsFingerprints == true ? fingerprint() : nil
         let threshold = slowThreshold
         let fallbackLogger = base.logger
         future.whenComplete { _ in
             let nanoseconds = UInt64(max(0, (NIODeadline.now() - start).nanoseconds))
-            recorder?.record(fingerprint: fingerprint, nanoseconds: nanoseconds)
+            recorder?.record(fingerprint: known, nanoseconds: nanoseconds)
             if threshold > .zero, nanoseconds >= UInt64(threshold.components.seconds) * 1_000_000_000 + UInt64(threshold.components.attoseconds / 1_000_000_000) {
                 (recorder?.logger ?? fallbackLogger).warning(
                     "slow query",
-                    metadata: ["db.fingerprint": .string(fingerprint), "db.duration_ms": .stringConvertible(Double(nanoseconds) / 1_000_000)]
+                    metadata: ["db.fingerprint": .string(known ?? fingerprint()), "db.duration_ms": .stringConvertible(Double(nanoseconds) / 1_000_000)]
                 )
             }
         }

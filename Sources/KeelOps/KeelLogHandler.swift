@@ -1,10 +1,5 @@
 public import Logging
 
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -61,21 +56,97 @@ public struct KeelLogHandler: LogHandler {
         }
     }
 
+    /// One JSON object with sorted keys, every value a string. Hand-written rather than `JSONEncoder`: this runs for
+    /// every request's access line, and the encoder's boxing was the largest single cost of a trivial request.
     static func jsonLine(timestamp: String, level: Logger.Level, label: String, message: String, metadata: Logger.Metadata) -> String {
-        var object: [String: String] = [:]
-        for (key, value) in metadata { object[key] = "\(value)" }
-        object["ts"] = timestamp
-        object["level"] = level.rawValue
-        object["logger"] = label
-        object["msg"] = message
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(object) else { return #"{"msg":"unencodable log line"}"# }
-        return String(decoding: data, as: UTF8.self)
+        var fields: [(key: String, value: String)] = []
+        fields.reserveCapacity(metadata.count + 4)
+        for (key, value) in metadata where key != "ts" && key != "level" && key != "logger" && key != "msg" {
+            fields.append((key, "\(value)"))
+        }
+        fields.append(("ts", timestamp))
+        fields.append(("level", level.rawValue))
+        fields.append(("logger", label))
+        fields.append(("msg", message))
+        fields.sort { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+        var line: [UInt8] = []
+        line.reserveCapacity(256)
+        line.append(UInt8(ascii: "{"))
+        for (index, field) in fields.enumerated() {
+            if index > 0 { line.append(UInt8(ascii: ",")) }
+            appendJSONString(field.key, to: &line)
+            line.append(UInt8(ascii: ":"))
+            appendJSONString(field.value, to: &line)
+        }
+        line.append(UInt8(ascii: "}"))
+        return String(decoding: line, as: UTF8.self)
     }
 
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// A JSON string literal: quotes, backslashes and control characters escaped (`\u2028`/`\u2029` too, so a line
+    /// is safe to embed in JavaScript); everything else, including non-ASCII, is copied as UTF-8.
+    static func appendJSONString(_ string: String, to output: inout [UInt8]) {
+        output.append(UInt8(ascii: "\""))
+        var utf8 = string.utf8.makeIterator()
+        while let byte = utf8.next() {
+            switch byte {
+            case UInt8(ascii: "\""): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case UInt8(ascii: "\n"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case UInt8(ascii: "\r"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case UInt8(ascii: "\t"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0x00..<0x20, 0x7F:
+                output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                           hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)]])
+            case 0xE2:
+                // U+2028 and U+2029 are E2 80 A8 / E2 80 A9.
+                guard let second = utf8.next() else { output.append(byte); break }
+                guard second == 0x80, let third = utf8.next() else { output.append(contentsOf: [byte, second]); break }
+                if third == 0xA8 || third == 0xA9 {
+                    output.append(contentsOf: Array("\\u202".utf8))
+                    output.append(third == 0xA8 ? UInt8(ascii: "8") : UInt8(ascii: "9"))
+                } else {
+                    output.append(contentsOf: [byte, second, third])
+                }
+            default: output.append(byte)
+            }
+        }
+        output.append(UInt8(ascii: "\""))
+    }
+
+    /// Now as ISO 8601 in UTC with milliseconds (`2026-11-25T18:33:26.728Z`), formatted by hand: this runs on every
+    /// log line, and Foundation's formatters cost more than the rest of the line.
     static func timestamp() -> String {
-        Date().formatted(.iso8601.year().month().day().timeZone(separator: .omitted).time(includingFractionalSeconds: true).timeSeparator(.colon))
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var seconds = now.tv_sec
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let millis = Int(now.tv_nsec / 1_000_000)
+        var bytes = [UInt8](repeating: 0, count: 24)
+        func put(_ value: Int, at offset: Int, digits: Int) {
+            var value = value
+            for position in stride(from: offset + digits - 1, through: offset, by: -1) {
+                bytes[position] = UInt8(ascii: "0") + UInt8(value % 10)
+                value /= 10
+            }
+        }
+        put(Int(parts.tm_year) + 1900, at: 0, digits: 4)
+        bytes[4] = UInt8(ascii: "-")
+        put(Int(parts.tm_mon) + 1, at: 5, digits: 2)
+        bytes[7] = UInt8(ascii: "-")
+        put(Int(parts.tm_mday), at: 8, digits: 2)
+        bytes[10] = UInt8(ascii: "T")
+        put(Int(parts.tm_hour), at: 11, digits: 2)
+        bytes[13] = UInt8(ascii: ":")
+        put(Int(parts.tm_min), at: 14, digits: 2)
+        bytes[16] = UInt8(ascii: ":")
+        put(Int(parts.tm_sec), at: 17, digits: 2)
+        bytes[19] = UInt8(ascii: ".")
+        put(millis, at: 20, digits: 3)
+        bytes[23] = UInt8(ascii: "Z")
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func writeLine(_ line: String, fd: Int32) {

@@ -32,7 +32,6 @@ public struct RequestObservabilityMiddleware<Context: RequestIDRequestContext>: 
         let requestID = request.headers[.xRequestID].flatMap(Self.accept) ?? Self.generate()
         var context = context
         context.requestID = requestID
-        context.logger[metadataKey: "hb.request.id"] = .string(requestID)
         context.logger[metadataKey: "keel.request.id"] = .string(requestID)
         metrics?.inFlight.increment()
         var response: Response
@@ -83,17 +82,16 @@ public struct RequestObservabilityMiddleware<Context: RequestIDRequestContext>: 
 
     /// 128 random bits as 32 lowercase hex characters.
     static func generate() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt64
-        let digits = Array("0123456789abcdef".utf8)
+        let random = SecureRandom.bytes(16)
+        let hexDigits: StaticString = "0123456789abcdef"
         var bytes = [UInt8](repeating: 0, count: 32)
         for index in 0..<16 {
-            bytes[index] = digits[Int((high >> (60 - UInt64(index) * 4)) & 0xF)]
-            bytes[16 + index] = digits[Int((low >> (60 - UInt64(index) * 4)) & 0xF)]
+            bytes[2 * index] = hexDigits.utf8Start[Int(random[index] >> 4)]
+            bytes[2 * index + 1] = hexDigits.utf8Start[Int(random[index] & 0xF)]
         }
         return String(decoding: bytes, as: UTF8.self)
     }
+
 
     static func milliseconds(_ nanoseconds: UInt64) -> String {
         let micros = nanoseconds / 1000

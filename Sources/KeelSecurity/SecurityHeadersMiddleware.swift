@@ -75,14 +75,9 @@ public struct SecurityHeadersMiddleware<Context: SecurityRequestContext>: Router
 
     /// 128 random bits, base64 (what CSP nonces are usually made of).
     static func makeNonce() -> String {
-        var generator = SystemRandomNumberGenerator()
-        var bytes = [UInt8](repeating: 0, count: 16)
-        for index in stride(from: 0, to: 16, by: 8) {
-            let word = generator.next() as UInt64
-            for offset in 0..<8 { bytes[index + offset] = UInt8(truncatingIfNeeded: word >> (UInt64(offset) * 8)) }
-        }
-        return Base64URL.encode(bytes)
+        Base64URL.encode(SecureRandom.bytes(16))
     }
+
 }
 
 /// Replaces the Content-Security-Policy for the routes it is added to: tighter, or looser with a stated reason, so
@@ -119,10 +114,10 @@ public struct SecurityPolicyOverride<Context: SecurityRequestContext>: RouterMid
 }
 
 extension HTTPField.Name {
-    public static var xFrameOptions: HTTPField.Name { HTTPField.Name("X-Frame-Options")! }
-    public static var xContentTypeOptions: HTTPField.Name { HTTPField.Name("X-Content-Type-Options")! }
-    public static var referrerPolicy: HTTPField.Name { HTTPField.Name("Referrer-Policy")! }
-    public static var crossOriginOpenerPolicy: HTTPField.Name { HTTPField.Name("Cross-Origin-Opener-Policy")! }
-    public static var contentSecurityPolicy: HTTPField.Name { HTTPField.Name("Content-Security-Policy")! }
-    public static var contentSecurityPolicyReportOnly: HTTPField.Name { HTTPField.Name("Content-Security-Policy-Report-Only")! }
+    public static let xFrameOptions = HTTPField.Name("X-Frame-Options")!
+    public static let xContentTypeOptions = HTTPField.Name("X-Content-Type-Options")!
+    public static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
+    public static let crossOriginOpenerPolicy = HTTPField.Name("Cross-Origin-Opener-Policy")!
+    public static let contentSecurityPolicy = HTTPField.Name("Content-Security-Policy")!
+    public static let contentSecurityPolicyReportOnly = HTTPField.Name("Content-Security-Policy-Report-Only")!
 }

@@ -62,13 +62,13 @@ public struct TransportSecurityMiddleware<Context: SecurityRequestContext>: Rout
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         let peer = context.peerAddress
-        let trusted = peer.map { address in configuration.trustedProxies.contains { $0.contains(address) } } ?? false
+        let trusted = peer.flatMap(IPAddressRange.parse).map(isTrustedProxy) ?? false
         var host = request.head.authority
         context.security.clientAddress = peer
         if trusted {
             // The proxy appends its own value last; anything before it came from the client.
             if let proto = request.headers[.xForwardedProto] {
-                context.security.isSecure = Self.lastValue(proto).lowercased() == "https"
+                context.security.isSecure = Self.lastValue(proto).utf8.elementsEqual("https".utf8) { $0 | 0x20 == $1 }
             }
             if let forwardedHost = request.headers[.xForwardedHost] {
                 host = Self.lastValue(forwardedHost)
@@ -114,14 +114,29 @@ public struct TransportSecurityMiddleware<Context: SecurityRequestContext>: Rout
     func clientAddress(forwardedFor: String) -> String? {
         let hops = forwardedFor.split(separator: ",").map { Self.stripHopPort($0.trimmingCharacters(in: .whitespaces)) }
         for hop in hops.reversed() where !hop.isEmpty {
-            if IPAddressRange.parse(hop) == nil { return nil }
-            if !configuration.trustedProxies.contains(where: { $0.contains(hop) }) { return hop }
+            guard let bytes = IPAddressRange.parse(hop) else { return nil }
+            if !isTrustedProxy(bytes) { return hop }
         }
         return hops.first.map { String($0) }
     }
 
+    func isTrustedProxy(_ address: [UInt8]) -> Bool {
+        configuration.trustedProxies.contains { $0.contains(bytes: address) }
+    }
+
+    /// The last comma-separated value of a header, without surrounding spaces and tabs.
     static func lastValue(_ header: String) -> String {
-        String(header.split(separator: ",").last ?? "").trimmingCharacters(in: .whitespaces)
+        let utf8 = header.utf8
+        var end = utf8.endIndex
+        while end > utf8.startIndex {
+            let before = utf8.index(before: end)
+            guard utf8[before] == 0x20 || utf8[before] == 0x09 else { break }
+            end = before
+        }
+        var start = end
+        while start > utf8.startIndex, utf8[utf8.index(before: start)] != UInt8(ascii: ",") { start = utf8.index(before: start) }
+        while start < end, utf8[start] == 0x20 || utf8[start] == 0x09 { start = utf8.index(after: start) }
+        return String(header[start..<end])
     }
 
     /// `1.2.3.4:5678` → `1.2.3.4`, `[::1]:443` → `::1`; a bare address is returned as is.
@@ -175,7 +190,7 @@ public struct TransportSecurityMiddleware<Context: SecurityRequestContext>: Rout
 }
 
 extension HTTPField.Name {
-    public static var xForwardedProto: HTTPField.Name { HTTPField.Name("X-Forwarded-Proto")! }
-    public static var xForwardedFor: HTTPField.Name { HTTPField.Name("X-Forwarded-For")! }
-    public static var xForwardedHost: HTTPField.Name { HTTPField.Name("X-Forwarded-Host")! }
+    public static let xForwardedProto = HTTPField.Name("X-Forwarded-Proto")!
+    public static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
+    public static let xForwardedHost = HTTPField.Name("X-Forwarded-Host")!
 }

@@ -77,6 +77,12 @@ func createArticle(_ client: any TestClientProtocol, _ token: String, title: Str
                     #expect(errors["body"] == ["can't be blank"])
                     #expect(errors["tagList"] == ["must be a list of strings"])
                 }
+                // Tags travel joined by U+001F inside the list query, so no tag may contain a control character.
+                try await client.execute(uri: "/api/articles", method: .post, headers: tokenHeaders(jake),
+                                         body: body(["article": ["title": "T", "description": "D", "body": "B", "tagList": ["a\u{1F}b"]]])) { response in
+                    #expect(response.status == .unprocessableContent)
+                    #expect((json(response.body)["errors"] as? [String: [String]])?["tagList"] == ["has a tag with control characters"])
+                }
             }
             await app.keel.database.shutdown()
         }
@@ -211,18 +217,18 @@ func createArticle(_ client: any TestClientProtocol, _ token: String, title: Str
                 for limit in [1, 5, 20] {
                     for headers in [jsonHeaders, tokenHeaders(jake)] {
                         for path in ["/api/articles?limit=\(limit)", "/api/articles?tag=all&limit=\(limit)"] {
-                            let (_, stats) = try await expectQueries(atMost: 5) {
+                            let (_, stats) = try await expectQueries(atMost: 2) {
                                 try await client.execute(uri: path, method: .get, headers: headers) { #expect($0.status == .ok) }
                             }
                             counts.insert(stats.count)
                         }
                     }
-                    let (_, feed) = try await expectQueries(atMost: 5) {
+                    let (_, feed) = try await expectQueries(atMost: 2) {
                         try await client.execute(uri: "/api/articles/feed?limit=\(limit)", method: .get, headers: tokenHeaders(jake)) { #expect($0.status == .ok) }
                     }
                     counts.insert(feed.count)
                 }
-                #expect(counts.isSubset(of: [3, 5]))  // anonymous: count, page, tags; signed in: + favorites, follows
+                #expect(counts == [2])  // the count and the page (authors, tags, counts and the reader's flags are in it)
             }
             await app.keel.database.shutdown()
         }

@@ -1,0 +1,67 @@
+// keel-bench: the two trivial servers the benchmark compares, so the table shows what Keel's middleware costs.
+//
+//   keel-bench bare --port 18300        a bare Hummingbird 2 router: GET /plaintext
+//   keel-bench serve --port 18301       the same route inside a Keel application with Keel's whole middleware stack
+//                                       (every other `conduit`-style command works too: settings, check, migrate ...)
+//
+// Both answer `GET /plaintext` with "Hello, World!" as text/plain, the TechEmpower plaintext route.
+import Hummingbird
+import Keel
+import KeelCLI
+import Logging
+import Metrics
+
+import Foundation
+
+let greeting = "Hello, World!"
+
+/// The trivial route as a Keel module: it goes through request ids, observability, error rendering, security headers,
+/// CORS, transport security, request limits, the request deadline, sessions, token authentication, CSRF and the query
+/// recorder, exactly as Conduit's routes do.
+struct PlaintextModule: KeelModule {
+    var name: String { "bench" }
+
+    func routes(into router: Router<KeelContext>, app: KeelApplication) throws {
+        router.get("/plaintext") { _, _ in greeting }
+    }
+}
+
+enum KeelBenchApp: KeelApp {
+    static var name: String { "keel-bench" }
+    static var modules: [any KeelModule] { [PlaintextModule()] }
+}
+
+/// Bare Hummingbird: the default router and server, one route, no middleware.
+func runBare(arguments: [String]) async throws {
+    var port = 18300
+    var host = "127.0.0.1"
+    var rest = arguments[...]
+    while let argument = rest.popFirst() {
+        switch argument {
+        case "--port": port = rest.popFirst().flatMap { Int($0) } ?? port
+        case "--host": host = rest.popFirst() ?? host
+        default:
+            FileHandle.standardError.write(Data("usage: keel-bench bare [--host H] [--port N]\n".utf8))
+            exit(64)
+        }
+    }
+    let router = Router()
+    router.get("/plaintext") { _, _ in greeting }
+    var logger = Logger(label: "keel-bench.bare")
+    logger.logLevel = .warning
+    let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: nil), logger: logger)
+    try await app.runService()
+}
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.first == "bare" {
+    try await runBare(arguments: Array(arguments.dropFirst()))
+} else {
+    await KeelCommandLine<KeelBenchApp>.main { settings, metrics in
+        LoggingSystem.bootstrap(KeelLogging.handlerFactory(settings))
+        MetricsSystem.bootstrap(metrics.factory)
+        var logger = Logger(label: KeelBenchApp.name)
+        logger.logLevel = Logger.Level(rawValue: settings[CoreSettings.logLevel]) ?? .info
+        return logger
+    }
+}
