@@ -17,7 +17,7 @@ struct KeelCoreModule: KeelModule {
         CoreSettings.all + SecuritySettings.all + AuthSettings.all + DatabaseSettings.all(defaultName: applicationName)
     }
     var checks: [SystemCheck] { CoreChecks.all + SecurityChecks.all + AuthSettings.checks }
-    var migrations: [any KeelMigration] { [SQLSessionStore.migration, LoginThrottle.migration] }
+    var migrations: [any KeelMigration] { [SQLSessionStore.migration] + LoginThrottle.migrations }
 
     func readinessChecks(app: KeelApplication) -> [ReadinessCheck] {
         let database = app.database

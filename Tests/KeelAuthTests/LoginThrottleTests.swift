@@ -4,15 +4,18 @@ import Keel
 import KeelTesting
 import Logging
 import SQLKit
+import Synchronization
 import Testing
 
 @Suite struct LoginThrottleTests {
     let logger = Logger(label: "throttle-test") { _ in SwiftLogNoOpLogHandler() }
 
-    /// Makes an attempt; the 429 it throws when locked out, else nil.
-    func attempt(_ throttle: LoginThrottle, _ account: String, from client: String? = "198.51.100.7") async throws -> KeelError? {
+    /// Makes a check whose password verification answers `valid`; the 429 it throws when refused, else nil.
+    func attempt(
+        _ throttle: LoginThrottle, _ account: String, from client: String? = "198.51.100.7", valid: Bool = false, logger: Logger? = nil
+    ) async throws -> KeelError? {
         do {
-            try await throttle.attempt(account: account, client: client, logger: logger)
+            _ = try await throttle.check(account: account, client: client, logger: logger ?? self.logger) { valid }
             return nil
         } catch let error as KeelError {
             return error
@@ -27,11 +30,12 @@ import Testing
                 values: ["security.loginThrottle.maxFailures": "3", "security.loginThrottle.lockout": "5m"], clock: clock, url: url)
             let throttle = app.keel.loginThrottle
             for _ in 0..<3 { #expect(try await attempt(throttle, "Ann@Example.com") == nil) }
-            let error = try #require(try await attempt(throttle, "ann@example.com"))
+            let error = try #require(try await attempt(throttle, "ann@example.com", valid: true))
             #expect(error.status == .tooManyRequests)
             #expect(error.code.rawValue == "auth.locked_out")
             #expect(error.headers[.retryAfter] == "300")
-            #expect(try await attempt(throttle, "ann@example.com")?.status == .tooManyRequests)
+            // Locked means locked: even the right password is not checked.
+            #expect(try await attempt(throttle, "ann@example.com", valid: true)?.status == .tooManyRequests)
             // The same account from elsewhere, and other accounts, are not locked: nobody can lock a user out remotely.
             #expect(try await attempt(throttle, "ann@example.com", from: "203.0.113.1") == nil)
             #expect(try await attempt(throttle, "bob@example.com") == nil)
@@ -42,33 +46,110 @@ import Testing
     }
 
     @Test(arguments: TestDatabase.available)
-    func successResetsThePairAndOldAttemptsAgeOut(backend: TestDatabase) async throws {
+    func successResetsThePairAndOldFailuresAgeOut(backend: TestDatabase) async throws {
         try await backend.withFreshDatabase { url in
             let clock = ManualClock()
             let app = try await KeelTestApplication.sessions(
                 values: ["security.loginThrottle.maxFailures": "3", "security.loginThrottle.window": "10m"], clock: clock, url: url)
             let throttle = app.keel.loginThrottle
-            for _ in 0..<3 { _ = try await attempt(throttle, "ann") }
-            try await throttle.succeeded(account: "ann", client: "198.51.100.7")
-            for _ in 0..<3 { #expect(try await attempt(throttle, "ann") == nil) }
+            for _ in 0..<2 { _ = try await attempt(throttle, "ann") }
+            #expect(try await attempt(throttle, "ann", valid: true) == nil)
+            for _ in 0..<3 { #expect(try await attempt(throttle, "ann") == nil) }  // the success cleared the two failures
             clock.advance(by: .seconds(11 * 60))
             #expect(try await attempt(throttle, "ann") == nil)  // the window restarted
             await app.keel.database.shutdown()
         }
     }
 
+    /// Counts verifications running at once and in all.
+    final class Verifications: Sendable {
+        private let state = Mutex((running: 0, peak: 0, total: 0))
+        var peak: Int { state.withLock { $0.peak } }
+        var total: Int { state.withLock { $0.total } }
+
+        func run(answer: Bool) async throws -> Bool {
+            state.withLock { state in
+                state.running += 1
+                state.total += 1
+                state.peak = max(state.peak, state.running)
+            }
+            defer { state.withLock { $0.running -= 1 } }
+            try await Task.sleep(for: .milliseconds(30))
+            return answer
+        }
+    }
+
     @Test(arguments: TestDatabase.available)
-    func parallelGuessesCannotSlipPastTheLimit(backend: TestDatabase) async throws {
+    func parallelGuessesCannotGetMoreThanTheLimitVerified(backend: TestDatabase) async throws {
         try await backend.withFreshDatabase { url in
             let app = try await KeelTestApplication.sessions(values: ["security.loginThrottle.maxFailures": "5"], url: url)
             let throttle = app.keel.loginThrottle
-            let allowed = try await withThrowingTaskGroup(of: Bool.self) { group in
-                for _ in 0..<20 { group.addTask { try await attempt(throttle, "ann") == nil } }
+            let verifications = Verifications()
+            let refused = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<20 {
+                    group.addTask {
+                        do {
+                            _ = try await throttle.check(account: "ann", client: "198.51.100.7", logger: logger) {
+                                try await verifications.run(answer: false)
+                            }
+                            return false
+                        } catch let error as KeelError where error.status == .tooManyRequests {
+                            return true
+                        }
+                    }
+                }
+                var count = 0
+                for try await wasRefused in group where wasRefused { count += 1 }
+                return count
+            }
+            #expect(verifications.total == 5)
+            #expect(refused == 15)
+            await app.keel.database.shutdown()
+        }
+    }
+
+    @Test(arguments: TestDatabase.available)
+    func aBurstOfCorrectLoginsWaitsInsteadOfBeingLockedOut(backend: TestDatabase) async throws {
+        try await backend.withFreshDatabase { url in
+            let app = try await KeelTestApplication.sessions(values: ["security.loginThrottle.maxFailures": "3"], url: url)
+            let throttle = app.keel.loginThrottle
+            let verifications = Verifications()
+            let valid = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<16 {
+                    group.addTask {
+                        try await throttle.check(account: "ann", client: "198.51.100.7", logger: logger) {
+                            try await verifications.run(answer: true)
+                        }
+                    }
+                }
                 var count = 0
                 for try await passed in group where passed { count += 1 }
                 return count
             }
-            #expect(allowed == 5)
+            #expect(valid == 16)
+            #expect(verifications.total == 16)
+            #expect(verifications.peak <= 3)  // never more checks in flight than failures the pair may still have
+            // Nothing is left reserved: a failing streak still locks at the limit.
+            for _ in 0..<3 { #expect(try await attempt(throttle, "ann") == nil) }
+            #expect(try await attempt(throttle, "ann")?.status == .tooManyRequests)
+            await app.keel.database.shutdown()
+        }
+    }
+
+    @Test(arguments: TestDatabase.available)
+    func anErrorWhileVerifyingCountsAsNoFailure(backend: TestDatabase) async throws {
+        struct Unavailable: Error {}
+        try await backend.withFreshDatabase { url in
+            let app = try await KeelTestApplication.sessions(values: ["security.loginThrottle.maxFailures": "2"], url: url)
+            let throttle = app.keel.loginThrottle
+            for _ in 0..<4 {
+                await #expect(throws: Unavailable.self) {
+                    try await throttle.check(account: "ann", client: "198.51.100.7", logger: logger) { throw Unavailable() }
+                }
+            }
+            #expect(try await attempt(throttle, "ann") == nil)
+            #expect(try await attempt(throttle, "ann") == nil)
+            #expect(try await attempt(throttle, "ann")?.status == .tooManyRequests)
             await app.keel.database.shutdown()
         }
     }
@@ -78,11 +159,9 @@ import Testing
         let app = try await KeelTestApplication.sessions(values: ["security.loginThrottle.maxClientFailures": "4"])
         let throttle = app.keel.loginThrottle
         for index in 0..<4 {
-            try await throttle.attempt(account: "user\(index)", client: "203.0.113.5", logger: logs.logger(label: "t"))
+            #expect(try await attempt(throttle, "user\(index)", from: "203.0.113.5", logger: logs.logger(label: "t")) == nil)
         }
-        await #expect(throws: KeelError.self) {
-            try await throttle.attempt(account: "someone-new", client: "203.0.113.5", logger: logs.logger(label: "t"))
-        }
+        #expect(try await attempt(throttle, "someone-new", from: "203.0.113.5", logger: logs.logger(label: "t"))?.status == .tooManyRequests)
         #expect(try await attempt(throttle, "someone-new", from: "203.0.113.6") == nil)
         let event = logs.lines.first { $0.contains("login_lockout") }
         #expect(event != nil)

@@ -46,7 +46,7 @@ func runLedger(_ arguments: [String], url: String) async -> (code: Int32, output
         try await backend.withFreshDatabase { url in
             let gate = await runLedger(["migrate", "--check"], url: url)
             #expect(gate.code == 1)
-            #expect(gate.output.contains("4 migrations pending"))
+            #expect(gate.output.contains("5 migrations pending"))
 
             let plan = await runLedger(["migrate", "--plan"], url: url)
             #expect(plan.code == 0)
@@ -55,12 +55,12 @@ func runLedger(_ arguments: [String], url: String) async -> (code: Int32, output
 
             let planJSON = await runLedger(["migrate", "--plan", "--json"], url: url)
             let steps = try #require(try JSONSerialization.jsonObject(with: Data(planJSON.output.utf8)) as? [[String: String]])
-            #expect(steps.map { $0["name"] } == ["keel.0001_sessions", "keel.0002_login_failures", "ledger.0001_create_entries", "ledger.0002_index_amount"])
+            #expect(steps.map { $0["name"] } == ["keel.0001_sessions", "keel.0002_login_failures", "keel.0003_login_checks_in_flight", "ledger.0001_create_entries", "ledger.0002_index_amount"])
 
             let applied = await runLedger(["migrate"], url: url)
             #expect(applied.code == 0, "\(applied.errors)")
-            #expect(applied.output.contains("[3/4] Applying ledger.0001_create_entries... OK"))
-            #expect(applied.output.contains("[4/4] Applying ledger.0002_index_amount... OK"))
+            #expect(applied.output.contains("[4/5] Applying ledger.0001_create_entries... OK"))
+            #expect(applied.output.contains("[5/5] Applying ledger.0002_index_amount... OK"))
             #expect(!applied.output.contains("keel:keel@"))
 
             #expect(await runLedger(["migrate", "--check"], url: url).code == 0)
@@ -77,7 +77,7 @@ func runLedger(_ arguments: [String], url: String) async -> (code: Int32, output
             let after = await runLedger(["showmigrations", "--json"], url: url)
             let document = try #require(try JSONSerialization.jsonObject(with: Data(after.output.utf8)) as? [String: Any])
             let rows = try #require(document["migrations"] as? [[String: Any]])
-            #expect(rows.map { $0["appliedAt"] != nil } == [true, true, true, false])
+            #expect(rows.map { $0["appliedAt"] != nil } == [true, true, true, true, false])
 
             let zero = await runLedger(["migrate", "--to", "zero"], url: url)
             #expect(zero.code == 0)

@@ -48,7 +48,7 @@ import Testing
                 try await client.execute(uri: "/health/ready", method: .get) { response in
                     #expect(response.status == .serviceUnavailable)
                     let body = String(buffer: response.body)
-                    #expect(body.contains("4 migrations pending"))
+                    #expect(body.contains("5 migrations pending"))
                     #expect(body.contains(#""name":"database""#))
                 }
                 try await app.keel.migrator.migrate()

@@ -49,15 +49,19 @@ struct AccountService: Sendable {
         let password = input.string("password", problems: &problems, required: true)
         try problems.throwIfAny()
         let account = Self.normalize(email: email!)
-        try await app.loginThrottle.attempt(account: account, client: client, logger: logger)
-        let invalid = KeelError(.unauthorized, code: "auth.invalid_credentials", messages: ["email or password": ["is invalid"]])
-        guard let user = try await find("email", account) else {
-            // Spend the same time as a real check, so response times do not reveal which e-mails exist.
-            _ = try await app.passwordHasher.verify(password!, against: Self.decoyHash)
-            throw invalid
+        let user = try await find("email", account)
+        let valid = try await app.loginThrottle.check(account: account, client: client, logger: logger) {
+            guard let user else {
+                // An unknown e-mail costs one hash at the configured strength, as a real check does, so response
+                // times do not reveal which e-mails exist.
+                _ = try await app.passwordHasher.hash(password!)
+                return false
+            }
+            return try await app.passwordHasher.verify(password!, against: user.password_hash)
         }
-        guard try await app.passwordHasher.verify(password!, against: user.password_hash) else { throw invalid }
-        try await app.loginThrottle.succeeded(account: account, client: client)
+        guard valid, let user else {
+            throw KeelError(.unauthorized, code: "auth.invalid_credentials", messages: ["email or password": ["is invalid"]])
+        }
         if app.passwordHasher.needsRehash(user.password_hash) {
             let upgraded = try await app.passwordHasher.hash(password!)
             try await sql.update("users").set("password_hash", to: upgraded).where("id", .equal, user.id).run()
@@ -145,8 +149,6 @@ struct AccountService: Sendable {
         email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
     }
 
-    /// A hash of a random password, verified when the e-mail is unknown.
-    static let decoyHash = "pbkdf2_sha256$1000$keeldecoysalt$KuEnssc6S4MzVSS8Tu48m1RDSrTAn7j3CfgvvjkvfWA="
 }
 
 /// Encodes a response body as JSON.
