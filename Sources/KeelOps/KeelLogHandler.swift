@@ -1,4 +1,5 @@
 public import Logging
+import KeelCore
 
 #if canImport(Glibc)
 import Glibc
@@ -74,45 +75,12 @@ public struct KeelLogHandler: LogHandler {
         line.append(UInt8(ascii: "{"))
         for (index, field) in fields.enumerated() {
             if index > 0 { line.append(UInt8(ascii: ",")) }
-            appendJSONString(field.key, to: &line)
+            JSONText.appendString(field.key, to: &line)
             line.append(UInt8(ascii: ":"))
-            appendJSONString(field.value, to: &line)
+            JSONText.appendString(field.value, to: &line)
         }
         line.append(UInt8(ascii: "}"))
         return String(decoding: line, as: UTF8.self)
-    }
-
-    private static let hexDigits = Array("0123456789abcdef".utf8)
-
-    /// A JSON string literal: quotes, backslashes and control characters escaped (`\u2028`/`\u2029` too, so a line
-    /// is safe to embed in JavaScript); everything else, including non-ASCII, is copied as UTF-8.
-    static func appendJSONString(_ string: String, to output: inout [UInt8]) {
-        output.append(UInt8(ascii: "\""))
-        var utf8 = string.utf8.makeIterator()
-        while let byte = utf8.next() {
-            switch byte {
-            case UInt8(ascii: "\""): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case UInt8(ascii: "\n"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case UInt8(ascii: "\r"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case UInt8(ascii: "\t"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0x00..<0x20, 0x7F:
-                output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                           hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)]])
-            case 0xE2:
-                // U+2028 and U+2029 are E2 80 A8 / E2 80 A9.
-                guard let second = utf8.next() else { output.append(byte); break }
-                guard second == 0x80, let third = utf8.next() else { output.append(contentsOf: [byte, second]); break }
-                if third == 0xA8 || third == 0xA9 {
-                    output.append(contentsOf: Array("\\u202".utf8))
-                    output.append(third == 0xA8 ? UInt8(ascii: "8") : UInt8(ascii: "9"))
-                } else {
-                    output.append(contentsOf: [byte, second, third])
-                }
-            default: output.append(byte)
-            }
-        }
-        output.append(UInt8(ascii: "\""))
     }
 
     /// Now as ISO 8601 in UTC with milliseconds (`2026-11-25T18:33:26.728Z`), formatted by hand: this runs on every

@@ -193,6 +193,22 @@ func createArticle(_ client: any TestClientProtocol, _ token: String, title: Str
                 try await client.execute(uri: "/api/articles/\(slug)/comments/\(id)", method: .delete, headers: tokenHeaders(jane)) {
                     #expect($0.status == .noContent)
                 }
+                // An article without comments answers an empty list, not a 404.
+                try await client.execute(uri: "/api/articles/\(slug)/comments", method: .get) { response in
+                    #expect(response.status == .ok)
+                    #expect((json(response.body)["comments"] as? [[String: Any]])?.isEmpty == true)
+                }
+                // The reader's `following` flag comes with the comments, in one statement.
+                try await client.execute(uri: "/api/articles/\(slug)/comments", method: .post, headers: tokenHeaders(jane),
+                                         body: body(["comment": ["body": "Again"]])) { #expect($0.status == .ok) }
+                try await client.execute(uri: "/api/profiles/jane/follow", method: .post, headers: tokenHeaders(jake)) { #expect($0.status == .ok) }
+                _ = try await expectQueries(atMost: 1) {
+                    try await client.execute(uri: "/api/articles/\(slug)/comments", method: .get, headers: tokenHeaders(jake)) { response in
+                        let comments = try #require(json(response.body)["comments"] as? [[String: Any]])
+                        #expect(comments.count == 1)
+                        #expect((comments.first?["author"] as? [String: Any])?["following"] as? Bool == true)
+                    }
+                }
                 try await client.execute(uri: "/api/articles/\(slug)/comments", method: .post, headers: tokenHeaders(jane),
                                          body: body(["comment": ["body": "   "]])) { #expect($0.status == .unprocessableContent) }
                 try await client.execute(uri: "/api/articles/missing/comments", method: .get) { #expect($0.status == .notFound) }

@@ -10,6 +10,8 @@ import Keel
 import KeelCLI
 import Logging
 import Metrics
+import NIOCore
+import NIOPosix
 
 import Foundation
 
@@ -52,6 +54,9 @@ func runBare(arguments: [String]) async throws {
     let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: nil), logger: logger)
     try await app.runService()
 }
+
+// The same runtime as `conduit` for both servers: Swift Concurrency runs on NIO's event loops.
+_ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == "bare" {

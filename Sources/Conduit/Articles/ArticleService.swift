@@ -229,18 +229,32 @@ struct ArticleService: Sendable {
         let username: String
         let bio: String?
         let image: String?
+        let following: Bool
     }
 
-    static let commentSelect: SQLQueryString = """
-        SELECT c.id, c.body, c.created_at, c.updated_at, c.author_id, u.username, u.bio, u.image
-        FROM comments c JOIN users u ON u.id = c.author_id
-        """
+    /// A comment with its author and whether the reader follows them, one correlated subquery on the follows key.
+    static func commentColumns(viewer: Int?) -> SQLQueryString {
+        let following: SQLQueryString = if let viewer {
+            "EXISTS (SELECT 1 FROM follows fo WHERE fo.follower_id = \(bind: viewer) AND fo.followed_id = c.author_id) AS following"
+        } else {
+            "FALSE AS following"
+        }
+        return "c.id, c.body, c.created_at, c.updated_at, c.author_id, u.username, u.bio, u.image, " + following
+    }
 
+    /// The article's comments, newest first, in one statement: the article is joined in, so an unknown slug (no row
+    /// at all) is told apart from an article without comments (one row of NULLs).
     func comments(slug: String, viewer: Int?) async throws -> [CommentBody] {
-        let (id, _) = try await owner(slug: slug)
-        let rows = try await sql.raw(Self.commentSelect + " WHERE c.article_id = \(bind: id) ORDER BY c.created_at DESC, c.id DESC")
-            .all(decoding: CommentRow.self)
-        return try await present(rows, viewer: viewer)
+        guard slug.utf8.count <= 300 else { throw Self.articleNotFound }
+        let rows = try await sql.raw("""
+            SELECT \(Self.commentColumns(viewer: viewer))
+            FROM articles a LEFT JOIN comments c ON c.article_id = a.id LEFT JOIN users u ON u.id = c.author_id
+            WHERE a.slug = \(bind: slug) ORDER BY c.created_at DESC, c.id DESC
+            """).all()
+        guard !rows.isEmpty else { throw Self.articleNotFound }
+        return try rows.compactMap { row in
+            try row.decodeNil(column: "id") ? nil : Self.present(try row.decode(model: CommentRow.self))
+        }
     }
 
     func addComment(slug: String, input: JSONInput, by viewer: Int) async throws -> CommentBody {
@@ -254,9 +268,11 @@ struct ArticleService: Sendable {
             INSERT INTO comments (article_id, author_id, body, created_at, updated_at)
             VALUES (\(bind: articleID), \(bind: viewer), \(bind: body!), \(bind: now), \(bind: now)) RETURNING id
             """).first(decoding: IDRow.self),
-            let row = try await sql.raw(Self.commentSelect + " WHERE c.id = \(bind: inserted.id)").first(decoding: CommentRow.self)
+            let row = try await sql.raw("""
+                SELECT \(Self.commentColumns(viewer: viewer)) FROM comments c JOIN users u ON u.id = c.author_id WHERE c.id = \(bind: inserted.id)
+                """).first(decoding: CommentRow.self)
         else { throw KeelError(.internalServerError) }
-        return try await present([row], viewer: viewer)[0]
+        return Self.present(row)
     }
 
     func deleteComment(slug: String, id: Int, by viewer: Int) async throws {
@@ -268,26 +284,15 @@ struct ArticleService: Sendable {
         try await sql.delete(from: "comments").where("id", .equal, id).run()
     }
 
-    func present(_ rows: [CommentRow], viewer: Int?) async throws -> [CommentBody] {
-        let following = try await followed(by: viewer, among: rows.map(\.author_id))
-        return rows.map { row in
-            CommentBody(id: row.id, createdAt: Timestamp.iso8601(row.created_at), updatedAt: Timestamp.iso8601(row.updated_at), body: row.body,
-                        author: ProfileBody(username: row.username, bio: row.bio, image: row.image, following: following.contains(row.author_id)))
-        }
+    static func present(_ row: CommentRow) -> CommentBody {
+        CommentBody(id: row.id, createdAt: Timestamp.iso8601(row.created_at), updatedAt: Timestamp.iso8601(row.updated_at), body: row.body,
+                    author: ProfileBody(username: row.username, bio: row.bio, image: row.image, following: row.following))
     }
 
     // MARK: Helpers
 
     struct Count: Decodable { let n: Int }
     struct IDRow: Decodable { let id: Int }
-
-    /// Which of these authors the reader follows: one statement, none for an anonymous reader.
-    func followed(by viewer: Int?, among authors: [Int]) async throws -> Set<Int> {
-        guard let viewer, !authors.isEmpty else { return [] }
-        let distinct = Array(Set(authors))
-        return Set(try await sql.raw("SELECT followed_id AS id FROM follows WHERE follower_id = \(bind: viewer) AND followed_id IN (\(binds: distinct))")
-            .all(decoding: IDRow.self).map(\.id))
-    }
 
     func owner(slug: String) async throws -> (id: Int, author: Int) {
         struct Owner: Decodable {
