@@ -6,6 +6,7 @@ import KeelCore
 import KeelSecurity
 import HTTPTypes
 import SQLKit
+import Synchronization
 
 /// Login throttling in the manner of django-axes: failures are counted in the database (so every instance shares them)
 /// per account-and-client pair and per client address; past a limit, logins are refused with a 429 and `Retry-After`
@@ -54,6 +55,9 @@ public struct LoginThrottle: Sendable {
     let database: KeelDatabase
     let limits: Limits
     let clock: @Sendable () -> Date
+    /// Checks of one pair in this process queue here first, in arrival order, so a burst waits its turn instead of
+    /// polling the database; the database reservation still holds the limit across instances.
+    let gate = FairGate()
 
     public init(database: KeelDatabase, limits: Limits, clock: @escaping @Sendable () -> Date = Date.init) {
         self.database = database
@@ -100,6 +104,8 @@ public struct LoginThrottle: Sendable {
         let clientKey = client.map(Self.clientKey) ?? "-"
         var scopes = [Scope(name: "pair", hash: Self.hash("\(account.lowercased())|\(clientKey)"), limit: limits.maxFailures)]
         if client != nil { scopes.append(Scope(name: "client", hash: Self.hash(clientKey), limit: limits.maxClientFailures)) }
+        try await gate.enter(scopes[0].hash, limit: limits.maxFailures)
+        defer { gate.leave(scopes[0].hash) }
         try await reserve(scopes, logger: logger)
         let valid: Bool
         do {
@@ -236,4 +242,73 @@ public struct LoginThrottle: Sendable {
         Hex.encode(SHA256.hash(data: Data("keel.throttle:\(key.lowercased())".utf8)))
     }
 
+}
+
+/// A per-key semaphore whose waiters go in arrival order; a cancelled waiter leaves the queue at once.
+final class FairGate: Sendable {
+    private struct Waiter {
+        let id: UInt64
+        let continuation: CheckedContinuation<Void, any Error>
+    }
+
+    private struct State {
+        var running: [String: Int] = [:]
+        var waiting: [String: [Waiter]] = [:]
+        var nextID: UInt64 = 0
+    }
+
+    private let state = Mutex(State())
+
+    /// Waits until fewer than `limit` holders of `key` are inside; throws `CancellationError` if cancelled meanwhile.
+    func enter(_ key: String, limit: Int) async throws {
+        let id: UInt64? = state.withLock { state in
+            if state.running[key, default: 0] < limit {
+                state.running[key, default: 0] += 1
+                return nil
+            }
+            defer { state.nextID &+= 1 }
+            return state.nextID
+        }
+        guard let id else { return }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let resumeNow: Bool = state.withLock { state in
+                    // Cancelled before queueing, or a holder left between the two locks: do not wait.
+                    if Task.isCancelled { return true }
+                    if state.running[key, default: 0] < limit {
+                        state.running[key, default: 0] += 1
+                        return true
+                    }
+                    state.waiting[key, default: []].append(Waiter(id: id, continuation: continuation))
+                    return false
+                }
+                if resumeNow {
+                    if Task.isCancelled { continuation.resume(throwing: CancellationError()) } else { continuation.resume() }
+                }
+            }
+        } onCancel: {
+            let waiter: Waiter? = state.withLock { state in
+                guard let index = state.waiting[key]?.firstIndex(where: { $0.id == id }) else { return nil }
+                let waiter = state.waiting[key]!.remove(at: index)
+                if state.waiting[key]!.isEmpty { state.waiting[key] = nil }
+                return waiter
+            }
+            waiter?.continuation.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Lets the next waiter in, or frees the place.
+    func leave(_ key: String) {
+        let next: Waiter? = state.withLock { state in
+            if var queue = state.waiting[key], !queue.isEmpty {
+                let first = queue.removeFirst()
+                state.waiting[key] = queue.isEmpty ? nil : queue
+                return first  // the place passes to it
+            }
+            let remaining = state.running[key, default: 1] - 1
+            state.running[key] = remaining > 0 ? remaining : nil
+            return nil
+        }
+        next?.continuation.resume()
+    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Keel
+@testable import KeelAuth
 import KeelTesting
 import Logging
 import SQLKit
@@ -167,6 +168,37 @@ import Testing
         #expect(event != nil)
         #expect(event?.contains("203.0.113.5") == false)  // keys are hashed, even in logs
         await app.keel.database.shutdown()
+    }
+
+    @Test func theGateLetsWaitersInInArrivalOrderAndDropsCancelledOnes() async throws {
+        final class Order: Sendable {
+            let names = Mutex<[String]>([])
+        }
+        let gate = FairGate()
+        let order = Order()
+        try await gate.enter("pair", limit: 1)
+        func waiter(_ name: String) -> Task<Void, any Error> {
+            Task { [gate, order] in
+                try await gate.enter("pair", limit: 1)
+                order.names.withLock { $0.append(name) }
+                gate.leave("pair")
+            }
+        }
+        let first = waiter("first")
+        try await Task.sleep(for: .milliseconds(50))
+        let second = waiter("second")
+        try await Task.sleep(for: .milliseconds(50))
+        let cancelled = waiter("cancelled")
+        try await Task.sleep(for: .milliseconds(50))
+        cancelled.cancel()
+        await #expect(throws: CancellationError.self) { try await cancelled.value }
+        #expect(order.names.withLock { $0 }.isEmpty)  // nobody got in while the place was held
+        gate.leave("pair")
+        try await first.value
+        try await second.value
+        #expect(order.names.withLock { $0 } == ["first", "second"])
+        try await gate.enter("pair", limit: 1)  // every place was given back
+        gate.leave("pair")
     }
 
     @Test func ipv6ClientsAreKeyedByTheirSlash64() {
