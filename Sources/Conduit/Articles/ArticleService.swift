@@ -72,6 +72,8 @@ struct ArticleService: Sendable {
         let tag_names: String?
         let favorited: Bool
         let following: Bool
+        /// How many articles match in all, when the statement asked (lists).
+        let total: Int?
     }
 
     /// Separates tag names in `Row.tag_names`.
@@ -93,12 +95,16 @@ struct ArticleService: Sendable {
         let whereClause: SQLQueryString = filters.isEmpty ? "" : " WHERE " + filters.joined(separator: " AND ")
         // The count needs `users` only to filter by author name.
         let countFrom: SQLQueryString = query.author == nil ? "SELECT COUNT(*) AS n FROM articles a" : "SELECT COUNT(*) AS n FROM articles a JOIN users u ON u.id = a.author_id"
-        let total = try await sql.raw(countFrom + whereClause)
-            .first(decoding: Count.self)?.n ?? 0
-        guard query.limit > 0, total > query.offset else { return ArticleList(articles: [], articlesCount: total) }
-        let rows = try await sql.raw(select(body: false, viewer: viewer) + whereClause
-            + " ORDER BY a.created_at DESC, a.id DESC LIMIT \(bind: query.limit) OFFSET \(bind: query.offset)")
-            .all(decoding: Row.self)
+        let count = countFrom + whereClause
+        // The total rides along as an uncorrelated subquery, which both databases evaluate once per statement: one
+        // round trip for the page and its count. Only a page past the end (no rows) asks for the count alone.
+        var rows: [Row] = []
+        if query.limit > 0 {
+            rows = try await sql.raw(select(body: false, viewer: viewer, total: count) + whereClause
+                + " ORDER BY a.created_at DESC, a.id DESC LIMIT \(bind: query.limit) OFFSET \(bind: query.offset)")
+                .all(decoding: Row.self)
+        }
+        let total = if let first = rows.first?.total { first } else { try await sql.raw(count).first(decoding: Count.self)?.n ?? 0 }
         return ArticleList(articles: rows.map { Self.present($0, withBody: false) }, articlesCount: total)
     }
 
@@ -111,7 +117,7 @@ struct ArticleService: Sendable {
 
     /// Everything an article shows in one statement, as Django's annotations do: the author, the favorites count, the
     /// tags in order, and the reader's `favorited` and `following` flags, each a correlated subquery on an index.
-    func select(body: Bool, viewer: Int?) -> SQLQueryString {
+    func select(body: Bool, viewer: Int?, total: SQLQueryString? = nil) -> SQLQueryString {
         let separatorFunction = sql.dialect.name == "postgresql" ? "chr(31)" : "char(31)"
         let aggregate = sql.dialect.name == "postgresql" ? "string_agg" : "group_concat"
         let flags: SQLQueryString = if let viewer {
@@ -128,7 +134,7 @@ struct ArticleService: Sendable {
                (SELECT COUNT(*) FROM favorites f WHERE f.article_id = a.id) AS favorites_count,
                (SELECT \(unsafeRaw: aggregate)(t.name, \(unsafeRaw: separatorFunction) ORDER BY at.position)
                   FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE at.article_id = a.id) AS tag_names,
-               \(flags)
+               \(flags)\(total.map { ", (" + $0 + ") AS total" } ?? "")
         FROM articles a JOIN users u ON u.id = a.author_id
         """
     }
