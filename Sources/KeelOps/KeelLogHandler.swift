@@ -83,38 +83,8 @@ public struct KeelLogHandler: LogHandler {
         return String(decoding: line, as: UTF8.self)
     }
 
-    /// Now as ISO 8601 in UTC with milliseconds (`2026-11-25T18:33:26.728Z`), formatted by hand: this runs on every
-    /// log line, and Foundation's formatters cost more than the rest of the line.
     static func timestamp() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var seconds = now.tv_sec
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        let millis = Int(now.tv_nsec / 1_000_000)
-        var bytes = [UInt8](repeating: 0, count: 24)
-        func put(_ value: Int, at offset: Int, digits: Int) {
-            var value = value
-            for position in stride(from: offset + digits - 1, through: offset, by: -1) {
-                bytes[position] = UInt8(ascii: "0") + UInt8(value % 10)
-                value /= 10
-            }
-        }
-        put(Int(parts.tm_year) + 1900, at: 0, digits: 4)
-        bytes[4] = UInt8(ascii: "-")
-        put(Int(parts.tm_mon) + 1, at: 5, digits: 2)
-        bytes[7] = UInt8(ascii: "-")
-        put(Int(parts.tm_mday), at: 8, digits: 2)
-        bytes[10] = UInt8(ascii: "T")
-        put(Int(parts.tm_hour), at: 11, digits: 2)
-        bytes[13] = UInt8(ascii: ":")
-        put(Int(parts.tm_min), at: 14, digits: 2)
-        bytes[16] = UInt8(ascii: ":")
-        put(Int(parts.tm_sec), at: 17, digits: 2)
-        bytes[19] = UInt8(ascii: ".")
-        put(millis, at: 20, digits: 3)
-        bytes[23] = UInt8(ascii: "Z")
-        return String(decoding: bytes, as: UTF8.self)
+        UTCTimestamp.now()
     }
 
     static func writeLine(_ line: String, fd: Int32) {

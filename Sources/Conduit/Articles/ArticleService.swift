@@ -359,7 +359,6 @@ struct ArticleService: Sendable {
 /// RealWorld timestamps: ISO 8601 in UTC with milliseconds (`2016-02-18T03:22:56.637Z`).
 enum Timestamp {
     static func iso8601(_ seconds: Double) -> String {
-        Date(timeIntervalSince1970: seconds)
-            .formatted(.iso8601.year().month().day().dateTimeSeparator(.standard).time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+        UTCTimestamp.string(secondsSince1970: seconds)
     }
 }
