@@ -1,5 +1,6 @@
 public import Keel
 public import Logging
+import Metrics
 
 #if canImport(Glibc)
 import Glibc
@@ -64,4 +65,19 @@ public protocol KeelCommand: Sendable {
 /// Ends the process with a status (a free function, so it does not collide with ArgumentParser's `exit(withError:)`).
 func terminateProcess(_ code: Int32) -> Never {
     exit(code)
+}
+
+extension CommandEnvironment {
+    /// The usual bootstrap, for an executable's `main` to pass to `KeelCommandLine.main`: Keel's log handler
+    /// (`log.format`, `log.level`) as the process's logging backend, Keel's Prometheus registry as its metrics backend,
+    /// and a logger labelled `label` at `log.level`.
+    public static func standardBootstrap(label: String) -> Bootstrap {
+        { settings, metrics in
+            LoggingSystem.bootstrap(KeelLogging.handlerFactory(settings))
+            MetricsSystem.bootstrap(metrics.factory)
+            var logger = Logger(label: label)
+            logger.logLevel = Logger.Level(rawValue: settings[CoreSettings.logLevel]) ?? .info
+            return logger
+        }
+    }
 }

@@ -10,17 +10,11 @@ import Foundation
 /// The application's command line, the counterpart of Django's `manage.py`: `serve`, `settings show|docs`, `check`,
 /// plus every module's commands.
 ///
-/// The executable's `@main` runs it and supplies the logging and metrics bootstrap:
+/// The executable's `main.swift` runs it and supplies the logging and metrics bootstrap (the standard one, or its own
+/// closure), optionally after putting Swift Concurrency on NIO's event loops:
 /// ```swift
-/// @main struct Main {
-///     static func main() async {
-///         await KeelCommandLine<ConduitApp>.main { settings, metrics in
-///             LoggingSystem.bootstrap(KeelLogging.handlerFactory(settings))
-///             MetricsSystem.bootstrap(metrics.factory)
-///             return Logger(label: "conduit")
-///         }
-///     }
-/// }
+/// _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+/// await KeelCommandLine<ConduitApp>.main(bootstrap: CommandEnvironment.standardBootstrap(label: ConduitApp.name))
 /// ```
 public struct KeelCommandLine<App: KeelApp>: AsyncParsableCommand {
     public static var configuration: CommandConfiguration {

@@ -9,7 +9,6 @@ import Hummingbird
 import Keel
 import KeelCLI
 import Logging
-import Metrics
 import NIOCore
 import NIOPosix
 
@@ -62,11 +61,5 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == "bare" {
     try await runBare(arguments: Array(arguments.dropFirst()))
 } else {
-    await KeelCommandLine<KeelBenchApp>.main { settings, metrics in
-        LoggingSystem.bootstrap(KeelLogging.handlerFactory(settings))
-        MetricsSystem.bootstrap(metrics.factory)
-        var logger = Logger(label: KeelBenchApp.name)
-        logger.logLevel = Logger.Level(rawValue: settings[CoreSettings.logLevel]) ?? .info
-        return logger
-    }
+    await KeelCommandLine<KeelBenchApp>.main(bootstrap: CommandEnvironment.standardBootstrap(label: KeelBenchApp.name))
 }
