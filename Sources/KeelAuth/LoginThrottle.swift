@@ -28,6 +28,7 @@ import Synchronization
 /// ```
 public struct LoginThrottle: Sendable {
     static let table = "keel_login_failures"
+    static let checksTable = "keel_login_checks"
 
     public struct Limits: Sendable {
         public var maxFailures: Int
@@ -49,7 +50,7 @@ public struct LoginThrottle: Sendable {
         }
     }
 
-    /// A reservation older than this is taken to belong to a process that died mid-check (kill -9) and is dropped.
+    /// A reservation older than this is taken to belong to a process that died mid-check (kill -9) and no longer counts.
     static let staleReservation: Double = 120
 
     let database: KeelDatabase
@@ -82,14 +83,18 @@ public struct LoginThrottle: Sendable {
                 guard let sql = db as? any SQLDatabase else { return }
                 try await sql.drop(table: table).run()
             }),
-            NamedMigration("keel.0003_login_checks_in_flight", prepare: { db in
-                guard let sql = db as? any SQLDatabase else { throw MigrationError.irreversible("keel.0003_login_checks_in_flight") }
-                try await sql.raw("ALTER TABLE keel_login_failures ADD COLUMN in_flight BIGINT NOT NULL DEFAULT 0").run()
-                try await sql.raw("ALTER TABLE keel_login_failures ADD COLUMN in_flight_since DOUBLE PRECISION").run()
+            NamedMigration("keel.0003_login_checks", prepare: { db in
+                guard let sql = db as? any SQLDatabase else { throw MigrationError.irreversible("keel.0003_login_checks") }
+                try await sql.create(table: checksTable)
+                    .column("check_id", type: .text, .primaryKey(autoIncrement: false))
+                    .column("scope", type: .text, .notNull)
+                    .column("key_hash", type: .text, .notNull)
+                    .column("started_at", type: .custom(SQLRaw("DOUBLE PRECISION")), .notNull)
+                    .run()
+                try await db.createIndex("keel_login_checks_key_idx", on: checksTable, columns: ["scope", "key_hash", "started_at"])
             }, revert: { db in
                 guard let sql = db as? any SQLDatabase else { return }
-                try await sql.raw("ALTER TABLE keel_login_failures DROP COLUMN in_flight_since").run()
-                try await sql.raw("ALTER TABLE keel_login_failures DROP COLUMN in_flight").run()
+                try await sql.drop(table: checksTable).run()
             }),
         ]
     }
@@ -104,18 +109,29 @@ public struct LoginThrottle: Sendable {
         let clientKey = client.map(Self.clientKey) ?? "-"
         var scopes = [Scope(name: "pair", hash: Self.hash("\(account.lowercased())|\(clientKey)"), limit: limits.maxFailures)]
         if client != nil { scopes.append(Scope(name: "client", hash: Self.hash(clientKey), limit: limits.maxClientFailures)) }
-        try await gate.enter(scopes[0].hash, limit: limits.maxFailures)
+        let deadline = ContinuousClock.now + limits.maxWait
+        do {
+            try await gate.enter(scopes[0].hash, limit: limits.maxFailures, until: deadline)
+        } catch is FairGate.TimedOut {
+            throw waitedTooLong(logger)
+        }
         defer { gate.leave(scopes[0].hash) }
-        try await reserve(scopes, logger: logger)
+        let checkID = Hex.encode(SecureRandom.bytes(16))
+        try await reserve(scopes, checkID: checkID, until: deadline, logger: logger)
         let valid: Bool
         do {
             valid = try await verify()
         } catch {
-            try? await settle(scopes, outcome: nil)
+            try? await settle(scopes, checkID: checkID, outcome: nil)
             throw error
         }
-        try await settle(scopes, outcome: valid)
+        try await settle(scopes, checkID: checkID, outcome: valid)
         return valid
+    }
+
+    func waitedTooLong(_ logger: Logger) -> KeelError {
+        logger.info("login check waited too long for others in flight", metadata: ["keel.security.event": "login_busy"])
+        return lockedOut(retry: 1)
     }
 
     struct Scope {
@@ -124,10 +140,10 @@ public struct LoginThrottle: Sendable {
         let limit: Int
     }
 
-    private struct Counters: Decodable {
+    private struct Counters {
         let failures: Int
-        let in_flight: Int
-        let locked_until: Double?
+        let inFlight: Int
+        let lockedUntil: Double?
     }
 
     private enum Decision {
@@ -136,32 +152,34 @@ public struct LoginThrottle: Sendable {
         case refuse(KeelError)
     }
 
-    /// Reserves a check in every scope, waiting (with jittered back-off) while checks in flight could pass a limit.
-    private func reserve(_ scopes: [Scope], logger: Logger) async throws {
-        let started = ContinuousClock.now
+    /// Reserves the check in every scope, waiting (with jittered back-off) while checks in flight could pass a limit.
+    /// On any error, every reservation made so far is released before the error goes up.
+    private func reserve(_ scopes: [Scope], checkID: String, until deadline: ContinuousClock.Instant, logger: Logger) async throws {
         var pause = Duration.milliseconds(10)
         while true {
             var reserved: [Scope] = []
             var decision = Decision.go
-            for scope in scopes {
-                let counters = try await reserve(scope)
-                reserved.append(scope)
-                decision = try await decide(scope, counters, logger: logger)
-                if case .go = decision { continue }
-                break
+            do {
+                for scope in scopes {
+                    reserved.append(scope)
+                    let counters = try await reserve(scope, checkID: checkID)
+                    decision = try await decide(scope, counters, logger: logger)
+                    if case .go = decision { continue }
+                    break
+                }
+            } catch {
+                try? await settle(reserved, checkID: checkID, outcome: nil)
+                throw error
             }
             switch decision {
             case .go:
                 return
             case .refuse(let error):
-                try await release(reserved)
+                try await settle(reserved, checkID: checkID, outcome: nil)
                 throw error
             case .wait:
-                try await release(reserved)
-                guard ContinuousClock.now - started < limits.maxWait else {
-                    logger.info("login check waited too long for others in flight", metadata: ["keel.security.event": "login_busy"])
-                    throw lockedOut(retry: 1)
-                }
+                try await settle(reserved, checkID: checkID, outcome: nil)
+                guard ContinuousClock.now < deadline else { throw waitedTooLong(logger) }
                 try await Task.sleep(for: pause * Double.random(in: 0.5...1.5))
                 pause = min(pause * 2, .milliseconds(250))
             }
@@ -170,7 +188,7 @@ public struct LoginThrottle: Sendable {
 
     private func decide(_ scope: Scope, _ counters: Counters, logger: Logger) async throws -> Decision {
         let now = clock().timeIntervalSince1970
-        if let until = counters.locked_until, until > now { return .refuse(lockedOut(retry: until - now)) }
+        if let until = counters.lockedUntil, until > now { return .refuse(lockedOut(retry: until - now)) }
         if counters.failures >= scope.limit {
             let until = now + limits.lockout.inSeconds
             try await database.sql.update(Self.table).set("locked_until", to: until).set("failures", to: 0).set("window_start", to: now)
@@ -181,48 +199,83 @@ public struct LoginThrottle: Sendable {
             ])
             return .refuse(lockedOut(retry: until - now))
         }
-        // This check is counted in `in_flight`: it may go ahead if every check in flight could fail without passing the limit.
-        return counters.failures + counters.in_flight <= scope.limit ? .go : .wait
+        // This check is among those counted: it may go ahead if every check in flight could fail without passing the limit.
+        return counters.failures + counters.inFlight <= scope.limit ? .go : .wait
     }
 
-    /// One statement, so concurrent checks on several instances each see every other's reservation.
-    private func reserve(_ scope: Scope) async throws -> Counters {
+    /// Records this check as in flight, counts the checks in flight (its own included), then reads the scope's failures
+    /// (restarting an expired window). Settling does the reverse (the failure is added before the reservation goes),
+    /// and each statement commits before the next, so whatever the interleaving a check that settles as a failure is
+    /// counted as in flight, as a failure, or as both, never as neither: concurrent checks may wait for nothing, but
+    /// never pass the limit together. A reservation older than `staleReservation` (its process died) no longer counts.
+    private func reserve(_ scope: Scope, checkID: String) async throws -> Counters {
         let now = clock().timeIntervalSince1970
         let windowStart = now - limits.window.inSeconds
         let stale = now - Self.staleReservation
-        let row = try await database.sql.raw("""
-            INSERT INTO keel_login_failures (scope, key_hash, failures, window_start, locked_until, in_flight, in_flight_since)
-            VALUES (\(bind: scope.name), \(bind: scope.hash), 0, \(bind: now), NULL, 1, \(bind: now))
+        let sql = database.sql
+        try await sql.raw("""
+            INSERT INTO keel_login_checks (check_id, scope, key_hash, started_at)
+            VALUES (\(bind: checkID), \(bind: scope.name), \(bind: scope.hash), \(bind: now))
+            ON CONFLICT (check_id) DO UPDATE SET started_at = \(bind: now)
+            """).run()
+        struct Count: Decodable { let n: Int }
+        let inFlight = try await sql.raw("""
+            SELECT COUNT(*) AS n FROM keel_login_checks
+            WHERE scope = \(bind: scope.name) AND key_hash = \(bind: scope.hash) AND started_at > \(bind: stale)
+            """).first(decoding: Count.self)
+        struct Row: Decodable {
+            let failures: Int
+            let locked_until: Double?
+        }
+        let row = try await sql.raw("""
+            INSERT INTO keel_login_failures (scope, key_hash, failures, window_start, locked_until)
+            VALUES (\(bind: scope.name), \(bind: scope.hash), 0, \(bind: now), NULL)
             ON CONFLICT (scope, key_hash) DO UPDATE SET
                 failures = CASE WHEN keel_login_failures.window_start < \(bind: windowStart) THEN 0 ELSE keel_login_failures.failures END,
-                window_start = CASE WHEN keel_login_failures.window_start < \(bind: windowStart) THEN \(bind: now) ELSE keel_login_failures.window_start END,
-                in_flight = CASE WHEN keel_login_failures.in_flight_since IS NULL OR keel_login_failures.in_flight_since < \(bind: stale)
-                    THEN 1 ELSE keel_login_failures.in_flight + 1 END,
-                in_flight_since = \(bind: now)
-            RETURNING failures, in_flight, locked_until
-            """).first(decoding: Counters.self)
-        guard let row else { throw KeelError(.internalServerError, message: "The login throttle could not count a check.") }
-        return row
+                window_start = CASE WHEN keel_login_failures.window_start < \(bind: windowStart) THEN \(bind: now) ELSE keel_login_failures.window_start END
+            RETURNING failures, locked_until
+            """).first(decoding: Row.self)
+        guard let row, let inFlight else { throw KeelError(.internalServerError, message: "The login throttle could not count a check.") }
+        return Counters(failures: row.failures, inFlight: inFlight.n, lockedUntil: row.locked_until)
     }
 
-    private func release(_ scopes: [Scope]) async throws {
-        try await settle(scopes, outcome: nil)
-    }
-
-    /// Ends the check in every scope: `false` adds a failure, `true` clears the pair's failures, `nil` only releases.
-    private func settle(_ scopes: [Scope], outcome: Bool?) async throws {
+    /// Ends the check in every scope, trying each even if one fails: `false` adds a failure, `true` clears the pair's
+    /// failures, `nil` only releases. Stale reservations of those scopes are swept on the way.
+    private func settle(_ scopes: [Scope], checkID: String, outcome: Bool?) async throws {
+        let sql = database.sql
+        let stale = clock().timeIntervalSince1970 - Self.staleReservation
+        var firstError: (any Error)?
+        // Failures first, then the reservations: see `reserve(_:checkID:)` for why the order matters.
         for scope in scopes {
-            let failures: SQLQueryString = switch (outcome, scope.name) {
+            let failures: SQLQueryString? = switch (outcome, scope.name) {
             case (false?, _): "failures + 1"
             case (true?, "pair"): "0"
-            default: "failures"
+            default: nil
             }
-            try await database.sql.raw("""
-                UPDATE keel_login_failures
-                SET in_flight = CASE WHEN in_flight > 0 THEN in_flight - 1 ELSE 0 END, failures = \(failures)
-                WHERE scope = \(bind: scope.name) AND key_hash = \(bind: scope.hash)
-                """).run()
+            guard let failures else { continue }
+            do {
+                try await sql.raw("""
+                    UPDATE keel_login_failures SET failures = \(failures) WHERE scope = \(bind: scope.name) AND key_hash = \(bind: scope.hash)
+                    """).run()
+            } catch {
+                firstError = firstError ?? error
+            }
         }
+        do {
+            try await sql.raw("DELETE FROM keel_login_checks WHERE check_id = \(bind: checkID)").run()
+        } catch {
+            firstError = firstError ?? error
+        }
+        for scope in scopes {
+            do {
+                try await sql.raw("""
+                    DELETE FROM keel_login_checks WHERE scope = \(bind: scope.name) AND key_hash = \(bind: scope.hash) AND started_at < \(bind: stale)
+                    """).run()
+            } catch {
+                firstError = firstError ?? error
+            }
+        }
+        if let firstError { throw firstError }
     }
 
     func lockedOut(retry: Double) -> KeelError {
@@ -244,8 +297,11 @@ public struct LoginThrottle: Sendable {
 
 }
 
-/// A per-key semaphore whose waiters go in arrival order; a cancelled waiter leaves the queue at once.
+/// A per-key semaphore whose waiters go in arrival order; a cancelled waiter, or one whose deadline passes, leaves the
+/// queue at once.
 final class FairGate: Sendable {
+    struct TimedOut: Error {}
+
     private struct Waiter {
         let id: UInt64
         let continuation: CheckedContinuation<Void, any Error>
@@ -257,10 +313,17 @@ final class FairGate: Sendable {
         var nextID: UInt64 = 0
     }
 
+    private enum Admission {
+        case entered
+        case cancelled
+        case queued
+    }
+
     private let state = Mutex(State())
 
-    /// Waits until fewer than `limit` holders of `key` are inside; throws `CancellationError` if cancelled meanwhile.
-    func enter(_ key: String, limit: Int) async throws {
+    /// Waits until fewer than `limit` holders of `key` are inside. Throws `CancellationError` if cancelled and
+    /// `TimedOut` at `deadline`; either way the caller holds no place. On return it holds one: call `leave`.
+    func enter(_ key: String, limit: Int, until deadline: ContinuousClock.Instant? = nil) async throws {
         let id: UInt64? = state.withLock { state in
             if state.running[key, default: 0] < limit {
                 state.running[key, default: 0] += 1
@@ -270,31 +333,45 @@ final class FairGate: Sendable {
             return state.nextID
         }
         guard let id else { return }
+        let timer = deadline.map { deadline in
+            Task { [self] in
+                try await Task.sleep(until: deadline)
+                drop(key, id, with: TimedOut())
+            }
+        }
+        defer { timer?.cancel() }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                let resumeNow: Bool = state.withLock { state in
-                    // Cancelled before queueing, or a holder left between the two locks: do not wait.
-                    if Task.isCancelled { return true }
+                let admission: Admission = state.withLock { state in
+                    if Task.isCancelled { return .cancelled }
+                    // A holder may have left between the two locks.
                     if state.running[key, default: 0] < limit {
                         state.running[key, default: 0] += 1
-                        return true
+                        return .entered
                     }
                     state.waiting[key, default: []].append(Waiter(id: id, continuation: continuation))
-                    return false
+                    return .queued
                 }
-                if resumeNow {
-                    if Task.isCancelled { continuation.resume(throwing: CancellationError()) } else { continuation.resume() }
+                switch admission {
+                case .entered: continuation.resume()
+                case .cancelled: continuation.resume(throwing: CancellationError())
+                case .queued: break
                 }
             }
         } onCancel: {
-            let waiter: Waiter? = state.withLock { state in
-                guard let index = state.waiting[key]?.firstIndex(where: { $0.id == id }) else { return nil }
-                let waiter = state.waiting[key]!.remove(at: index)
-                if state.waiting[key]!.isEmpty { state.waiting[key] = nil }
-                return waiter
-            }
-            waiter?.continuation.resume(throwing: CancellationError())
+            drop(key, id, with: CancellationError())
         }
+    }
+
+    /// Takes a waiter out of the queue, if it is still there, and resumes it with `error`.
+    private func drop(_ key: String, _ id: UInt64, with error: any Error) {
+        let waiter: Waiter? = state.withLock { state in
+            guard let index = state.waiting[key]?.firstIndex(where: { $0.id == id }) else { return nil }
+            let waiter = state.waiting[key]!.remove(at: index)
+            if state.waiting[key]!.isEmpty { state.waiting[key] = nil }
+            return waiter
+        }
+        waiter?.continuation.resume(throwing: error)
     }
 
     /// Lets the next waiter in, or frees the place.

@@ -201,6 +201,39 @@ import Testing
         gate.leave("pair")
     }
 
+    @Test func aGateWaiterGivesUpAtItsDeadlineHoldingNothing() async throws {
+        let gate = FairGate()
+        try await gate.enter("pair", limit: 1)
+        await #expect(throws: FairGate.TimedOut.self) {
+            try await gate.enter("pair", limit: 1, until: .now + .milliseconds(50))
+        }
+        gate.leave("pair")
+        // The timed-out waiter took no place: the next one gets in at once.
+        try await gate.enter("pair", limit: 1, until: .now + .milliseconds(50))
+        gate.leave("pair")
+    }
+
+    @Test(arguments: TestDatabase.available)
+    func aReservationLeftByADeadProcessStopsCountingAfterTwoMinutes(backend: TestDatabase) async throws {
+        try await backend.withFreshDatabase { url in
+            let clock = ManualClock()
+            let app = try await KeelTestApplication.sessions(values: ["security.loginThrottle.maxFailures": "2"], clock: clock, url: url)
+            let throttle = app.keel.loginThrottle
+            // Two checks a killed process never settled.
+            for id in ["dead-1", "dead-2"] {
+                try await app.keel.database.sql.raw("""
+                    INSERT INTO keel_login_checks (check_id, scope, key_hash, started_at)
+                    VALUES (\(bind: id), 'pair', \(bind: LoginThrottle.hash("ann|198.51.100.7")), \(bind: clock.now.timeIntervalSince1970))
+                    """).run()
+            }
+            clock.advance(by: .seconds(121))
+            #expect(try await attempt(throttle, "ann", valid: true) == nil)
+            let left = try await app.keel.database.sql.raw("SELECT check_id FROM keel_login_checks").all()
+            #expect(left.isEmpty)  // swept, and this check's own reservation released
+            await app.keel.database.shutdown()
+        }
+    }
+
     @Test func ipv6ClientsAreKeyedByTheirSlash64() {
         #expect(LoginThrottle.clientKey("2001:db8:1:2:aaaa::1") == LoginThrottle.clientKey("2001:db8:1:2:bbbb::9"))
         #expect(LoginThrottle.clientKey("2001:db8:1:2::1") != LoginThrottle.clientKey("2001:db8:1:3::1"))

@@ -17,7 +17,7 @@ import Testing
                 .init(module: "notes", name: "notes.0001_create_notes", direction: .apply),
                 .init(module: "notes", name: "notes.0002_index_author", direction: .apply),
             ])
-            #expect(try await migrator.pending().count == 5)  // Keel's own three (sessions, login failures, checks in flight) and the module's two
+            #expect(try await migrator.pending().count == 5)  // Keel's own three (sessions, login failures, login checks in flight) and the module's two
 
             let results = try await migrator.migrate()
             #expect(results.map(\.1) == [.done, .done, .done, .done, .done])
