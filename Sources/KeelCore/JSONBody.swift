@@ -8,19 +8,24 @@ import Foundation
 /// first: on an article list, Foundation's `JSONEncoder` was the largest cost after the database.
 ///
 /// The output is what `JSONEncoder` with `.withoutEscapingSlashes` would write (object keys in the order they are
-/// encoded). Values the streaming path does not handle — `Date`, `Data`, `URL` and `Decimal` (which `JSONEncoder`
-/// gives special strategies), non-finite numbers, `nestedContainer` and `superEncoder` — make it start over with
-/// `JSONEncoder`, so the result is always the same as Foundation's, only slower in those cases.
+/// encoded), except that U+2028 and U+2029 are escaped and a key encoded twice in one object appears twice (Foundation
+/// keeps the last). Values the streaming path does not handle — `Date`, `Data`, `URL` and `Decimal` (which
+/// `JSONEncoder` gives special strategies), 128-bit integers, non-finite numbers, `nestedContainer` and `superEncoder`,
+/// a top-level value that encodes nothing — make it start over with `JSONEncoder`, so the result is Foundation's, only
+/// slower in those cases.
 ///
 /// ```swift
 /// let bytes = try JSONBody.encode(["article": article])
 /// ```
 public enum JSONBody {
     public static func encode<Value: Encodable>(_ value: Value) throws -> [UInt8] {
+        if StreamingJSONEncoder.needsFoundation(Value.self) { return try foundation(value) }
         let writer = JSONStreamWriter()
         let encoder = StreamingJSONEncoder(writer: writer, path: .root)
         do {
             try value.encode(to: encoder)
+            // A top-level value that encodes nothing is an error for JSONEncoder: let it say so.
+            if encoder.state == .empty { return try foundation(value) }
             encoder.finish()
         } catch where writer.unsupported {
             return try foundation(value)
@@ -235,23 +240,21 @@ final class StreamingJSONEncoder: Encoder {
         writer.bytes.append(UInt8(ascii: ":"))
     }
 
+    /// As `JSONEncoder` writes numbers: the shortest round-trip `description`, without a trailing `.0`.
     func writeDouble(_ value: Double) throws {
         guard value.isFinite else { throw writer.markUnsupported() }
-        if value == value.rounded(.towardZero), abs(value) < 1e15 {
-            // Whole numbers print without the fraction, as JSONEncoder does (2.0 → 2).
-            JSONText.appendInteger(Int64(value), to: &writer.bytes)
-        } else {
-            writer.bytes.append(contentsOf: Array(value.description.utf8))
-        }
+        writeNumber(value.description)
     }
 
     func writeFloat(_ value: Float) throws {
         guard value.isFinite else { throw writer.markUnsupported() }
-        if value == value.rounded(.towardZero), abs(value) < 1e7 {
-            JSONText.appendInteger(Int64(value), to: &writer.bytes)
-        } else {
-            writer.bytes.append(contentsOf: Array(value.description.utf8))
-        }
+        writeNumber(value.description)
+    }
+
+    private func writeNumber(_ description: String) {
+        var text = description
+        if text.hasSuffix(".0") { text.removeLast(2) }
+        writer.bytes.append(contentsOf: Array(text.utf8))
     }
 
     func writeBool(_ value: Bool) {
@@ -260,6 +263,11 @@ final class StreamingJSONEncoder: Encoder {
 
     func writeNull() {
         writer.bytes.append(contentsOf: [UInt8(ascii: "n"), UInt8(ascii: "u"), UInt8(ascii: "l"), UInt8(ascii: "l")])
+    }
+
+    /// Types `JSONEncoder` gives special strategies (and the 128-bit integers, written as the standard library does).
+    static func needsFoundation<Value>(_ type: Value.Type) -> Bool {
+        type == Date.self || type == Data.self || type == URL.self || type == Decimal.self
     }
 
     /// Encodes a nested value in place. Foundation's special cases go back to `JSONEncoder`.
@@ -271,7 +279,7 @@ final class StreamingJSONEncoder: Encoder {
             JSONText.appendInteger(unsafeBitCast(value, to: Int.self), to: &writer.bytes)
         } else if Value.self == Bool.self {
             writeBool(unsafeBitCast(value, to: Bool.self))
-        } else if Value.self == Date.self || Value.self == Data.self || Value.self == URL.self || Value.self == Decimal.self {
+        } else if Self.needsFoundation(Value.self) {
             throw writer.markUnsupported()
         } else {
             let child = StreamingJSONEncoder(writer: writer, path: path)
@@ -320,6 +328,9 @@ struct StreamingKeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func encode(_ value: UInt16, forKey key: Key) throws { try integer(value, key) }
     mutating func encode(_ value: UInt32, forKey key: Key) throws { try integer(value, key) }
     mutating func encode(_ value: UInt64, forKey key: Key) throws { try integer(value, key) }
+
+    mutating func encode(_ value: Int128, forKey key: Key) throws { throw encoder.writer.markUnsupported() }
+    mutating func encode(_ value: UInt128, forKey key: Key) throws { throw encoder.writer.markUnsupported() }
 
     private func integer(_ value: some BinaryInteger, _ key: Key) throws {
         encoder.writeKey(key)
@@ -398,6 +409,9 @@ struct StreamingUnkeyedContainer: UnkeyedEncodingContainer {
     mutating func encode(_ value: UInt32) throws { integer(value) }
     mutating func encode(_ value: UInt64) throws { integer(value) }
 
+    mutating func encode(_ value: Int128) throws { throw encoder.writer.markUnsupported() }
+    mutating func encode(_ value: UInt128) throws { throw encoder.writer.markUnsupported() }
+
     private func integer(_ value: some BinaryInteger) {
         next()
         JSONText.appendInteger(value, to: &encoder.writer.bytes)
@@ -469,6 +483,9 @@ struct StreamingSingleValueContainer: SingleValueEncodingContainer {
     mutating func encode(_ value: UInt16) throws { try integer(value) }
     mutating func encode(_ value: UInt32) throws { try integer(value) }
     mutating func encode(_ value: UInt64) throws { try integer(value) }
+
+    mutating func encode(_ value: Int128) throws { throw encoder.writer.markUnsupported() }
+    mutating func encode(_ value: UInt128) throws { throw encoder.writer.markUnsupported() }
 
     private func integer(_ value: some BinaryInteger) throws {
         try claim()

@@ -46,6 +46,11 @@ import Testing
 
     struct Empty: Encodable {}
 
+    /// Opens no container at all.
+    struct Silent: Encodable {
+        func encode(to encoder: any Encoder) throws {}
+    }
+
     func same<Value: Encodable>(_ value: Value, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let fast = try JSONBody.encode(value)
         let encoder = JSONEncoder()
@@ -73,6 +78,8 @@ import Testing
         try same([Empty]())
         try same(42)
         try same("plain \u{2028} text")
+        try same([2e15, 1e16, -0.0, 0.1, 1.5, 123_456_789.125, .leastNonzeroMagnitude, .greatestFiniteMagnitude])
+        try same([Float(1e7), Float(0.1), Float(-2.5)])
     }
 
     @Test func stringsAreEscapedExactly() throws {
@@ -96,10 +103,19 @@ import Testing
         }
     }
 
+    struct Wide: Encodable {
+        let big: Int128
+        let huge: UInt128
+    }
+
     @Test func whatItDoesNotStreamFallsBackToJSONEncoder() throws {
         try same(WithDate(when: Date(timeIntervalSince1970: 1_000), link: URL(string: "https://example.com/a")!))
+        try same(Data([1, 2, 3]))
+        try same(URL(string: "https://example.com/b")!)
+        try same(Wide(big: .min, huge: .max))
         try same(Nesting())
         #expect(String(decoding: try JSONBody.encode(Nesting()), as: UTF8.self) == #"{"outer":{"inner":1}}"#)
         #expect(throws: EncodingError.self) { try JSONBody.encode(["x": Double.nan]) }
+        #expect(throws: EncodingError.self) { try JSONBody.encode(Silent()) }  // as JSONEncoder: nothing encoded
     }
 }
