@@ -245,6 +245,7 @@ let package = Package(
             name: "KeelAuthTests",
             dependencies: [
                 "Keel", "KeelTesting",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HTTPTypes
 import Keel
@@ -77,6 +78,31 @@ import Testing
         }
         clock.advance(by: .seconds(61))
         await #expect(throws: KeelError.self) { try await tokens.verify(token) }
+    }
+
+    /// Tokens signed with the right key material but another algorithm or an unknown key id, and oversized tokens.
+    @Test func onlyHS256UnderAKnownKeyIDVerifies() async throws {
+        let keyring = Keyring(key: Self.new)
+        let tokens = APITokens(keyring: keyring, lifetime: .seconds(3600))
+        let key = keyring.current.derived(salt: "keel.api-tokens")
+        let payload = Base64URL.encode(Array(#"{"sub":"1","exp":4102444800,"iat":1}"#.utf8))
+        func signed(_ header: String, sha512: Bool = false) -> String {
+            let head = Base64URL.encode(Array(header.utf8))
+            let input = Data("\(head).\(payload)".utf8)
+            let mac = sha512 ? Array(HMAC<SHA512>.authenticationCode(for: input, using: key)) : Array(HMAC<SHA256>.authenticationCode(for: input, using: key))
+            return "\(head).\(payload).\(Base64URL.encode(mac))"
+        }
+        let id = keyring.current.id
+        #expect(try await tokens.verify(signed(#"{"alg":"HS256","kid":"\#(id)","typ":"JWT"}"#)) == "1")  // the control
+        for bad in [
+            signed(#"{"alg":"HS512","kid":"\#(id)","typ":"JWT"}"#, sha512: true),
+            signed(#"{"alg":"HS256","kid":"someone-else","typ":"JWT"}"#),
+            signed(#"{"alg":"HS256","typ":"JWT"}"#),
+            signed(#"{"alg":"HS256","kid":"\#(id)","typ":"JWT"}"#) + "." + payload,
+            String(repeating: "a", count: 10_000),
+        ] {
+            await #expect(throws: KeelError.self) { try await tokens.verify(bad) }
+        }
     }
 
     @Test func rotationKeepsTokensValidUntilTheKeyIsRemoved() async throws {
