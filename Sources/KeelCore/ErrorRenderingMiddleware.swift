@@ -83,6 +83,18 @@ public struct ErrorWithExtraHeaders: Error, HTTPResponseError, Sendable {
 
     public var status: HTTPResponse.Status { (base as? any HTTPResponseError)?.status ?? .internalServerError }
 
+    /// Runs `body` and adds `headers` to what it returns, or to the error it throws, never overwriting a header of
+    /// the same name: how a middleware puts its headers on every response, error responses included.
+    public static func adding(_ headers: HTTPFields, to body: () async throws -> Response) async throws -> Response {
+        do {
+            var response = try await body()
+            response.headers.appendMissing(headers)
+            return response
+        } catch {
+            throw ErrorWithExtraHeaders(error, headers)
+        }
+    }
+
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var response: Response
         if let base = base as? any HTTPResponseError, status.code < 500 || status.code == 503 {

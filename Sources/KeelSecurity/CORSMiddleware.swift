@@ -31,12 +31,6 @@ public struct KeelCORSMiddleware<Context: RequestContext>: RouterMiddleware {
             return Response(status: .noContent, headers: headers)
         }
         headers[.accessControlExposeHeaders] = "X-Request-ID"
-        do {
-            var response = try await next(request, context)
-            response.headers.appendMissing(headers)
-            return response
-        } catch {
-            throw ErrorWithExtraHeaders(error, headers)
-        }
+        return try await ErrorWithExtraHeaders.adding(headers) { try await next(request, context) }
     }
 }

@@ -64,13 +64,7 @@ public struct SecurityHeadersMiddleware<Context: SecurityRequestContext>: Router
             context.security.cspNonce = nonce
             headers[policyField] = policyParts.joined(separator: nonce)
         }
-        do {
-            var response = try await next(request, context)
-            response.headers.appendMissing(headers)
-            return response
-        } catch {
-            throw ErrorWithExtraHeaders(error, headers)
-        }
+        return try await ErrorWithExtraHeaders.adding(headers) { try await next(request, context) }
     }
 
     /// 128 random bits, base64 (what CSP nonces are usually made of).

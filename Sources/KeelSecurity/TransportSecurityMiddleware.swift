@@ -95,13 +95,7 @@ public struct TransportSecurityMiddleware<Context: SecurityRequestContext>: Rout
         }
 
         guard context.security.isSecure, let hsts else { return try await next(request, context) }
-        do {
-            var response = try await next(request, context)
-            if response.headers[.strictTransportSecurity] == nil { response.headers[.strictTransportSecurity] = hsts }
-            return response
-        } catch {
-            throw ErrorWithExtraHeaders(error, [.strictTransportSecurity: hsts])
-        }
+        return try await ErrorWithExtraHeaders.adding([.strictTransportSecurity: hsts]) { try await next(request, context) }
     }
 
     func isAllowed(_ host: String) -> Bool {
