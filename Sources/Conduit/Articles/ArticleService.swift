@@ -176,13 +176,15 @@ struct ArticleService: Sendable {
                 VALUES (\(bind: slug), \(bind: title!), \(bind: description!), \(bind: body!), \(bind: author), \(bind: now), \(bind: now))
                 RETURNING id
                 """).first(decoding: IDRow.self) else { throw KeelError(.internalServerError) }
-            for (position, name) in tags.enumerated() {
-                try await sql.raw("INSERT INTO tags (name) VALUES (\(bind: name)) ON CONFLICT (name) DO NOTHING").run()
-                try await sql.raw("""
-                    INSERT INTO article_tags (article_id, tag_id, position)
-                    SELECT \(bind: article.id), id, \(bind: position) FROM tags WHERE name = \(bind: name)
-                    """).run()
-            }
+            guard !tags.isEmpty else { return }
+            // Two statements whatever the number of tags: new names in one insert, then every link with its position.
+            let names = tags.map { "(\(bind: $0))" as SQLQueryString }.joined(separator: ", ")
+            try await sql.raw("INSERT INTO tags (name) VALUES " + names + " ON CONFLICT (name) DO NOTHING").run()
+            let positions = tags.enumerated().map { "WHEN \(bind: $0.element) THEN \(bind: $0.offset)" as SQLQueryString }.joined(separator: " ")
+            try await sql.raw("""
+                INSERT INTO article_tags (article_id, tag_id, position)
+                SELECT \(bind: article.id), t.id, CASE t.name \(positions) END FROM tags t WHERE t.name IN (\(binds: tags))
+                """).run()
         }
         return slug
     }
