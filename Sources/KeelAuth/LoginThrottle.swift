@@ -86,10 +86,11 @@ public struct LoginThrottle: Sendable {
             NamedMigration("keel.0003_login_checks", prepare: { db in
                 guard let sql = db as? any SQLDatabase else { throw MigrationError.irreversible("keel.0003_login_checks") }
                 try await sql.create(table: checksTable)
-                    .column("check_id", type: .text, .primaryKey(autoIncrement: false))
+                    .column("check_id", type: .text, .notNull)
                     .column("scope", type: .text, .notNull)
                     .column("key_hash", type: .text, .notNull)
                     .column("started_at", type: .custom(SQLRaw("DOUBLE PRECISION")), .notNull)
+                    .primaryKey("check_id", "scope")
                     .run()
                 try await db.createIndex("keel_login_checks_key_idx", on: checksTable, columns: ["scope", "key_hash", "started_at"])
             }, revert: { db in
@@ -216,7 +217,7 @@ public struct LoginThrottle: Sendable {
         try await sql.raw("""
             INSERT INTO keel_login_checks (check_id, scope, key_hash, started_at)
             VALUES (\(bind: checkID), \(bind: scope.name), \(bind: scope.hash), \(bind: now))
-            ON CONFLICT (check_id) DO UPDATE SET started_at = \(bind: now)
+            ON CONFLICT (check_id, scope) DO UPDATE SET started_at = \(bind: now)
             """).run()
         struct Count: Decodable { let n: Int }
         let inFlight = try await sql.raw("""
@@ -261,19 +262,15 @@ public struct LoginThrottle: Sendable {
                 firstError = firstError ?? error
             }
         }
+        // This check's reservations, and any of its scopes' left by a process that died mid-check.
+        let hashes = scopes.isEmpty ? ["-"] : scopes.map(\.hash)
         do {
-            try await sql.raw("DELETE FROM keel_login_checks WHERE check_id = \(bind: checkID)").run()
+            try await sql.raw("""
+                DELETE FROM keel_login_checks
+                WHERE check_id = \(bind: checkID) OR (key_hash IN (\(binds: hashes)) AND started_at < \(bind: stale))
+                """).run()
         } catch {
             firstError = firstError ?? error
-        }
-        for scope in scopes {
-            do {
-                try await sql.raw("""
-                    DELETE FROM keel_login_checks WHERE scope = \(bind: scope.name) AND key_hash = \(bind: scope.hash) AND started_at < \(bind: stale)
-                    """).run()
-            } catch {
-                firstError = firstError ?? error
-            }
         }
         if let firstError { throw firstError }
     }

@@ -110,6 +110,27 @@ import Testing
     }
 
     @Test(arguments: TestDatabase.available)
+    func parallelGuessesAcrossAccountsCannotPassTheClientLimit(backend: TestDatabase) async throws {
+        try await backend.withFreshDatabase { url in
+            let app = try await KeelTestApplication.sessions(values: ["security.loginThrottle.maxClientFailures": "4"], url: url)
+            let throttle = app.keel.loginThrottle
+            let verifications = Verifications()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<12 {
+                    group.addTask {
+                        _ = try? await throttle.check(account: "user\(index)", client: "203.0.113.9", logger: logger) {
+                            try await verifications.run(answer: false)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(verifications.total == 4)  // one address, twelve accounts at once: only the client limit's worth checked
+            await app.keel.database.shutdown()
+        }
+    }
+
+    @Test(arguments: TestDatabase.available)
     func aBurstOfCorrectLoginsWaitsInsteadOfBeingLockedOut(backend: TestDatabase) async throws {
         try await backend.withFreshDatabase { url in
             let app = try await KeelTestApplication.sessions(values: ["security.loginThrottle.maxFailures": "3"], url: url)
