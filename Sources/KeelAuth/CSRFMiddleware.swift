@@ -19,8 +19,7 @@ extension Session {
 enum CSRFToken {
     static func mask(_ secret: String) -> String {
         let secretBytes = Array(secret.utf8)
-        var generator = SystemRandomNumberGenerator()
-        let mask = (0..<secretBytes.count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        let mask = SecureRandom.bytes(secretBytes.count)
         return Base64URL.encode(mask + zip(mask, secretBytes).map { $0 ^ $1 })
     }
 

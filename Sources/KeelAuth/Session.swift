@@ -1,4 +1,6 @@
 public import Foundation
+import KeelCore
+import KeelSecurity
 import Synchronization
 
 /// A stored session: who is logged in, small string data, its CSRF secret and its times.
@@ -124,14 +126,7 @@ public final class Session: Sendable {
 enum SessionKeys {
     /// 256 random bits, base64url (43 characters).
     static func newKey() -> String {
-        var generator = SystemRandomNumberGenerator()
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(32)
-        for _ in 0..<4 {
-            let word = generator.next() as UInt64
-            for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
-        }
-        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        Base64URL.encode(SecureRandom.bytes(32))
     }
+
 }

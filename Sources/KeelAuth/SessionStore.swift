@@ -2,6 +2,7 @@ public import Foundation
 public import KeelData
 import Crypto
 import FluentKit
+import KeelCore
 import SQLKit
 
 /// Where sessions live. Keys are stored hashed (SHA-256), so a copy of the store does not hand out live sessions.
@@ -29,20 +30,6 @@ extension SessionStore {
     }
 }
 
-/// Lower-case hex, without `String(format:)` (slow on Linux).
-enum Hex {
-    static let digits = Array("0123456789abcdef".utf8)
-
-    static func encode(_ bytes: some Sequence<UInt8>) -> String {
-        var output: [UInt8] = []
-        output.reserveCapacity(64)
-        for byte in bytes {
-            output.append(digits[Int(byte >> 4)])
-            output.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: output, as: UTF8.self)
-    }
-}
 
 /// Sessions in this process only: for tests and single-instance development.
 public actor MemorySessionStore: SessionStore {

@@ -42,8 +42,6 @@ public enum JSONBody {
 
 /// JSON text helpers shared by `JSONBody` and Keel's log lines.
 public enum JSONText {
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
     /// Appends `string` as a JSON string literal: quotes, backslashes and control characters escaped (and U+2028 and
     /// U+2029, so the text is also safe inside a `<script>`); everything else, including non-ASCII, copied as UTF-8.
     public static func appendString(_ string: String, to output: inout [UInt8]) {
@@ -74,13 +72,13 @@ public enum JSONText {
             case 0x0C: output.append(UInt8(ascii: "\\")); output.append(UInt8(ascii: "f"))
             case 0x00..<0x20:
                 output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                           hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)]])
+                                           Hex.digits[Int(byte >> 4)], Hex.digits[Int(byte & 0xF)]])
             case 0xE2:
                 // U+2028 and U+2029 are E2 80 A8 and E2 80 A9.
                 guard let second = utf8.next() else { output.append(byte); break }
                 guard second == 0x80, let third = utf8.next() else { output.append(byte); output.append(second); break }
                 if third == 0xA8 || third == 0xA9 {
-                    output.append(contentsOf: Array("\\u202".utf8))
+                    output.append(contentsOf: "\\u202".utf8)
                     output.append(third == 0xA8 ? UInt8(ascii: "8") : UInt8(ascii: "9"))
                 } else {
                     output.append(byte); output.append(second); output.append(third)
@@ -113,7 +111,7 @@ public enum JSONText {
                 for index in stride(from: count - 1, through: 0, by: -1) { output.append(buffer[index]) }
             }
         } else {
-            output.append(contentsOf: Array(String(value).utf8))
+            output.append(contentsOf: String(value).utf8)
         }
     }
 }
@@ -254,18 +252,18 @@ final class StreamingJSONEncoder: Encoder {
     private func writeNumber(_ description: String) {
         var text = description
         if text.hasSuffix(".0") { text.removeLast(2) }
-        writer.bytes.append(contentsOf: Array(text.utf8))
+        writer.bytes.append(contentsOf: text.utf8)
     }
 
     func writeBool(_ value: Bool) {
-        writer.bytes.append(contentsOf: value ? Array("true".utf8) : Array("false".utf8))
+        if value { writer.bytes.append(contentsOf: "true".utf8) } else { writer.bytes.append(contentsOf: "false".utf8) }
     }
 
     func writeNull() {
         writer.bytes.append(contentsOf: [UInt8(ascii: "n"), UInt8(ascii: "u"), UInt8(ascii: "l"), UInt8(ascii: "l")])
     }
 
-    /// Types `JSONEncoder` gives special strategies (and the 128-bit integers, written as the standard library does).
+    /// Types `JSONEncoder` gives special strategies. (128-bit integers fall back from their container methods.)
     static func needsFoundation<Value>(_ type: Value.Type) -> Bool {
         type == Date.self || type == Data.self || type == URL.self || type == Decimal.self
     }

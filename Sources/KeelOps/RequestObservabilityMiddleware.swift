@@ -82,15 +82,9 @@ public struct RequestObservabilityMiddleware<Context: RequestIDRequestContext>: 
 
     /// 128 random bits as 32 lowercase hex characters.
     static func generate() -> String {
-        let random = SecureRandom.bytes(16)
-        let hexDigits: StaticString = "0123456789abcdef"
-        var bytes = [UInt8](repeating: 0, count: 32)
-        for index in 0..<16 {
-            bytes[2 * index] = hexDigits.utf8Start[Int(random[index] >> 4)]
-            bytes[2 * index + 1] = hexDigits.utf8Start[Int(random[index] & 0xF)]
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        Hex.encode(SecureRandom.bytes(16))
     }
+
 
 
     static func milliseconds(_ nanoseconds: UInt64) -> String {

@@ -29,7 +29,7 @@ public struct Keyring: Sendable, CustomStringConvertible, CustomReflectable {
             let bytes = Data(secret.utf8)
             self.material = SymmetricKey(data: bytes)
             let digest = SHA256.hash(data: Data("keel.key-id".utf8) + bytes)
-            self.id = digest.prefix(4).map { String(format: "%02x", $0) }.joined()
+            self.id = Hex.encode(digest.prefix(4))
         }
 
         /// The key for one purpose: HMAC-SHA256 keyed by this key over the salt.
@@ -63,9 +63,7 @@ public struct Keyring: Sendable, CustomStringConvertible, CustomReflectable {
 
     /// A new random key: 48 bytes from the system's secure generator, base64url without padding (64 characters).
     public static func generateKey() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<48).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        return Base64URL.encode(bytes)
+        Base64URL.encode(SecureRandom.bytes(48))
     }
 }
 

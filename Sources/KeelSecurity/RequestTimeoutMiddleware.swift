@@ -16,11 +16,9 @@ import Synchronization
 /// drop the 503), and one shared watchdog timer checks every in-flight request's deadline. There is no timer per
 /// request: a sleeping timer task per request cost about a seventh of a trivial route's throughput.
 public struct RequestTimeoutMiddleware<Context: RequestContext>: RouterMiddleware {
-    let timeout: Duration
     let watchdog: DeadlineWatchdog?
 
     public init(timeout: Duration) {
-        self.timeout = timeout
         self.watchdog = timeout > .zero ? DeadlineWatchdog(timeout: timeout) : nil
     }
 
@@ -33,7 +31,6 @@ public struct RequestTimeoutMiddleware<Context: RequestContext>: RouterMiddlewar
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let watchdog else { return try await next(request, context) }
-        let timeout = self.timeout
         return try await withoutActuallyEscaping(next) { escapable in
             let next = Next(call: escapable)
             return try await withThrowingTaskGroup(of: Response.self) { group in
@@ -43,9 +40,8 @@ public struct RequestTimeoutMiddleware<Context: RequestContext>: RouterMiddlewar
                 do {
                     // The group has exactly one child.
                     return try await group.next()!
-                } catch let timedOut as DeadlineWatchdog.TimedOut {
-                    _ = timedOut
-                    context.logger.warning("request timed out", metadata: ["http.timeout_ms": .stringConvertible(timeout.components.seconds * 1000)])
+                } catch is DeadlineWatchdog.TimedOut {
+                    context.logger.warning("request timed out", metadata: ["http.timeout_ms": .stringConvertible(Int(watchdog.timeout.inSeconds * 1000))])
                     throw KeelError(.serviceUnavailable, code: "http.timeout", message: "The request took too long.", headers: [.retryAfter: "5"])
                 }
             }
@@ -68,11 +64,12 @@ final class DeadlineWatchdog: Sendable {
     private struct Entry {
         let deadline: ContinuousClock.Instant
         let handle: TaskHandle
+        /// Set (with the task cancelled) once the deadline passed.
+        var expired = false
     }
 
     private struct State {
         var entries: [UInt64: Entry] = [:]
-        var expired: Set<UInt64> = []
         var nextID: UInt64 = 0
         var timerRunning = false
     }
@@ -92,29 +89,25 @@ final class DeadlineWatchdog: Sendable {
     /// `body` did after its cancellation.
     func guarding<T>(_ body: () async throws -> T) async throws -> T {
         let deadline = ContinuousClock.now + timeout
-        let (id, startTimer) = withUnsafeCurrentTask { task -> (UInt64?, Bool) in
-            guard let task else { return (nil, false) }
-            return state.withLock { state in
+        // An async function always runs in a task, so there is always one to register.
+        let (id, startTimer) = withUnsafeCurrentTask { task -> (UInt64, Bool) in
+            state.withLock { state in
                 let id = state.nextID
                 state.nextID &+= 1
-                state.entries[id] = Entry(deadline: deadline, handle: TaskHandle(task: task))
+                state.entries[id] = Entry(deadline: deadline, handle: TaskHandle(task: task!))
                 let start = !state.timerRunning
                 state.timerRunning = true
                 return (id, start)
             }
         }
         if startTimer { startTimerTask() }
-        guard let id else { return try await body() }
         let result: Result<T, any Error>
         do {
             result = .success(try await body())
         } catch {
             result = .failure(error)
         }
-        let expired = state.withLock { state in
-            state.entries[id] = nil
-            return state.expired.remove(id) != nil
-        }
+        let expired = state.withLock { state in state.entries.removeValue(forKey: id)?.expired ?? false }
         if expired { throw TimedOut() }
         return try result.get()
     }
@@ -130,8 +123,8 @@ final class DeadlineWatchdog: Sendable {
             try? await Task.sleep(for: tick)
             let now = ContinuousClock.now
             let keepRunning = state.withLock { state -> Bool in
-                for (id, entry) in state.entries where entry.deadline <= now && !state.expired.contains(id) {
-                    state.expired.insert(id)
+                for (id, entry) in state.entries where entry.deadline <= now && !entry.expired {
+                    state.entries[id]?.expired = true
                     entry.handle.task.cancel()
                 }
                 if state.entries.isEmpty {

@@ -154,7 +154,7 @@ import Testing
             #expect(ContinuousClock.now - start < .seconds(8))  // the handler would sleep 10s: it was cancelled
             try await client.execute(uri: "/page", method: .get) { #expect($0.status == .ok) }
         }
-        #expect(app.logObjects.contains { $0["msg"] == "request timed out" })
+        #expect(app.logObjects.contains { $0["msg"] == "request timed out" && $0["http.timeout_ms"] == "100" })
         await app.keel.database.shutdown()
     }
 }
