@@ -196,8 +196,7 @@ public struct KeelApplication: Sendable, CustomReflectable {
         let idle = settings[SecuritySettings.idleTimeout]
         var application = Application(
             router: try buildRouter(),
-            server: .http1(configuration: .init(idleTimeout: .nanoseconds(
-                Int64(idle.components.seconds) * 1_000_000_000 + idle.components.attoseconds / 1_000_000_000))),
+            server: .http1(configuration: .init(idleTimeout: TimeAmount(idle))),
             configuration: .init(address: .hostname(settings[CoreSettings.httpHost], port: settings[CoreSettings.httpPort]), serverName: nil),
             onServerRunning: onServerRunning,
             logger: logger

@@ -148,16 +148,11 @@ public struct SQLSessionStore: SessionStore {
     }
 
     public func deleteExpired(idleBefore: Date, createdBefore: Date) async throws -> Int {
-        let condition = { (builder: SQLDeleteBuilder) in
-            builder.where("last_seen_at", .lessThan, idleBefore.timeIntervalSince1970)
-                .orWhere("created_at", .lessThan, createdBefore.timeIntervalSince1970)
-        }
-        struct Count: Decodable { let n: Int }
-        let count = try await database.sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from(Self.table)
+        // One statement: the count is exactly what was deleted.
+        try await database.sql.delete(from: Self.table)
             .where("last_seen_at", .lessThan, idleBefore.timeIntervalSince1970)
             .orWhere("created_at", .lessThan, createdBefore.timeIntervalSince1970)
-            .first(decoding: Count.self)?.n ?? 0
-        try await condition(database.sql.delete(from: Self.table)).run()
-        return count
+            .returning("key_hash")
+            .all().count
     }
 }

@@ -28,8 +28,7 @@ public struct SessionsClearExpiredCommand<App: KeelApp>: AsyncParsableCommand, K
             let idle = app.settings[AuthSettings.sessionIdleTimeout]
             let absolute = app.settings[AuthSettings.sessionAbsoluteTimeout]
             let removed = try await app.sessions.deleteExpired(
-                idleBefore: now.addingTimeInterval(-Double(idle.components.seconds)),
-                createdBefore: now.addingTimeInterval(-Double(absolute.components.seconds)))
+                idleBefore: now.addingTimeInterval(-idle.inSeconds), createdBefore: now.addingTimeInterval(-absolute.inSeconds))
             environment.output("Deleted \(removed) expired session\(removed == 1 ? "" : "s").")
             return 0
         }

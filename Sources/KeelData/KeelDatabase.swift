@@ -56,8 +56,7 @@ public final class KeelDatabase: Service, Sendable, CustomStringConvertible {
         self.eventLoopGroup = eventLoopGroup
         self.slowThreshold = settings[DatabaseSettings.slowQueryThreshold]
         self.busyTimeout = settings[DatabaseSettings.busyTimeout]
-        let poolTimeout = TimeAmount.nanoseconds(Int64(settings[DatabaseSettings.poolTimeout].components.seconds) * 1_000_000_000
-            + settings[DatabaseSettings.poolTimeout].components.attoseconds / 1_000_000_000)
+        let poolTimeout = TimeAmount(settings[DatabaseSettings.poolTimeout])
         databases = Databases(threadPool: NIOThreadPool.singleton, on: eventLoopGroup)
         switch url {
         case .sqliteFile(let path):

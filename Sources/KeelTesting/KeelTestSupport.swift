@@ -123,7 +123,7 @@ public final class ManualClock: Sendable {
     public var now: Date { current.withLock { $0 } }
 
     public func advance(by duration: Duration) {
-        current.withLock { $0 = $0.addingTimeInterval(Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18) }
+        current.withLock { $0 = $0.addingTimeInterval(duration.inSeconds) }
     }
 }
 
