@@ -70,8 +70,7 @@ struct AccountService: Sendable {
     }
 
     func currentUser(_ context: KeelContext) async throws -> UserRow {
-        let id = try context.apiIdentity.requireUserID()
-        guard let number = Int(id), let user = try await find("id", number) else { throw KeelError.invalidToken }
+        guard let user = try await find("id", try context.requireViewerID()) else { throw KeelError.invalidToken }
         return user
     }
 

@@ -84,3 +84,19 @@ struct UserBody: Encodable {
         try container.encode(image, forKey: .image)
     }
 }
+
+extension KeelContext {
+    /// The signed-in user's id from the API token, or `nil` for an anonymous request. A token that does not verify,
+    /// or names no user id, is a 401 (`auth.invalid_token`), never silently anonymous.
+    func viewerID() throws -> Int? {
+        guard let id = try apiIdentity.optionalUserID() else { return nil }
+        guard let number = Int(id) else { throw KeelError.invalidToken }
+        return number
+    }
+
+    /// The signed-in user's id; a 401 without a valid token.
+    func requireViewerID() throws -> Int {
+        guard let number = Int(try apiIdentity.requireUserID()) else { throw KeelError.invalidToken }
+        return number
+    }
+}

@@ -17,21 +17,7 @@ struct ArticleBody: Encodable, Sendable {
     let favoritesCount: Int
     let author: ProfileBody
 
-    enum CodingKeys: String, CodingKey { case slug, title, description, body, tagList, createdAt, updatedAt, favorited, favoritesCount, author }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(slug, forKey: .slug)
-        try container.encode(title, forKey: .title)
-        try container.encode(description, forKey: .description)
-        if let body { try container.encode(body, forKey: .body) }
-        try container.encode(tagList, forKey: .tagList)
-        try container.encode(createdAt, forKey: .createdAt)
-        try container.encode(updatedAt, forKey: .updatedAt)
-        try container.encode(favorited, forKey: .favorited)
-        try container.encode(favoritesCount, forKey: .favoritesCount)
-        try container.encode(author, forKey: .author)
-    }
+    // Synthesized encoding: keys in this order, and `body` left out when nil (lists).
 }
 
 struct ArticleList: Encodable, Sendable {
@@ -56,14 +42,12 @@ struct ArticleService: Sendable {
     static var forbidden: KeelError { KeelError(.forbidden, messages: ["article": ["forbidden"]]) }
 
     struct Row: Decodable {
-        let id: Int
         let slug: String
         let title: String
         let description: String
         let body: String?
         let created_at: Double
         let updated_at: Double
-        let author_id: Int
         let username: String
         let bio: String?
         let image: String?
@@ -129,8 +113,8 @@ struct ArticleService: Sendable {
             "FALSE AS favorited, FALSE AS following"
         }
         return """
-        SELECT a.id, a.slug, a.title, a.description, \(unsafeRaw: body ? "a.body" : "NULL AS body"), a.created_at, a.updated_at,
-               a.author_id, u.username, u.bio, u.image,
+        SELECT a.slug, a.title, a.description, \(unsafeRaw: body ? "a.body" : "NULL AS body"), a.created_at, a.updated_at,
+               u.username, u.bio, u.image,
                (SELECT COUNT(*) FROM favorites f WHERE f.article_id = a.id) AS favorites_count,
                (SELECT \(unsafeRaw: aggregate)(t.name, \(unsafeRaw: separatorFunction) ORDER BY at.position)
                   FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE at.article_id = a.id) AS tag_names,
@@ -143,7 +127,7 @@ struct ArticleService: Sendable {
         ArticleBody(
             slug: row.slug, title: row.title, description: row.description, body: withBody ? (row.body ?? "") : nil,
             tagList: row.tag_names.map { $0.split(separator: tagSeparator).map(String.init) } ?? [],
-            createdAt: Timestamp.iso8601(row.created_at), updatedAt: Timestamp.iso8601(row.updated_at),
+            createdAt: UTCTimestamp.string(secondsSince1970: row.created_at), updatedAt: UTCTimestamp.string(secondsSince1970: row.updated_at),
             favorited: row.favorited, favoritesCount: row.favorites_count,
             author: ProfileBody(username: row.username, bio: row.bio, image: row.image, following: row.following))
     }
@@ -233,7 +217,6 @@ struct ArticleService: Sendable {
         let body: String
         let created_at: Double
         let updated_at: Double
-        let author_id: Int
         let username: String
         let bio: String?
         let image: String?
@@ -247,7 +230,7 @@ struct ArticleService: Sendable {
         } else {
             "FALSE AS following"
         }
-        return "c.id, c.body, c.created_at, c.updated_at, c.author_id, u.username, u.bio, u.image, " + following
+        return "c.id, c.body, c.created_at, c.updated_at, u.username, u.bio, u.image, " + following
     }
 
     /// The article's comments, newest first, in one statement: the article is joined in, so an unknown slug (no row
@@ -293,7 +276,7 @@ struct ArticleService: Sendable {
     }
 
     static func present(_ row: CommentRow) -> CommentBody {
-        CommentBody(id: row.id, createdAt: Timestamp.iso8601(row.created_at), updatedAt: Timestamp.iso8601(row.updated_at), body: row.body,
+        CommentBody(id: row.id, createdAt: UTCTimestamp.string(secondsSince1970: row.created_at), updatedAt: UTCTimestamp.string(secondsSince1970: row.updated_at), body: row.body,
                     author: ProfileBody(username: row.username, bio: row.bio, image: row.image, following: row.following))
     }
 
@@ -359,8 +342,3 @@ struct ArticleService: Sendable {
 }
 
 /// RealWorld timestamps: ISO 8601 in UTC with milliseconds (`2016-02-18T03:22:56.637Z`).
-enum Timestamp {
-    static func iso8601(_ seconds: Double) -> String {
-        UTCTimestamp.string(secondsSince1970: seconds)
-    }
-}

@@ -6,9 +6,9 @@ import SQLKit
 
 /// RealWorld's articles: list and feed, read, create, update, delete, favorite, comments and tags.
 ///
-/// Read paths are SQLKit queries that fetch exactly the columns they need, a constant number per request whatever the
-/// page size (the page with authors and favorite counts, the total, the tags of the page, and for a signed-in reader
-/// their favorites and follows among it), proved by query-budget tests.
+/// Read paths are SQLKit queries that fetch exactly the columns they need, one statement per request whatever the page
+/// size (the page with its total, authors, favorite counts, tags and the reader's flags; comments with their article),
+/// proved by query-budget tests.
 public struct Articles: KeelModule {
     public init() {}
 
@@ -66,60 +66,60 @@ public struct Articles: KeelModule {
     public func routes(into router: Router<KeelContext>, app: KeelApplication) throws {
         let service = ArticleService(app: app)
         router.get("/api/articles") { request, context -> Response in
-            let viewer = try Self.viewer(context, required: false)
+            let viewer = try context.viewerID()
             let query = try ArticleQuery(request.uri.queryParameters)
             return try JSONResponse.make(try await service.list(query, viewer: viewer, feed: false))
         }
         router.get("/api/articles/feed") { request, context -> Response in
-            let viewer = try Self.viewer(context, required: true)
+            let viewer = try context.requireViewerID()
             let query = try ArticleQuery(request.uri.queryParameters)
             return try JSONResponse.make(try await service.list(query, viewer: viewer, feed: true))
         }
         router.post("/api/articles") { request, context -> Response in
-            let viewer = try Self.viewer(context, required: true)!
+            let viewer = try context.requireViewerID()
             let input = try await JSONInput.read(request, context: context, envelope: "article")
             let slug = try await service.create(input, author: viewer)
             return try JSONResponse.make(["article": try await service.article(slug: slug, viewer: viewer)], status: .created)
         }
         router.get("/api/articles/{slug}") { _, context -> Response in
-            let viewer = try Self.viewer(context, required: false)
+            let viewer = try context.viewerID()
             return try JSONResponse.make(["article": try await service.article(slug: try context.parameters.require("slug"), viewer: viewer)])
         }
         router.put("/api/articles/{slug}") { request, context -> Response in
-            let viewer = try Self.viewer(context, required: true)!
+            let viewer = try context.requireViewerID()
             let input = try await JSONInput.read(request, context: context, envelope: "article")
             let slug = try await service.update(slug: try context.parameters.require("slug"), with: input, by: viewer)
             return try JSONResponse.make(["article": try await service.article(slug: slug, viewer: viewer)])
         }
         router.delete("/api/articles/{slug}") { _, context -> Response in
-            let viewer = try Self.viewer(context, required: true)!
+            let viewer = try context.requireViewerID()
             try await service.delete(slug: try context.parameters.require("slug"), by: viewer)
             return Response(status: .noContent)
         }
         router.post("/api/articles/{slug}/favorite") { _, context -> Response in
-            let viewer = try Self.viewer(context, required: true)!
+            let viewer = try context.requireViewerID()
             let slug = try context.parameters.require("slug")
             try await service.favorite(slug: slug, by: viewer, on: true)
             return try JSONResponse.make(["article": try await service.article(slug: slug, viewer: viewer)])
         }
         router.delete("/api/articles/{slug}/favorite") { _, context -> Response in
-            let viewer = try Self.viewer(context, required: true)!
+            let viewer = try context.requireViewerID()
             let slug = try context.parameters.require("slug")
             try await service.favorite(slug: slug, by: viewer, on: false)
             return try JSONResponse.make(["article": try await service.article(slug: slug, viewer: viewer)])
         }
         router.get("/api/articles/{slug}/comments") { _, context -> Response in
-            let viewer = try Self.viewer(context, required: false)
+            let viewer = try context.viewerID()
             return try JSONResponse.make(["comments": try await service.comments(slug: try context.parameters.require("slug"), viewer: viewer)])
         }
         router.post("/api/articles/{slug}/comments") { request, context -> Response in
-            let viewer = try Self.viewer(context, required: true)!
+            let viewer = try context.requireViewerID()
             let input = try await JSONInput.read(request, context: context, envelope: "comment")
             let comment = try await service.addComment(slug: try context.parameters.require("slug"), input: input, by: viewer)
             return try JSONResponse.make(["comment": comment])
         }
         router.delete("/api/articles/{slug}/comments/{id}") { _, context -> Response in
-            let viewer = try Self.viewer(context, required: true)!
+            let viewer = try context.requireViewerID()
             guard let id = Int(try context.parameters.require("id")) else { throw ArticleService.commentNotFound }
             try await service.deleteComment(slug: try context.parameters.require("slug"), id: id, by: viewer)
             return Response(status: .noContent)
@@ -127,13 +127,6 @@ public struct Articles: KeelModule {
         router.get("/api/tags") { _, _ -> Response in
             try JSONResponse.make(["tags": try await service.tags()])
         }
-    }
-
-    static func viewer(_ context: KeelContext, required: Bool) throws -> Int? {
-        let id = required ? try context.apiIdentity.requireUserID() : try context.apiIdentity.optionalUserID()
-        guard let id else { return nil }
-        guard let number = Int(id) else { throw KeelError.invalidToken }
-        return number
     }
 }
 

@@ -28,17 +28,17 @@ public struct Profiles: KeelModule {
     public func routes(into router: Router<KeelContext>, app: KeelApplication) throws {
         let service = ProfileService(app: app)
         router.get("/api/profiles/{username}") { _, context -> Response in
-            let viewer = try context.apiIdentity.optionalUserID().flatMap(Int.init)
+            let viewer = try context.viewerID()
             let profile = try await service.profile(username: try context.parameters.require("username"), viewer: viewer)
             return try JSONResponse.make(["profile": profile])
         }
         router.post("/api/profiles/{username}/follow") { _, context -> Response in
-            let viewer = try service.requireViewer(context)
+            let viewer = try context.requireViewerID()
             let profile = try await service.follow(username: try context.parameters.require("username"), viewer: viewer, following: true)
             return try JSONResponse.make(["profile": profile])
         }
         router.delete("/api/profiles/{username}/follow") { _, context -> Response in
-            let viewer = try service.requireViewer(context)
+            let viewer = try context.requireViewerID()
             let profile = try await service.follow(username: try context.parameters.require("username"), viewer: viewer, following: false)
             return try JSONResponse.make(["profile": profile])
         }
@@ -75,11 +75,6 @@ struct ProfileService: Sendable {
     }
 
     static var notFound: KeelError { KeelError(.notFound, messages: ["profile": ["not found"]]) }
-
-    func requireViewer(_ context: KeelContext) throws -> Int {
-        guard let id = Int(try context.apiIdentity.requireUserID()) else { throw KeelError.invalidToken }
-        return id
-    }
 
     func user(named username: String) async throws -> Row? {
         guard username.utf8.count <= 150 else { return nil }
