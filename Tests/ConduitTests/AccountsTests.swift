@@ -80,6 +80,34 @@ import Testing
         }
     }
 
+    /// Two registrations racing for one username or one e-mail: one is created, the other is a 422 naming the field
+    /// that is taken (the unique index decides when both pass the checks), never a 500 or the wrong field.
+    @Test(arguments: TestDatabase.available)
+    func racingRegistrationsNameTheTakenField(backend: TestDatabase) async throws {
+        try await backend.withFreshDatabase { url in
+            let app = try await KeelTestApplication.conduit(url: url)
+            try await app.application().test(.router) { client in
+                for (field, users) in [("username", [("same", "a@example.com"), ("same", "b@example.com")]),
+                                       ("email", [("first", "same@example.com"), ("second", "same@example.com")])] {
+                    let results = try await withThrowingTaskGroup(of: (HTTPResponse.Status, [String: [String]]?).self) { group in
+                        for (username, email) in users {
+                            group.addTask {
+                                try await client.execute(uri: "/api/users", method: .post, headers: jsonHeaders,
+                                                         body: body(["user": ["username": username, "email": email, "password": "a-long-secret"]])) {
+                                    ($0.status, json($0.body)["errors"] as? [String: [String]])
+                                }
+                            }
+                        }
+                        return try await group.reduce(into: []) { $0.append($1) }
+                    }
+                    #expect(results.map(\.0.code).sorted() == [201, 422], "\(field)")
+                    #expect(results.first { $0.0 == .unprocessableContent }?.1 == [field: ["has already been taken"]], "\(field)")
+                }
+            }
+            await app.keel.database.shutdown()
+        }
+    }
+
     @Test func wrongCredentialsAre401AndRepeatedFailuresLockOut() async throws {
         try await TestDatabase.sqlite.withFreshDatabase { url in
             let app = try await KeelTestApplication.conduit(url: url, values: ["security.loginThrottle.maxFailures": "3"])

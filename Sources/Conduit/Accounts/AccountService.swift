@@ -1,4 +1,5 @@
 import Keel
+import FluentKit
 import Foundation
 import Hummingbird
 import HTTPTypes
@@ -31,16 +32,17 @@ struct AccountService: Sendable {
         let hash = try await app.passwordHasher.hash(password!)
         let now = app.clock().timeIntervalSince1970
         do {
-            try await sql.insert(into: "users")
+            guard let user = try await sql.insert(into: "users")
                 .columns("username", "email", "password_hash", "created_at", "updated_at")
                 .values(SQLBind(username!), SQLBind(Self.normalize(email: email!)), SQLBind(hash), SQLBind(now), SQLBind(now))
-                .run()
+                .returning("id", "username", "email", "password_hash", "bio", "image")
+                .first(decoding: UserRow.self)
+            else { throw KeelError(.internalServerError) }
+            return user
         } catch {
-            // Two registrations racing for the same name: the unique index decides, and the loser gets a 422.
-            throw KeelError.validation(["username": ["has already been taken"]])
+            // Two registrations racing for the same name or e-mail: the unique index decides, the loser gets a 422.
+            throw try await takenOrRethrow(error, email: Self.normalize(email: email!))
         }
-        guard let user = try await find("username", username!) else { throw KeelError(.internalServerError) }
-        return user
     }
 
     func login(_ input: JSONInput, client: String?, logger: Logger) async throws -> UserRow {
@@ -67,6 +69,16 @@ struct AccountService: Sendable {
             try await sql.update("users").set("password_hash", to: upgraded).where("id", .equal, user.id).run()
         }
         return user
+    }
+
+    /// A unique-index violation becomes the 422 naming the field that is taken; any other error (a lost connection,
+    /// a timeout) is returned as it is, not disguised as a validation problem.
+    func takenOrRethrow(_ error: any Error, email: String?) async throws -> any Error {
+        guard (error as? any DatabaseError)?.isConstraintFailure == true else { return error }
+        if let email, try await exists("email", email) {
+            return KeelError.validation(["email": ["has already been taken"]])
+        }
+        return KeelError.validation(["username": ["has already been taken"]])
     }
 
     func currentUser(_ context: KeelContext) async throws -> UserRow {
@@ -105,7 +117,7 @@ struct AccountService: Sendable {
         do {
             try await query.where("id", .equal, user.id).run()
         } catch {
-            throw KeelError.validation(["username": ["has already been taken"]])
+            throw try await takenOrRethrow(error, email: email.map(Self.normalize(email:)))
         }
         if password != nil {
             // A new password ends every session of the user (browser logins elsewhere).
