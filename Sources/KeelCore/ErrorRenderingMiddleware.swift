@@ -26,39 +26,45 @@ public struct ErrorRenderingMiddleware<Context: RequestIDRequestContext>: Router
 
     /// Renders an error as Keel's error response. Public so other entry points (a custom responder) stay consistent.
     public static func render(_ error: any Error, request: Request, context: Context) -> Response {
-        switch error {
-        case let extra as ErrorWithExtraHeaders:
-            var response = render(extra.base, request: request, context: context)
-            response.headers.appendMissing(extra.headers)
-            return response
-        case let error as KeelError:
-            return ErrorBody(messages: error.messages, code: error.code).response(status: error.status, headers: error.headers)
-        case let error as any HTTPResponseError:
-            // Keep the status and the headers the error carries (WWW-Authenticate, Retry-After); the body becomes
-            // Keel's, and for a server error it says nothing of the cause.
-            var message = error.status.reasonPhrase
-            var headers = HTTPFields()
-            if let rendered = try? error.response(from: request, context: context) {
-                for field in rendered.headers where field.name != .contentType && field.name != .contentLength {
-                    headers.append(field)
-                }
+        renderError(error, request: request, context: context, requestID: context.requestID)
+    }
+}
+
+/// The one place an error becomes Keel's error response: `ErrorRenderingMiddleware` and `ErrorWithExtraHeaders`
+/// (when Hummingbird renders it directly) both come here.
+func renderError(_ error: any Error, request: Request, context: some RequestContext, requestID: String) -> Response {
+    switch error {
+    case let extra as ErrorWithExtraHeaders:
+        var response = renderError(extra.base, request: request, context: context, requestID: requestID)
+        response.headers.appendMissing(extra.headers)
+        return response
+    case let error as KeelError:
+        return ErrorBody(messages: error.messages, code: error.code).response(status: error.status, headers: error.headers)
+    case let error as any HTTPResponseError:
+        // Keep the status and the headers the error carries (WWW-Authenticate, Retry-After); the body becomes
+        // Keel's, and for a server error it says nothing of the cause.
+        var message = error.status.reasonPhrase
+        var headers = HTTPFields()
+        if let rendered = try? error.response(from: request, context: context) {
+            for field in rendered.headers where field.name != .contentType && field.name != .contentLength {
+                headers.append(field)
             }
-            if let httpError = error as? HTTPError, error.status.code < 500 {
-                message = httpError.body ?? message
-            }
-            if error.status.code >= 500 && error.status != .serviceUnavailable {
-                context.logger.error("server error", metadata: ["error.type": "\(String(reflecting: type(of: error)))", "http.status": "\(error.status.code)"])
-            }
-            return ErrorBody(messages: ["body": [message]], code: .forStatus(error.status)).response(status: error.status, headers: headers)
-        default:
-            context.logger.error(
-                "unhandled error",
-                metadata: ["error.type": "\(String(reflecting: type(of: error)))", "error.message": "\(error)"]
-            )
-            let reference = context.requestID.isEmpty ? "" : " (request id \(context.requestID))"
-            return ErrorBody(messages: ["body": ["Internal server error\(reference)"]], code: .internalError)
-                .response(status: .internalServerError)
         }
+        if let httpError = error as? HTTPError, error.status.code < 500 {
+            message = httpError.body ?? message
+        }
+        if error.status.code >= 500 && error.status != .serviceUnavailable {
+            context.logger.error("server error", metadata: ["error.type": "\(String(reflecting: type(of: error)))", "http.status": "\(error.status.code)"])
+        }
+        return ErrorBody(messages: ["body": [message]], code: .forStatus(error.status)).response(status: error.status, headers: headers)
+    default:
+        context.logger.error(
+            "unhandled error",
+            metadata: ["error.type": "\(String(reflecting: type(of: error)))", "error.message": "\(error)"]
+        )
+        let reference = requestID.isEmpty ? "" : " (request id \(requestID))"
+        return ErrorBody(messages: ["body": ["Internal server error\(reference)"]], code: .internalError)
+            .response(status: .internalServerError)
     }
 }
 
@@ -96,13 +102,6 @@ public struct ErrorWithExtraHeaders: Error, HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var response: Response
-        if let base = base as? any HTTPResponseError, status.code < 500 || status.code == 503 {
-            response = try base.response(from: request, context: context)
-        } else {
-            response = ErrorBody(messages: ["body": ["Internal server error"]], code: .internalError).response(status: .internalServerError)
-        }
-        response.headers.appendMissing(headers)
-        return response
+        renderError(self, request: request, context: context, requestID: (context as? any RequestIDRequestContext)?.requestID ?? "")
     }
 }
