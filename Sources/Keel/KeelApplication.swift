@@ -126,48 +126,7 @@ public struct KeelApplication: Sendable, CustomReflectable {
     public func buildRouter() throws -> Router<KeelContext> {
         let router = Router(context: KeelContext.self)
         let metricsOn = settings[CoreSettings.metricsEnabled]
-        router.add(middleware: RequestObservabilityMiddleware(
-            metricsFactory: metricsOn ? metrics.factory : nil, accessLog: settings[CoreSettings.logAccessLog]))
-        router.add(middleware: ErrorRenderingMiddleware())
-        router.add(middleware: SecurityHeadersMiddleware(.init(
-            cspPolicy: settings[SecuritySettings.cspEnabled] ? settings[SecuritySettings.cspPolicy] : nil,
-            cspReportOnly: settings[SecuritySettings.cspReportOnly],
-            cspReportPath: settings[SecuritySettings.cspReportPath].flatMap { $0.isEmpty ? nil : $0 },
-            frameOptions: settings[SecuritySettings.frameOptions],
-            referrerPolicy: settings[SecuritySettings.referrerPolicy],
-            crossOriginOpenerPolicy: settings[SecuritySettings.crossOriginOpenerPolicy],
-            contentTypeNosniff: settings[SecuritySettings.contentTypeNosniff])))
-        router.add(middleware: KeelCORSMiddleware(allowedOrigins: settings[SecuritySettings.corsAllowedOrigins]))
-        router.add(middleware: TransportSecurityMiddleware(.init(
-            allowedHosts: settings[SecuritySettings.allowedHosts],
-            trustedProxies: settings[SecuritySettings.trustedProxies].compactMap(IPAddressRange.init),
-            sslRedirect: settings[SecuritySettings.sslRedirect],
-            hstsMaxAge: settings[SecuritySettings.hstsMaxAge],
-            hstsIncludeSubDomains: settings[SecuritySettings.hstsIncludeSubDomains],
-            hstsPreload: settings[SecuritySettings.hstsPreload])))
-        router.add(middleware: RequestLimitsMiddleware(
-            maxBodySize: settings[SecuritySettings.maxBodySize],
-            maxURLLength: settings[SecuritySettings.maxURLLength],
-            maxHeaderBytes: settings[SecuritySettings.maxHeaderBytes]))
-        router.add(middleware: RequestTimeoutMiddleware(timeout: settings[SecuritySettings.requestTimeout]))
-        let cookieName = settings[AuthSettings.sessionCookieName]
-        router.add(middleware: SessionMiddleware(
-            store: sessions,
-            configuration: .init(
-                cookieName: cookieName, secure: settings[AuthSettings.sessionCookieSecure],
-                sameSite: settings[AuthSettings.sessionCookieSameSite] == "Strict" ? .strict : .lax,
-                idleTimeout: settings[AuthSettings.sessionIdleTimeout], absoluteTimeout: settings[AuthSettings.sessionAbsoluteTimeout]),
-            clock: clock))
-        router.add(middleware: TokenAuthenticationMiddleware(tokens: apiTokens))
-        var exempt = modules.flatMap(\.csrfExemptPaths)
-        if let reportPath = settings[SecuritySettings.cspReportPath], !reportPath.isEmpty { exempt.append(reportPath) }
-        router.add(middleware: CSRFMiddleware(
-            sessionCookieName: cookieName, trustedOrigins: settings[AuthSettings.csrfTrustedOrigins], exemptPaths: exempt))
-        router.add(middleware: QueryRecorderMiddleware(
-            serverTiming: settings[DatabaseSettings.serverTiming],
-            nPlusOneThreshold: settings[DatabaseSettings.nPlusOneThreshold],
-            nPlusOne: NPlusOneAction(rawValue: settings[DatabaseSettings.nPlusOneAction]) ?? .warn,
-            slowQueryThreshold: settings[DatabaseSettings.slowQueryThreshold]))
+        router.add(middleware: requestPipeline(metricsOn: metricsOn))
         HealthEndpoints(checks: readinessChecks, lifecycle: lifecycle, timeout: settings[CoreSettings.healthCheckTimeout])
             .register(on: router)
         if settings[SecuritySettings.cspEnabled], let path = settings[SecuritySettings.cspReportPath], !path.isEmpty {
@@ -180,6 +139,50 @@ public struct KeelApplication: Sendable, CustomReflectable {
             try module.routes(into: router, app: self)
         }
         return router
+    }
+
+    /// Keel's middleware stack, configured from the settings, as one fused middleware (see `KeelRequestPipeline`).
+    func requestPipeline(metricsOn: Bool) -> KeelRequestPipeline {
+        let cookieName = settings[AuthSettings.sessionCookieName]
+        var exempt = modules.flatMap(\.csrfExemptPaths)
+        if let reportPath = settings[SecuritySettings.cspReportPath], !reportPath.isEmpty { exempt.append(reportPath) }
+        return KeelRequestPipeline(
+            observability: RequestObservability(metricsFactory: metricsOn ? metrics.factory : nil, accessLog: settings[CoreSettings.logAccessLog]),
+            securityHeaders: SecurityHeaders(.init(
+                cspPolicy: settings[SecuritySettings.cspEnabled] ? settings[SecuritySettings.cspPolicy] : nil,
+                cspReportOnly: settings[SecuritySettings.cspReportOnly],
+                cspReportPath: settings[SecuritySettings.cspReportPath].flatMap { $0.isEmpty ? nil : $0 },
+                frameOptions: settings[SecuritySettings.frameOptions],
+                referrerPolicy: settings[SecuritySettings.referrerPolicy],
+                crossOriginOpenerPolicy: settings[SecuritySettings.crossOriginOpenerPolicy],
+                contentTypeNosniff: settings[SecuritySettings.contentTypeNosniff])),
+            cors: CORSPolicy(allowedOrigins: settings[SecuritySettings.corsAllowedOrigins], pathPrefix: "/api/", maxAge: 600),
+            transport: TransportSecurity(.init(
+                allowedHosts: settings[SecuritySettings.allowedHosts],
+                trustedProxies: settings[SecuritySettings.trustedProxies].compactMap(IPAddressRange.init),
+                sslRedirect: settings[SecuritySettings.sslRedirect],
+                hstsMaxAge: settings[SecuritySettings.hstsMaxAge],
+                hstsIncludeSubDomains: settings[SecuritySettings.hstsIncludeSubDomains],
+                hstsPreload: settings[SecuritySettings.hstsPreload])),
+            limits: RequestLimits(
+                maxBodySize: settings[SecuritySettings.maxBodySize],
+                maxURLLength: settings[SecuritySettings.maxURLLength],
+                maxHeaderBytes: settings[SecuritySettings.maxHeaderBytes]),
+            deadline: RequestDeadline(timeout: settings[SecuritySettings.requestTimeout]),
+            sessions: SessionLifecycle(
+                store: sessions,
+                configuration: .init(
+                    cookieName: cookieName, secure: settings[AuthSettings.sessionCookieSecure],
+                    sameSite: settings[AuthSettings.sessionCookieSameSite] == "Strict" ? .strict : .lax,
+                    idleTimeout: settings[AuthSettings.sessionIdleTimeout], absoluteTimeout: settings[AuthSettings.sessionAbsoluteTimeout]),
+                clock: clock),
+            tokens: apiTokens,
+            csrf: CSRFPolicy(sessionCookieName: cookieName, trustedOrigins: settings[AuthSettings.csrfTrustedOrigins], exemptPaths: exempt),
+            queries: QueryRecording(
+                serverTiming: settings[DatabaseSettings.serverTiming],
+                nPlusOneThreshold: settings[DatabaseSettings.nPlusOneThreshold],
+                nPlusOne: NPlusOneAction(rawValue: settings[DatabaseSettings.nPlusOneAction]) ?? .warn,
+                slowQueryThreshold: settings[DatabaseSettings.slowQueryThreshold]))
     }
 
     /// Every module's readiness checks.

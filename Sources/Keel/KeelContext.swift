@@ -9,17 +9,17 @@ public import KeelSecurity
 /// request came over HTTPS, the client's address, the host), the body-size limit and the session. Handlers read it; middleware writes it.
 public struct KeelContext: RequestContext, RequestIDRequestContext, SecurityRequestContext, SessionRequestContext, APIIdentityRequestContext {
     public var coreContext: CoreRequestContextStorage
-    /// Set by `RequestObservabilityMiddleware`: the accepted or generated `X-Request-ID`.
+    /// Set by the request pipeline: the accepted or generated `X-Request-ID`.
     public var requestID: String
     /// Set by the security middleware.
     public var security: RequestSecurity
     /// The TCP peer's address.
     public let peerAddress: String?
-    /// Largest body `request.decode` reads; set from `http.maxBodySize` by `RequestLimitsMiddleware`.
+    /// Largest body `request.decode` reads; set from `http.maxBodySize` by the request pipeline.
     public var maxUploadSize: Int
-    /// The request's session, loaded by `SessionMiddleware` (created only when written).
+    /// The request's session, loaded by the request pipeline (created only when written).
     public let session: Session
-    /// Who an API request is from (`Authorization: Token <jwt>`), set by `TokenAuthenticationMiddleware`.
+    /// Who an API request is from (`Authorization: Token <jwt>`), set by the request pipeline.
     public var apiIdentity: APIIdentity
 
     public init(source: ApplicationRequestContextSource) {

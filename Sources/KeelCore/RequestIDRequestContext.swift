@@ -1,7 +1,7 @@
 public import Hummingbird
 public import HTTPTypes
 
-/// A request context that carries the request id set by `RequestObservabilityMiddleware`.
+/// A request context that carries the request id set by Keel's request pipeline.
 ///
 /// The id is accepted from a well-formed incoming `X-Request-ID` or generated, echoed in the response and attached
 /// to every log line of the request as `keel.request.id`.

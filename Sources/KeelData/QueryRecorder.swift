@@ -28,7 +28,7 @@ public struct QueryStats: Sendable, Equatable {
 
 /// Records every statement run in its task (and child tasks): a task-local, never a global.
 ///
-/// `QueryRecorderMiddleware` binds one per request. Tests bind one around a block with `QueryRecorder.recording`;
+/// Keel's request pipeline binds one per request. Tests bind one around a block with `QueryRecorder.recording`;
 /// a request's recorder also reports to the recorder that was current when it started, so a test sees the queries
 /// of the requests it makes.
 public final class QueryRecorder: Sendable {

@@ -8,29 +8,38 @@ import KeelCore
 /// credentials: API clients send tokens), `Vary: Origin`, and preflights (`OPTIONS` with
 /// `Access-Control-Request-Method`) are answered 204 with the allowed methods and headers. Other origins get no CORS
 /// headers, so browsers keep their same-origin rule. Only paths under `pathPrefix` are affected.
-public struct KeelCORSMiddleware<Context: RequestContext>: RouterMiddleware {
+package struct CORSPolicy: Sendable {
+    package enum Decision {
+        /// Not a listed origin, or not under the prefix: no CORS headers.
+        case none
+        /// A preflight, answered here.
+        case preflight(Response)
+        /// Headers for the response (error responses included).
+        case headers(HTTPFields)
+    }
+
     let origins: Set<String>
     let pathPrefix: String
     let maxAge: Int
 
-    public init(allowedOrigins: [String], pathPrefix: String = "/api/", maxAge: Int = 600) {
+    package init(allowedOrigins: [String], pathPrefix: String, maxAge: Int) {
         self.origins = Set(allowedOrigins.map { $0.lowercased() })
         self.pathPrefix = pathPrefix
         self.maxAge = maxAge
     }
 
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    package func decide(_ request: Request) -> Decision {
         guard !origins.isEmpty, request.uri.path.hasPrefix(pathPrefix), let origin = request.headers[.origin],
               origins.contains(origin.lowercased()) || origins.contains("*")
-        else { return try await next(request, context) }
+        else { return .none }
         var headers: HTTPFields = [.accessControlAllowOrigin: origin, .vary: "Origin"]
         if request.method == .options, request.headers[.accessControlRequestMethod] != nil {
             headers[.accessControlAllowMethods] = "GET, POST, PUT, DELETE, OPTIONS"
             headers[.accessControlAllowHeaders] = "Authorization, Content-Type, X-Requested-With, X-Request-ID"
             headers[.accessControlMaxAge] = String(maxAge)
-            return Response(status: .noContent, headers: headers)
+            return .preflight(Response(status: .noContent, headers: headers))
         }
         headers[.accessControlExposeHeaders] = "X-Request-ID"
-        return try await ErrorWithExtraHeaders.adding(headers) { try await next(request, context) }
+        return .headers(headers)
     }
 }

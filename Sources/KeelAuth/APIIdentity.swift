@@ -31,27 +31,21 @@ public protocol APIIdentityRequestContext: RequestContext {
     var apiIdentity: APIIdentity { get set }
 }
 
-/// Verifies `Authorization: Token <jwt>` (or `Bearer`) with `APITokens` and puts the result on `context.apiIdentity`.
-/// It never rejects by itself: routes decide with `requireUserID()` or `optionalUserID()`, so login and register can
-/// ignore a stale token.
-public struct TokenAuthenticationMiddleware<Context: APIIdentityRequestContext>: RouterMiddleware {
-    let tokens: APITokens
-
-    public init(tokens: APITokens) {
-        self.tokens = tokens
-    }
-
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let header = request.headers[.authorization] else { return try await next(request, context) }
-        var context = context
+extension APITokens {
+    /// The identity the request's `Authorization` header claims: `nil` without the header, `invalid` when it does not
+    /// verify. Keel's request pipeline calls it for every request; routes decide with `requireUserID()` or
+    /// `optionalUserID()`, so login and register can ignore a stale token.
+    package func identity(for request: Request) async -> APIIdentity? {
+        guard let header = request.headers[.authorization] else { return nil }
+        var identity = APIIdentity()
         do {
             if let token = try APITokens.token(fromAuthorization: header) {
-                context.apiIdentity.userID = try await tokens.verify(token)
-                context.apiIdentity.token = token
+                identity.userID = try await verify(token)
+                identity.token = token
             }
         } catch {
-            context.apiIdentity.invalid = true
+            identity.invalid = true
         }
-        return try await next(request, context)
+        return identity
     }
 }

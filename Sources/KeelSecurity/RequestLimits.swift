@@ -11,18 +11,19 @@ import Synchronization
 /// - header fields larger than `maxHeaderBytes` in total → 431 (`http.headers_too_large`);
 /// - a `Content-Length` over `maxBodySize` → 413 (`http.payload_too_large`) without reading the body, and the same
 ///   limit on `context.maxUploadSize`, which `request.decode` and `collect(upTo:)` enforce for chunked bodies.
-public struct RequestLimitsMiddleware<Context: SecurityRequestContext>: RouterMiddleware {
-    let maxBodySize: Int
+package struct RequestLimits: Sendable {
+    package let maxBodySize: Int
     let maxURLLength: Int
     let maxHeaderBytes: Int
 
-    public init(maxBodySize: Int, maxURLLength: Int, maxHeaderBytes: Int) {
+    package init(maxBodySize: Int, maxURLLength: Int, maxHeaderBytes: Int) {
         self.maxBodySize = maxBodySize
         self.maxURLLength = maxURLLength
         self.maxHeaderBytes = maxHeaderBytes
     }
 
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    /// Throws the 414, 431, 400 or 413 the request has earned, before anything reads it.
+    package func check(_ request: Request) throws {
         if (request.head.path?.utf8.count ?? 0) > maxURLLength {
             throw KeelError(.uriTooLong, code: "http.uri_too_long", message: "The URL is longer than \(maxURLLength) bytes.")
         }
@@ -41,9 +42,6 @@ public struct RequestLimitsMiddleware<Context: SecurityRequestContext>: RouterMi
                 throw KeelError(.contentTooLarge, code: .payloadTooLarge, message: "The request body is larger than \(maxBodySize) bytes.")
             }
         }
-        var context = context
-        context.maxUploadSize = maxBodySize
-        return try await next(request, context)
     }
 }
 

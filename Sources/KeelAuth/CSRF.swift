@@ -4,7 +4,7 @@ import Foundation
 import HTTPTypes
 import KeelCore
 import Synchronization
-import Logging
+package import Logging
 import NIOCore
 
 extension Session {
@@ -44,35 +44,34 @@ enum CSRFToken {
 /// without the cookie and without `Authorization`, a form-type body (urlencoded, multipart, text) from another site
 /// (`Sec-Fetch-Site: cross-site`, or a foreign `Origin`) is refused; JSON calls are left to CORS.
 /// Exemptions are explicit: `exemptPaths` lists exact paths or prefixes ending in `/*`.
-/// Place it after `SessionMiddleware` and `TransportSecurityMiddleware`.
-public struct CSRFMiddleware<Context: SessionRequestContext & SecurityRequestContext>: RouterMiddleware {
-    public static var headerName: HTTPField.Name { .xCSRFToken }
-    public static var formField: String { "csrf_token" }
+package struct CSRFPolicy: Sendable {
+    static let formField = "csrf_token"
 
     let sessionCookieName: String
     let trustedOrigins: Set<String>
     let exemptExact: Set<String>
     let exemptPrefixes: [String]
 
-    public init(sessionCookieName: String, trustedOrigins: [String] = [], exemptPaths: [String] = []) {
+    package init(sessionCookieName: String, trustedOrigins: [String], exemptPaths: [String]) {
         self.sessionCookieName = sessionCookieName
         self.trustedOrigins = Set(trustedOrigins.map { $0.lowercased() })
         self.exemptExact = Set(exemptPaths.filter { !$0.hasSuffix("/*") })
         self.exemptPrefixes = exemptPaths.filter { $0.hasSuffix("/*") }.map { String($0.dropLast()) }
     }
 
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    /// Throws the 403 an unsafe request has earned. A form body read for its token is put back on `request`.
+    package func check(_ request: inout Request, security: RequestSecurity, session: Session, maxUploadSize: Int, logger: Logger) async throws {
         switch request.method {
-        case .get, .head, .options, .trace: return try await next(request, context)
+        case .get, .head, .options, .trace: return
         default: break
         }
         let path = request.uri.path
         if exemptExact.contains(path) || exemptPrefixes.contains(where: { path.hasPrefix($0) }) {
-            return try await next(request, context)
+            return
         }
-        let scheme = context.security.isSecure ? "https" : "http"
+        let scheme = security.isSecure ? "https" : "http"
         var origins: Set<String> = []
-        if let authority = context.security.authority ?? request.head.authority?.lowercased() { origins.insert("\(scheme)://\(authority)") }
+        if let authority = security.authority ?? request.head.authority?.lowercased() { origins.insert("\(scheme)://\(authority)") }
 
         guard request.cookies[sessionCookieName] != nil else {
             // No session cookie, so no ambient credential, except that a cross-site page can still post a form that
@@ -81,43 +80,40 @@ public struct CSRFMiddleware<Context: SessionRequestContext & SecurityRequestCon
             // calls are protected by CORS and go on.
             if request.headers[.authorization] == nil, Self.isSimpleContentType(request.headers[.contentType]) {
                 if request.headers[.secFetchSite]?.lowercased() == "cross-site" {
-                    throw failure("Cross-site form submission.", context: context)
+                    throw failure("Cross-site form submission.", security: security, logger: logger)
                 }
                 if let origin = request.headers[.origin]?.lowercased(), !origins.contains(origin), !trustedOrigins.contains(origin) {
-                    throw failure("Origin \(origin.prefix(100)) does not match this site.", context: context)
+                    throw failure("Origin \(origin.prefix(100)) does not match this site.", security: security, logger: logger)
                 }
             }
-            return try await next(request, context)
+            return
         }
 
         if let origin = request.headers[.origin]?.lowercased() {
             guard origins.contains(origin) || trustedOrigins.contains(origin) else {
-                throw failure("Origin \(origin.prefix(100)) does not match this site.", context: context)
+                throw failure("Origin \(origin.prefix(100)) does not match this site.", security: security, logger: logger)
             }
-        } else if context.security.isSecure {
+        } else if security.isSecure {
             guard let referer = request.headers[.referer]?.lowercased() else {
-                throw failure("Referer checking failed: no Referer.", context: context)
+                throw failure("Referer checking failed: no Referer.", security: security, logger: logger)
             }
             let allowed = origins.union(trustedOrigins)
             guard allowed.contains(where: { referer == $0 || referer.hasPrefix($0 + "/") }) else {
-                throw failure("Referer checking failed: the Referer is not on this site.", context: context)
+                throw failure("Referer checking failed: the Referer is not on this site.", security: security, logger: logger)
             }
         }
 
-        var request = request
         var token = request.headers[.xCSRFToken]
         if token == nil, request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true {
-            let body = try await request.body.collect(upTo: context.maxUploadSize)
+            let body = try await request.body.collect(upTo: maxUploadSize)
             request.body = .init(buffer: body)
             token = Self.formValue(named: Self.formField, in: String(buffer: body))
         }
-        guard let token, !token.isEmpty else { throw failure("CSRF token missing.", context: context) }
-        guard let secret = context.session.state.withLock({ $0.record?.csrfSecret }), CSRFToken.matches(token, secret: secret) else {
-            throw failure("CSRF token incorrect.", context: context)
+        guard let token, !token.isEmpty else { throw failure("CSRF token missing.", security: security, logger: logger) }
+        guard let secret = session.state.withLock({ $0.record?.csrfSecret }), CSRFToken.matches(token, secret: secret) else {
+            throw failure("CSRF token incorrect.", security: security, logger: logger)
         }
-        return try await next(request, context)
     }
-
 
     /// Content types a browser sends cross-site without a CORS preflight.
     static func isSimpleContentType(_ value: String?) -> Bool {
@@ -125,9 +121,9 @@ public struct CSRFMiddleware<Context: SessionRequestContext & SecurityRequestCon
         return value.hasPrefix("application/x-www-form-urlencoded") || value.hasPrefix("multipart/form-data") || value.hasPrefix("text/plain")
     }
 
-    func failure(_ reason: String, context: Context) -> KeelError {
-        context.logger.warning("csrf failure", metadata: [
-            "keel.security.event": "csrf_failure", "csrf.reason": .string(reason), "client": .string(context.security.clientAddress ?? "-"),
+    func failure(_ reason: String, security: RequestSecurity, logger: Logger) -> KeelError {
+        logger.warning("csrf failure", metadata: [
+            "keel.security.event": "csrf_failure", "csrf.reason": .string(reason), "client": .string(security.clientAddress ?? "-"),
         ])
         return KeelError(.forbidden, code: "csrf.failed", message: "CSRF verification failed. \(reason)")
     }

@@ -10,79 +10,73 @@ public protocol SessionRequestContext: RequestContext {
     var session: Session { get }
 }
 
+/// The session cookie and timeouts (`security.session.*` settings).
+public struct SessionConfiguration: Sendable {
+    public var cookieName: String
+    public var secure: Bool
+    public var sameSite: Cookie.SameSite
+    public var idleTimeout: Duration
+    public var absoluteTimeout: Duration
+    public var touchInterval: Duration
+
+    public init(cookieName: String = "keel_session", secure: Bool = true, sameSite: Cookie.SameSite = .lax,
+                idleTimeout: Duration = .seconds(43_200), absoluteTimeout: Duration = .seconds(1_209_600),
+                touchInterval: Duration = .seconds(60)) {
+        self.cookieName = cookieName
+        self.secure = secure
+        self.sameSite = sameSite
+        self.idleTimeout = idleTimeout
+        self.absoluteTimeout = absoluteTimeout
+        self.touchInterval = touchInterval
+    }
+}
+
 /// Loads the session named by the cookie, enforces its idle and absolute timeouts, and after the handler saves what
 /// changed, rotates the key when asked (login, privilege change) and clears the cookie on logout.
 ///
 /// The cookie is `HttpOnly`, `SameSite=Lax` (or `Strict`) and `Secure` by default; its value is 256 random bits.
 /// An unchanged session is written back at most once a minute, to slide its idle timeout.
-public struct SessionMiddleware<Context: SessionRequestContext>: RouterMiddleware {
-    public struct Configuration: Sendable {
-        public var cookieName: String
-        public var secure: Bool
-        public var sameSite: Cookie.SameSite
-        public var idleTimeout: Duration
-        public var absoluteTimeout: Duration
-        public var touchInterval: Duration
-
-        public init(cookieName: String = "keel_session", secure: Bool = true, sameSite: Cookie.SameSite = .lax,
-                    idleTimeout: Duration = .seconds(43_200), absoluteTimeout: Duration = .seconds(1_209_600),
-                    touchInterval: Duration = .seconds(60)) {
-            self.cookieName = cookieName
-            self.secure = secure
-            self.sameSite = sameSite
-            self.idleTimeout = idleTimeout
-            self.absoluteTimeout = absoluteTimeout
-            self.touchInterval = touchInterval
-        }
-    }
-
+package struct SessionLifecycle: Sendable {
     let store: any SessionStore
-    let configuration: Configuration
+    let configuration: SessionConfiguration
     let clock: @Sendable () -> Date
 
-    public init(store: any SessionStore, configuration: Configuration, clock: @escaping @Sendable () -> Date = Date.init) {
+    package init(store: any SessionStore, configuration: SessionConfiguration, clock: @escaping @Sendable () -> Date) {
         self.store = store
         self.configuration = configuration
         self.clock = clock
     }
 
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let session = context.session
-        var staleCookie = false
-        if let key = request.cookies[configuration.cookieName]?.value {
-            if SessionCookie.isWellFormed(key), let record = try await store.load(key: key) {
-                let now = clock()
-                if now.timeIntervalSince(record.lastSeenAt) > configuration.idleTimeout.inSeconds
-                    || now.timeIntervalSince(record.createdAt) > configuration.absoluteTimeout.inSeconds {
-                    try await store.delete(key: key)
-                    staleCookie = true
-                } else {
-                    session.restore(record)
-                }
-            } else {
-                staleCookie = true
-            }
+    /// Restores the session the cookie names, if it is live. Returns whether the request carried a cookie that
+    /// names no live session (it is then cleared on the response). No cookie, no work.
+    package func load(_ request: Request, into session: Session) async throws -> Bool {
+        guard let key = request.cookies[configuration.cookieName]?.value else { return false }
+        guard SessionCookie.isWellFormed(key), let record = try await store.load(key: key) else { return true }
+        let now = clock()
+        if now.timeIntervalSince(record.lastSeenAt) > configuration.idleTimeout.inSeconds
+            || now.timeIntervalSince(record.createdAt) > configuration.absoluteTimeout.inSeconds {
+            try await store.delete(key: key)
+            return true
         }
-        var response: Response
-        do {
-            response = try await next(request, context)
-        } catch {
-            // A client error still commits the session (a logout before a 403 must stick), as Django saves below 500.
-            let status = (error as? any HTTPResponseError)?.status.code ?? 500
-            guard status < 500 else { throw error }
-            var carrier = Response(status: .ok)
-            try await finish(session, staleCookie: staleCookie, response: &carrier)
-            let cookies = carrier.headers.filter { $0.name == .setCookie }
-            if cookies.isEmpty { throw error }
-            throw ErrorWithExtraHeaders(error, HTTPFields(cookies))
-        }
-        try await finish(session, staleCookie: staleCookie, response: &response)
-        return response
+        session.restore(record)
+        return false
+    }
+
+    /// The error to throw once the handler threw `error`: a client error still commits the session (a logout before
+    /// a 403 must stick), as Django saves below 500, and carries its cookie; a server error commits nothing.
+    package func commit(_ session: Session, staleCookie: Bool, after error: any Error) async throws -> any Error {
+        let status = (error as? any HTTPResponseError)?.status.code ?? 500
+        guard status < 500 else { return error }
+        var carrier = Response(status: .ok)
+        try await finish(session, staleCookie: staleCookie, response: &carrier)
+        let cookies = carrier.headers.filter { $0.name == .setCookie }
+        if cookies.isEmpty { return error }
+        return ErrorWithExtraHeaders(error, HTTPFields(cookies))
     }
 
     /// Writes what changed. Existing sessions are only ever updated, never re-inserted: a session ended meanwhile
     /// (logout in another tab, password change) stays ended, and its cookie is cleared.
-    func finish(_ session: Session, staleCookie: Bool, response: inout Response) async throws {
+    package func finish(_ session: Session, staleCookie: Bool, response: inout Response) async throws {
         let snapshot = session.state.withLock { $0 }
         let now = clock()
         if snapshot.destroy {

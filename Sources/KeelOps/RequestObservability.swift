@@ -2,9 +2,9 @@ public import Hummingbird
 import HTTPTypes
 public import KeelCore
 public import CoreMetrics
-import Logging
+package import Logging
 
-/// Request id, access log and request metrics: the outermost middleware.
+/// Request id, access log and request metrics: the outermost step of Keel's request pipeline.
 ///
 /// - Accepts a well-formed incoming `X-Request-ID` (1–128 characters of `A-Z a-z 0-9 - _ . : /`), else generates one;
 ///   sets it on the context (`requestID`), on every log line of the request (`keel.request.id`) and on the response.
@@ -13,36 +13,27 @@ import Logging
 ///   streamed body's transfer is not included), so buffered responses keep Hummingbird's single-write fast path.
 /// - Records `keel_http_requests_total` and `keel_http_request_duration_seconds` labelled by route template (never the
 ///   raw path: unmatched paths are labelled `unmatched`), method and status, and `keel_http_requests_in_flight`.
-///
-/// Put `ErrorRenderingMiddleware` directly inside it so the log and metrics see the status clients see.
-public struct RequestObservabilityMiddleware<Context: RequestIDRequestContext>: RouterMiddleware {
+package struct RequestObservability: Sendable {
     let metrics: RequestMetrics?
     let accessLog: Bool
 
-    /// - Parameters:
-    ///   - metricsFactory: where request metrics go; `nil` records none.
-    ///   - accessLog: whether to log one line per request.
-    public init(metricsFactory: (any MetricsFactory)?, accessLog: Bool = true) {
+    package init(metricsFactory: (any MetricsFactory)?, accessLog: Bool) {
         self.metrics = metricsFactory.map(RequestMetrics.init(factory:))
         self.accessLog = accessLog
     }
 
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let start = ContinuousClock.now
-        let requestID = request.headers[.xRequestID].flatMap(Self.accept) ?? Self.generate()
-        var context = context
-        context.requestID = requestID
-        context.logger[metadataKey: "keel.request.id"] = .string(requestID)
+    /// Accepts or makes the request id, puts it on the logger, counts the request in flight. Returns the id.
+    package func begin(_ request: Request, logger: inout Logger) -> String {
+        let id = request.headers[.xRequestID].flatMap(Self.accept) ?? Self.generate()
+        logger[metadataKey: "keel.request.id"] = .string(id)
         metrics?.inFlight.increment()
-        var response: Response
-        do {
-            response = try await next(request, context)
-        } catch {
-            // Only reached when nothing inside rendered the error: keep the id and the accounting right anyway.
-            response = ErrorRenderingMiddleware<Context>.render(error, request: request, context: context)
-        }
+        return id
+    }
+
+    /// Echoes the id and records the finished request: metrics, then the access line.
+    package func end(_ request: Request, response: inout Response, requestID: String, route: String?, start: ContinuousClock.Instant, logger: Logger) {
         response.headers[.xRequestID] = requestID
-        let route = context.endpointPath ?? "unmatched"
+        let route = route ?? "unmatched"
         let status = response.status.code
         let method = request.method.rawValue
         let elapsed = ContinuousClock.now - start
@@ -52,7 +43,7 @@ public struct RequestObservabilityMiddleware<Context: RequestIDRequestContext>: 
             metrics.inFlight.decrement()
         }
         if accessLog {
-            context.logger.info(
+            logger.info(
                 "request",
                 metadata: [
                     "http.method": .string(method),
@@ -62,7 +53,6 @@ public struct RequestObservabilityMiddleware<Context: RequestIDRequestContext>: 
                 ]
             )
         }
-        return response
     }
 
     /// The incoming id if it is well formed, else `nil`.
@@ -84,8 +74,6 @@ public struct RequestObservabilityMiddleware<Context: RequestIDRequestContext>: 
     static func generate() -> String {
         Hex.encode(SecureRandom.bytes(16))
     }
-
-
 
     static func milliseconds(_ nanoseconds: UInt64) -> String {
         let micros = nanoseconds / 1000

@@ -1,6 +1,6 @@
 public import Hummingbird
 import KeelCore
-import Logging
+package import Logging
 import HTTPTypes
 import Synchronization
 
@@ -9,39 +9,44 @@ import Synchronization
 ///
 /// Cancellation is cooperative: sleeping, awaiting a database query or reading a body stops at once, but code that
 /// ignores cancellation (a tight CPU loop) finishes before the 503 goes out. `http.idleTimeout` separately closes
-/// connections whose client stops sending. Put it inside `ErrorRenderingMiddleware` and the security headers, so the
-/// 503 has the usual body and headers.
+/// connections whose client stops sending.
 ///
 /// Cost: the handler runs in one child task (so it can be cancelled without cancelling the connection, which would
-/// drop the 503), and one shared watchdog timer checks every in-flight request's deadline. There is no timer per
-/// request: a sleeping timer task per request cost about a seventh of a trivial route's throughput.
-public struct RequestTimeoutMiddleware<Context: RequestContext>: RouterMiddleware {
+/// drop the 503: NIO refuses writes from a cancelled task), started immediately on the caller's thread, and one
+/// shared watchdog timer checks every in-flight request's deadline. There is no timer per request: a sleeping timer
+/// task per request cost about a seventh of a trivial route's throughput, and a child task started through the
+/// executor's queue about as much again.
+package struct RequestDeadline: Sendable {
     let watchdog: DeadlineWatchdog?
 
-    public init(timeout: Duration) {
+    /// `timeout` zero or less means none.
+    package init(timeout: Duration) {
         self.watchdog = timeout > .zero ? DeadlineWatchdog(timeout: timeout) : nil
     }
 
-    /// Carries Hummingbird's `next` into the handler's child task. `next` is not declared `Sendable`, but it only
-    /// captures the (Sendable) middleware chain and is called exactly once, in that child, while this frame waits:
-    /// there is no concurrent use to race.
-    private struct Next: @unchecked Sendable {
-        let call: (Request, Context) async throws -> Response
+    /// Carries `body` into the handler's child task. The closure is not `Sendable`, but it is called exactly once, in
+    /// that child, while the caller waits for it: there is no concurrent use to race.
+    private struct Body: @unchecked Sendable {
+        let call: () async throws -> Response
     }
 
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let watchdog else { return try await next(request, context) }
-        return try await withoutActuallyEscaping(next) { escapable in
-            let next = Next(call: escapable)
+    /// Runs `body` in a child task that is cancelled past the deadline, which then becomes a 503 `http.timeout`.
+    ///
+    /// The child starts immediately, on the caller's thread (`addImmediateTask`): a handler that never suspends costs
+    /// no trip through the executor's queue, and one that does resumes where it would have anyway.
+    package func run(logger: Logger, _ body: () async throws -> Response) async throws -> Response {
+        guard let watchdog else { return try await body() }
+        return try await withoutActuallyEscaping(body) { escapable in
+            let body = Body(call: escapable)
             return try await withThrowingTaskGroup(of: Response.self) { group in
-                group.addTask {
-                    try await watchdog.guarding { try await next.call(request, context) }
+                group.addImmediateTask {
+                    try await watchdog.guarding { try await body.call() }
                 }
                 do {
                     // The group has exactly one child.
                     return try await group.next()!
                 } catch is DeadlineWatchdog.TimedOut {
-                    context.logger.warning("request timed out", metadata: ["http.timeout_ms": .stringConvertible(Int(watchdog.timeout.inSeconds * 1000))])
+                    logger.warning("request timed out", metadata: ["http.timeout_ms": .stringConvertible(Int(watchdog.timeout.inSeconds * 1000))])
                     throw KeelError(.serviceUnavailable, code: "http.timeout", message: "The request took too long.", headers: [.retryAfter: "5"])
                 }
             }
@@ -49,7 +54,7 @@ public struct RequestTimeoutMiddleware<Context: RequestContext>: RouterMiddlewar
     }
 }
 
-/// The deadlines of every in-flight request of one `RequestTimeoutMiddleware`, and the one timer task that cancels
+/// The deadlines of every in-flight request of one `RequestDeadline`, and the one timer task that cancels
 /// those past due. The timer runs only while requests are in flight: it ends itself once none are left, so nothing
 /// outlives the server's drain at shutdown by more than one tick.
 final class DeadlineWatchdog: Sendable {

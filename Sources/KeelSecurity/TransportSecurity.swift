@@ -1,8 +1,30 @@
 public import Hummingbird
 import HTTPTypes
 import KeelCore
-import Logging
+package import Logging
 import Foundation
+
+/// What Keel's transport security enforces (from `http.allowedHosts` and `security.*` settings).
+public struct TransportSecurityConfiguration: Sendable {
+    public var allowedHosts: [String]
+    public var trustedProxies: [IPAddressRange]
+    public var sslRedirect: Bool
+    public var hstsMaxAge: Int
+    public var hstsIncludeSubDomains: Bool
+    public var hstsPreload: Bool
+
+    public init(
+        allowedHosts: [String], trustedProxies: [IPAddressRange], sslRedirect: Bool,
+        hstsMaxAge: Int, hstsIncludeSubDomains: Bool, hstsPreload: Bool
+    ) {
+        self.allowedHosts = allowedHosts
+        self.trustedProxies = trustedProxies
+        self.sslRedirect = sslRedirect
+        self.hstsMaxAge = hstsMaxAge
+        self.hstsIncludeSubDomains = hstsIncludeSubDomains
+        self.hstsPreload = hstsPreload
+    }
+}
 
 /// Trusted proxies, allowed hosts, the HTTPS redirect and HSTS, in that order.
 ///
@@ -13,37 +35,16 @@ import Foundation
 /// - Secure responses get `Strict-Transport-Security` (never plain-HTTP ones: browsers ignore it there).
 ///
 /// Health endpoints (`/health/…`) skip the host check and the redirect, so load balancers can probe an instance by
-/// its address over plain HTTP. Put it inside `ErrorRenderingMiddleware`.
-public struct TransportSecurityMiddleware<Context: SecurityRequestContext>: RouterMiddleware {
-    /// What the middleware enforces.
-    public struct Configuration: Sendable {
-        public var allowedHosts: [String]
-        public var trustedProxies: [IPAddressRange]
-        public var sslRedirect: Bool
-        public var hstsMaxAge: Int
-        public var hstsIncludeSubDomains: Bool
-        public var hstsPreload: Bool
-
-        public init(
-            allowedHosts: [String], trustedProxies: [IPAddressRange], sslRedirect: Bool,
-            hstsMaxAge: Int, hstsIncludeSubDomains: Bool, hstsPreload: Bool
-        ) {
-            self.allowedHosts = allowedHosts
-            self.trustedProxies = trustedProxies
-            self.sslRedirect = sslRedirect
-            self.hstsMaxAge = hstsMaxAge
-            self.hstsIncludeSubDomains = hstsIncludeSubDomains
-            self.hstsPreload = hstsPreload
-        }
-    }
-
-    let configuration: Configuration
+/// its address over plain HTTP.
+package struct TransportSecurity: Sendable {
+    let configuration: TransportSecurityConfiguration
     let exactHosts: Set<String>
     let suffixes: [String]
     let anyHost: Bool
-    let hsts: String?
+    /// The `Strict-Transport-Security` value for secure responses, if HSTS is on.
+    package let hsts: String?
 
-    public init(_ configuration: Configuration) {
+    package init(_ configuration: TransportSecurityConfiguration) {
         self.configuration = configuration
         let patterns = configuration.allowedHosts.map { $0.lowercased() }
         anyHost = patterns.contains("*")
@@ -59,43 +60,39 @@ public struct TransportSecurityMiddleware<Context: SecurityRequestContext>: Rout
         }
     }
 
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var context = context
-        let peer = context.peerAddress
+    /// Fills in `security` (secure, client address, host) from the peer and, if it is a trusted proxy, its
+    /// forwarded headers; throws the 400 for a host that is not allowed; returns the HTTPS redirect when one is due.
+    package func inspect(_ request: Request, peerAddress peer: String?, security: inout RequestSecurity, logger: Logger) throws -> Response? {
         let trusted = peer.flatMap(IPAddressRange.parse).map(isTrustedProxy) ?? false
         var host = request.head.authority
-        context.security.clientAddress = peer
+        security.clientAddress = peer
         if trusted {
             // The proxy appends its own value last; anything before it came from the client.
             if let proto = request.headers[.xForwardedProto] {
-                context.security.isSecure = Self.lastValue(proto).utf8.elementsEqual("https".utf8) { $0 | 0x20 == $1 }
+                security.isSecure = Self.lastValue(proto).utf8.elementsEqual("https".utf8) { $0 | 0x20 == $1 }
             }
             if let forwardedHost = request.headers[.xForwardedHost] {
                 host = Self.lastValue(forwardedHost)
             }
             if let forwardedFor = request.headers[.xForwardedFor] {
-                context.security.clientAddress = clientAddress(forwardedFor: forwardedFor) ?? peer
+                security.clientAddress = clientAddress(forwardedFor: forwardedFor) ?? peer
             }
         }
         // The whole value must look like a host (and optional port) before any part of it is trusted.
         let authority = host.map { $0.lowercased() }.flatMap { Self.isValidAuthority($0) ? $0 : nil }
         let hostName = authority.map(Self.stripPort)
-        context.security.host = hostName
-        context.security.authority = authority
-        let isHealth = request.uri.path.hasPrefix("/health/")
-
-        if !isHealth {
-            guard let authority, let hostName, isAllowed(hostName) else {
-                context.logger.warning("disallowed host", metadata: ["http.host": .string(String((host ?? "").prefix(100)))])
-                throw KeelError(.badRequest, code: "http.disallowed_host", message: "Invalid Host header.")
-            }
-            if configuration.sslRedirect && !context.security.isSecure {
-                return Response(status: .movedPermanently, headers: [.location: "https://\(authority)\(request.uri.description)"])
-            }
+        security.host = hostName
+        security.authority = authority
+        // Health endpoints skip the host check and the redirect.
+        if request.uri.path.hasPrefix("/health/") { return nil }
+        guard let authority, let hostName, isAllowed(hostName) else {
+            logger.warning("disallowed host", metadata: ["http.host": .string(String((host ?? "").prefix(100)))])
+            throw KeelError(.badRequest, code: "http.disallowed_host", message: "Invalid Host header.")
         }
-
-        guard context.security.isSecure, let hsts else { return try await next(request, context) }
-        return try await ErrorWithExtraHeaders.adding([.strictTransportSecurity: hsts]) { try await next(request, context) }
+        if configuration.sslRedirect && !security.isSecure {
+            return Response(status: .movedPermanently, headers: [.location: "https://\(authority)\(request.uri.description)"])
+        }
+        return nil
     }
 
     func isAllowed(_ host: String) -> Bool {

@@ -11,28 +11,9 @@ import Logging
 /// - Anything else is a 500 whose body says only that an error happened and gives the request id; the error itself
 ///   is logged at `error` level with that id, never sent to the client.
 ///
-/// Place it inside `RequestObservabilityMiddleware` (so the access log sees the final status) and outside every
-/// middleware that may throw.
-public struct ErrorRenderingMiddleware<Context: RequestIDRequestContext>: RouterMiddleware {
-    public init() {}
-
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        do {
-            return try await next(request, context)
-        } catch {
-            return Self.render(error, request: request, context: context)
-        }
-    }
-
-    /// Renders an error as Keel's error response. Public so other entry points (a custom responder) stay consistent.
-    public static func render(_ error: any Error, request: Request, context: Context) -> Response {
-        renderError(error, request: request, context: context, requestID: context.requestID)
-    }
-}
-
-/// The one place an error becomes Keel's error response: `ErrorRenderingMiddleware` and `ErrorWithExtraHeaders`
-/// (when Hummingbird renders it directly) both come here.
-func renderError(_ error: any Error, request: Request, context: some RequestContext, requestID: String) -> Response {
+/// The one place an error becomes Keel's error response: Keel's request pipeline and `ErrorWithExtraHeaders` (when
+/// Hummingbird renders it directly) both come here.
+package func renderError(_ error: any Error, request: Request, context: some RequestContext, requestID: String) -> Response {
     switch error {
     case let extra as ErrorWithExtraHeaders:
         var response = renderError(extra.base, request: request, context: context, requestID: requestID)
@@ -70,7 +51,7 @@ func renderError(_ error: any Error, request: Request, context: some RequestCont
 
 /// Wraps an error with headers that must reach the error response too (security headers, request id).
 ///
-/// `ErrorRenderingMiddleware` renders the wrapped error and adds these headers without overwriting any it set.
+/// Rendering it renders the wrapped error and adds these headers without overwriting any it set.
 public struct ErrorWithExtraHeaders: Error, HTTPResponseError, Sendable {
     public let base: any Error
     public let headers: HTTPFields

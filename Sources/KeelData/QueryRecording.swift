@@ -1,7 +1,7 @@
 public import Hummingbird
 public import KeelCore
 import HTTPTypes
-import Logging
+package import Logging
 
 /// What an N+1 does.
 public enum NPlusOneAction: String, Sendable {
@@ -18,26 +18,26 @@ public enum NPlusOneAction: String, Sendable {
 /// - `Server-Timing: db;dur=<ms>;desc="<n> queries"` when `serverTiming` is on (development).
 /// - An N+1: the same fingerprint `nPlusOneThreshold` times or more in one request, handled as `nPlusOne` says.
 /// - Slow statements are logged by `RecordingDatabase` with the request's logger, so they carry its id.
-///
-/// Place it inside `ErrorRenderingMiddleware` so an N+1 failure renders in the one error format.
-public struct QueryRecorderMiddleware<Context: RequestIDRequestContext>: RouterMiddleware {
+package struct QueryRecording: Sendable {
     let serverTiming: Bool
     let threshold: Int
     let action: NPlusOneAction
     let slowThreshold: Duration
 
-    public init(serverTiming: Bool, nPlusOneThreshold: Int, nPlusOne: NPlusOneAction, slowQueryThreshold: Duration) {
+    package init(serverTiming: Bool, nPlusOneThreshold: Int, nPlusOne: NPlusOneAction, slowQueryThreshold: Duration) {
         self.serverTiming = serverTiming
         self.threshold = nPlusOneThreshold
         self.action = nPlusOne
         self.slowThreshold = slowQueryThreshold
     }
 
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    /// Runs `body` with a recorder bound, then reports: `Server-Timing`, and an N+1 as configured. `route` is read
+    /// after `body` (the router sets it).
+    package func run(logger: Logger, route: () -> String?, _ body: () async throws -> Response) async throws -> Response {
         let recorder = QueryRecorder(
-            parent: QueryRecorder.current, logger: context.logger, slowThreshold: slowThreshold, tracksStatements: action != .ignore)
+            parent: QueryRecorder.current, logger: logger, slowThreshold: slowThreshold, tracksStatements: action != .ignore)
         var response = try await QueryRecorder.$current.withValue(recorder) {
-            try await next(request, context)
+            try await body()
         }
         let stats = recorder.stats
         if serverTiming {
@@ -48,12 +48,12 @@ public struct QueryRecorderMiddleware<Context: RequestIDRequestContext>: RouterM
             for repeated in stats.repeated(atLeast: threshold) {
                 let metadata: Logger.Metadata = [
                     "db.fingerprint": .string(repeated.fingerprint), "db.count": .stringConvertible(repeated.count),
-                    "http.route": .string(context.endpointPath ?? "unmatched"),
+                    "http.route": .string(route() ?? "unmatched"),
                 ]
                 if action == .warn {
-                    context.logger.warning("N+1 query", metadata: metadata)
+                    logger.warning("N+1 query", metadata: metadata)
                 } else {
-                    context.logger.error("N+1 query", metadata: metadata)
+                    logger.error("N+1 query", metadata: metadata)
                     // The fingerprint goes to the log only: a response never carries SQL.
                     throw KeelError(.internalServerError, code: "database.n_plus_one",
                                     message: "N+1 query detected (\(repeated.count) runs of one statement); see the log.")

@@ -3,6 +3,30 @@ import HTTPTypes
 import KeelCore
 import Foundation
 
+/// What Keel's security headers are: the headers and the policy (from `security.*` settings).
+public struct SecurityHeadersConfiguration: Sendable {
+    public var cspPolicy: String?
+    public var cspReportOnly: Bool
+    public var cspReportPath: String?
+    public var frameOptions: String
+    public var referrerPolicy: String
+    public var crossOriginOpenerPolicy: String
+    public var contentTypeNosniff: Bool
+
+    public init(
+        cspPolicy: String?, cspReportOnly: Bool = false, cspReportPath: String? = nil, frameOptions: String = "DENY",
+        referrerPolicy: String = "same-origin", crossOriginOpenerPolicy: String = "same-origin", contentTypeNosniff: Bool = true
+    ) {
+        self.cspPolicy = cspPolicy
+        self.cspReportOnly = cspReportOnly
+        self.cspReportPath = cspReportPath
+        self.frameOptions = frameOptions
+        self.referrerPolicy = referrerPolicy
+        self.crossOriginOpenerPolicy = crossOriginOpenerPolicy
+        self.contentTypeNosniff = contentTypeNosniff
+    }
+}
+
 /// Keel's hardening headers on every response, error responses included, never overwriting what a route set:
 /// Content-Security-Policy (with a fresh nonce per request), X-Frame-Options, X-Content-Type-Options,
 /// Referrer-Policy and Cross-Origin-Opener-Policy.
@@ -10,37 +34,13 @@ import Foundation
 /// The nonce is on `context.security.cspNonce` before the handler runs: put it on inline scripts and styles
 /// (`<script nonce="{{nonce}}">`). A route that needs another policy sets the header itself, or uses
 /// `SecurityPolicyOverride` to tighten or (visibly) loosen it.
-public struct SecurityHeadersMiddleware<Context: SecurityRequestContext>: RouterMiddleware {
-    /// The headers and the policy.
-    public struct Configuration: Sendable {
-        public var cspPolicy: String?
-        public var cspReportOnly: Bool
-        public var cspReportPath: String?
-        public var frameOptions: String
-        public var referrerPolicy: String
-        public var crossOriginOpenerPolicy: String
-        public var contentTypeNosniff: Bool
-
-        public init(
-            cspPolicy: String?, cspReportOnly: Bool = false, cspReportPath: String? = nil, frameOptions: String = "DENY",
-            referrerPolicy: String = "same-origin", crossOriginOpenerPolicy: String = "same-origin", contentTypeNosniff: Bool = true
-        ) {
-            self.cspPolicy = cspPolicy
-            self.cspReportOnly = cspReportOnly
-            self.cspReportPath = cspReportPath
-            self.frameOptions = frameOptions
-            self.referrerPolicy = referrerPolicy
-            self.crossOriginOpenerPolicy = crossOriginOpenerPolicy
-            self.contentTypeNosniff = contentTypeNosniff
-        }
-    }
-
+package struct SecurityHeaders: Sendable {
     let fixed: HTTPFields
     /// The policy split around `{nonce}`, so each request only joins strings.
     let policyParts: [String]?
     let policyField: HTTPField.Name
 
-    public init(_ configuration: Configuration) {
+    package init(_ configuration: SecurityHeadersConfiguration) {
         var fields = HTTPFields()
         fields[.xFrameOptions] = configuration.frameOptions
         if configuration.contentTypeNosniff { fields[.xContentTypeOptions] = "nosniff" }
@@ -56,22 +56,19 @@ public struct SecurityHeadersMiddleware<Context: SecurityRequestContext>: Router
         policyField = configuration.cspReportOnly ? .contentSecurityPolicyReportOnly : .contentSecurityPolicy
     }
 
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var context = context
+    /// This response's headers; with a policy, a fresh nonce is made, stored in `nonce` and put into it.
+    package func fields(nonce: inout String) -> HTTPFields {
+        guard let policyParts else { return fixed }
+        nonce = Self.makeNonce()
         var headers = fixed
-        if let policyParts {
-            let nonce = Self.makeNonce()
-            context.security.cspNonce = nonce
-            headers[policyField] = policyParts.joined(separator: nonce)
-        }
-        return try await ErrorWithExtraHeaders.adding(headers) { try await next(request, context) }
+        headers[policyField] = policyParts.joined(separator: nonce)
+        return headers
     }
 
     /// 128 random bits, base64 (what CSP nonces are usually made of).
     static func makeNonce() -> String {
         Base64URL.encode(SecureRandom.bytes(16))
     }
-
 }
 
 /// Replaces the Content-Security-Policy for the routes it is added to: tighter, or looser with a stated reason, so

@@ -1,0 +1,102 @@
+public import Hummingbird
+import HTTPTypes
+import KeelAuth
+import KeelCore
+import KeelData
+import KeelOps
+import KeelSecurity
+
+/// Keel's whole request pipeline as one middleware, one async function, configured from the settings.
+///
+/// Outermost first:
+/// 1. request id, then (after everything) the access line and metrics: `RequestObservability`;
+/// 2. any error becomes Keel's one error response: `renderError`;
+/// 3. security headers with a fresh CSP nonce: `SecurityHeaders`;
+/// 4. CORS, answering preflights here: `CORSPolicy`;
+/// 5. trusted proxies, allowed hosts, the HTTPS redirect, HSTS: `TransportSecurity`;
+/// 6. URL, header and body limits: `RequestLimits`;
+/// 7. the request deadline, around everything below: `RequestDeadline`;
+/// 8. the session: `SessionLifecycle`;
+/// 9. the API token: `APITokens.identity(for:)`;
+/// 10. CSRF: `CSRFPolicy`;
+/// 11. the query recorder (N+1, Server-Timing): `QueryRecording`.
+///
+/// Headers from 3–5 reach every response, error responses included, and never overwrite a header the route set.
+/// These were eleven middleware; as one they save ten async frames, ten existential calls and ten copies of the
+/// context per request (a fifth of a trivial route's throughput on the benchmark machine).
+struct KeelRequestPipeline: RouterMiddleware {
+    typealias Context = KeelContext
+
+    let observability: RequestObservability
+    let securityHeaders: SecurityHeaders
+    let cors: CORSPolicy
+    let transport: TransportSecurity
+    let limits: RequestLimits
+    let deadline: RequestDeadline
+    let sessions: SessionLifecycle
+    let tokens: APITokens
+    let csrf: CSRFPolicy
+    let queries: QueryRecording
+
+    func handle(_ request: Request, context: KeelContext, next: (Request, KeelContext) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        var context = context
+        let requestID = observability.begin(request, logger: &context.logger)
+        context.requestID = requestID
+        // Headers every response gets, error responses included.
+        var headers = securityHeaders.fields(nonce: &context.security.cspNonce)
+        var response: Response
+        do {
+            response = try await respond(request, context: &context, headers: &headers, next: next)
+        } catch {
+            response = renderError(error, request: request, context: context, requestID: requestID)
+        }
+        response.headers.appendMissing(headers)
+        observability.end(request, response: &response, requestID: requestID, route: context.endpointPath, start: start, logger: context.logger)
+        return response
+    }
+
+    /// Steps 4–11; throws what the error renderer turns into a response.
+    private func respond(
+        _ request: Request, context: inout KeelContext, headers: inout HTTPFields, next: (Request, KeelContext) async throws -> Response
+    ) async throws -> Response {
+        switch cors.decide(request) {
+        case .none: break
+        case .preflight(let response): return response
+        case .headers(let corsHeaders): headers.appendMissing(corsHeaders)
+        }
+        if let redirect = try transport.inspect(request, peerAddress: context.peerAddress, security: &context.security, logger: context.logger) {
+            return redirect
+        }
+        if context.security.isSecure, let hsts = transport.hsts {
+            headers[.strictTransportSecurity] = hsts
+        }
+        try limits.check(request)
+        context.maxUploadSize = limits.maxBodySize
+        let context = context
+        return try await deadline.run(logger: context.logger) {
+            try await session(request, context: context, next: next)
+        }
+    }
+
+    /// Steps 8–11, inside the deadline.
+    private func session(_ request: Request, context: KeelContext, next: (Request, KeelContext) async throws -> Response) async throws -> Response {
+        let session = context.session
+        let staleCookie = try await sessions.load(request, into: session)
+        var response: Response
+        do {
+            var context = context
+            if let identity = await tokens.identity(for: request) { context.apiIdentity = identity }
+            var request = request
+            try await csrf.check(&request, security: context.security, session: session, maxUploadSize: context.maxUploadSize, logger: context.logger)
+            let (handlerRequest, handlerContext) = (request, context)
+            response = try await queries.run(logger: context.logger, route: { handlerContext.endpointPath }) {
+                try await next(handlerRequest, handlerContext)
+            }
+        } catch {
+            throw try await sessions.commit(session, staleCookie: staleCookie, after: error)
+        }
+        try await sessions.finish(session, staleCookie: staleCookie, response: &response)
+        return response
+    }
+}
