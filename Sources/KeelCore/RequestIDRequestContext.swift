@@ -18,7 +18,7 @@ extension HTTPField.Name {
 extension HTTPFields {
     /// Appends each field whose name is not present yet, so a header a route set is never overwritten.
     public mutating func appendMissing(_ fields: HTTPFields) {
-        for field in fields where self[field.name] == nil {
+        for field in fields where !self.contains(field.name) {
             self.append(field)
         }
     }

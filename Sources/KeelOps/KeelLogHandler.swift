@@ -15,7 +15,8 @@ public enum LogFormat: String, Sendable, CaseIterable {
     case json
 }
 
-/// Keel's log handler: writes whole lines to standard error (text) or standard output (JSON) with one `write` call.
+/// Keel's log handler: whole lines to standard error (text, one `write` each) or standard output (JSON; routine lines
+/// batched for at most 5 ms by `LogWriter`, `notice` and above written at once).
 ///
 /// Bootstrapped by the executable's `@main` only: `LoggingSystem.bootstrap { KeelLogHandler(label: $0, format: .json) }`.
 /// Hummingbird's own `hb.request.id` duplicate of `keel.request.id` is dropped.
@@ -25,13 +26,14 @@ public struct KeelLogHandler: LogHandler {
     public var metadataProvider: Logger.MetadataProvider?
     let label: String
     let format: LogFormat
-    let sink: @Sendable (String) -> Void
+    /// Where lines go instead of standard output or standard error (tests).
+    let sink: (@Sendable (String) -> Void)?
 
     public init(label: String, format: LogFormat, level: Logger.Level = .info, sink: (@Sendable (String) -> Void)? = nil) {
         self.label = label
         self.format = format
         self.logLevel = level
-        self.sink = sink ?? { line in Self.writeLine(line, fd: format == .json ? 1 : 2) }
+        self.sink = sink
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -40,63 +42,93 @@ public struct KeelLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var merged = metadata
-        if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
-        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-        merged["hb.request.id"] = nil
         let timestamp = Self.timestamp()
+        let fields = Self.fields(handler: metadata, provided: metadataProvider?.get(), event: event.metadata)
         switch format {
         case .json:
-            sink(Self.jsonLine(timestamp: timestamp, level: event.level, label: label, message: "\(event.message)", metadata: merged))
+            var line = Self.jsonLine(timestamp: timestamp, level: event.level, label: label, message: "\(event.message)", fields: fields)
+            if let sink {
+                sink(String(decoding: line, as: UTF8.self))
+            } else {
+                line.append(UInt8(ascii: "\n"))
+                LogWriter.standardOutput.append(line, immediately: event.level > .info)
+            }
         case .text:
             var line = "\(timestamp) \(event.level.rawValue.uppercased()) \(label): \(event.message)"
-            for key in merged.keys.sorted() {
-                line += " \(key)=\(merged[key]!)"
+            for field in fields {
+                line += " \(field.key)=\(field.value)"
             }
-            sink(line)
+            if let sink {
+                sink(line)
+            } else {
+                line += "\n"
+                LogWriter.writeAll(Array(line.utf8), fd: 2)
+            }
         }
+    }
+
+    /// The line's metadata sorted by key: the event's over the provider's over the handler's, without Hummingbird's
+    /// `hb.request.id` (a duplicate of `keel.request.id`). No dictionary is merged: a request's few fields are sorted
+    /// in place.
+    static func fields(handler: Logger.Metadata, provided: Logger.Metadata?, event: Logger.Metadata?) -> [(key: String, value: Logger.MetadataValue)] {
+        var all: [(key: String, value: Logger.MetadataValue)] = []
+        all.reserveCapacity(handler.count + (provided?.count ?? 0) + (event?.count ?? 0))
+        all.append(contentsOf: handler.lazy.map { ($0.key, $0.value) })
+        if let provided { all.append(contentsOf: provided.lazy.map { ($0.key, $0.value) }) }
+        if let event { all.append(contentsOf: event.lazy.map { ($0.key, $0.value) }) }
+        // Sort positions, not the values: by key, and for equal keys the later (stronger) source first.
+        var order = Array(all.indices)
+        order.sort { left, right in
+            let (l, r) = (all[left].key, all[right].key)
+            return l == r ? left > right : l.utf8.lexicographicallyPrecedes(r.utf8)
+        }
+        var unique: [(key: String, value: Logger.MetadataValue)] = []
+        unique.reserveCapacity(all.count)
+        for index in order where all[index].key != "hb.request.id" && unique.last?.key != all[index].key {
+            unique.append(all[index])
+        }
+        return unique
     }
 
     /// One JSON object with sorted keys, every value a string. Hand-written rather than `JSONEncoder`: this runs for
     /// every request's access line, and the encoder's boxing was the largest single cost of a trivial request.
-    static func jsonLine(timestamp: String, level: Logger.Level, label: String, message: String, metadata: Logger.Metadata) -> String {
-        var fields: [(key: String, value: String)] = []
-        fields.reserveCapacity(metadata.count + 4)
-        for (key, value) in metadata where key != "ts" && key != "level" && key != "logger" && key != "msg" {
-            fields.append((key, "\(value)"))
-        }
-        fields.append(("ts", timestamp))
-        fields.append(("level", level.rawValue))
-        fields.append(("logger", label))
-        fields.append(("msg", message))
-        fields.sort { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+    /// `fields` are sorted by key; keys that collide with the line's own (`ts`, `level`, `logger`, `msg`) are dropped.
+    static func jsonLine(
+        timestamp: String, level: Logger.Level, label: String, message: String, fields: [(key: String, value: Logger.MetadataValue)]
+    ) -> [UInt8] {
         var line: [UInt8] = []
-        line.reserveCapacity(256)
+        line.reserveCapacity(320)
         line.append(UInt8(ascii: "{"))
-        for (index, field) in fields.enumerated() {
-            if index > 0 { line.append(UInt8(ascii: ",")) }
-            JSONText.appendString(field.key, to: &line)
+        var first = true
+        func append(_ key: String, _ value: String) {
+            if !first { line.append(UInt8(ascii: ",")) }
+            first = false
+            JSONText.appendString(key, to: &line)
             line.append(UInt8(ascii: ":"))
-            JSONText.appendString(field.value, to: &line)
+            JSONText.appendString(value, to: &line)
+        }
+        // The line's own four keys, merged into the sorted metadata keys in order.
+        let own: [(key: String, value: String)] = [("level", level.rawValue), ("logger", label), ("msg", message), ("ts", timestamp)]
+        var ownIndex = 0
+        for field in fields where field.key != "ts" && field.key != "level" && field.key != "logger" && field.key != "msg" {
+            while ownIndex < own.count, own[ownIndex].key.utf8.lexicographicallyPrecedes(field.key.utf8) {
+                append(own[ownIndex].key, own[ownIndex].value)
+                ownIndex += 1
+            }
+            switch field.value {
+            case .string(let text): append(field.key, text)
+            default: append(field.key, field.value.description)
+            }
+        }
+        while ownIndex < own.count {
+            append(own[ownIndex].key, own[ownIndex].value)
+            ownIndex += 1
         }
         line.append(UInt8(ascii: "}"))
-        return String(decoding: line, as: UTF8.self)
+        return line
     }
 
     static func timestamp() -> String {
         UTCTimestamp.now()
-    }
-
-    static func writeLine(_ line: String, fd: Int32) {
-        var bytes = Array(line.utf8)
-        bytes.append(UInt8(ascii: "\n"))
-        bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if written <= 0 { break }
-                offset += written
-            }
-        }
     }
 }

@@ -88,6 +88,35 @@ import Testing
         #expect(box.lines.count == 1)
         #expect(box.lines[0].contains("INFO app: hello k=v keel.request.id=abc"))
     }
+
+    @Test func jsonLinesAreSortedObjectsWhereTheEventsMetadataWins() throws {
+        final class Box: @unchecked Sendable { var lines: [String] = [] }  // written from one thread in this test
+        let box = Box()
+        var handler = KeelLogHandler(label: "app", format: .json, level: .info) { box.lines.append($0) }
+        handler[metadataKey: "keel.request.id"] = "abc"
+        handler[metadataKey: "shared"] = "from the handler"
+        handler[metadataKey: "hb.request.id"] = "dropped"
+        handler.log(event: .init(
+            level: .warning, message: "quote \" and newline \n",
+            metadata: ["shared": "from the event", "count": .stringConvertible(3), "list": ["a", "b"], "msg": "not the message", "a": "first"],
+            source: "s", file: #file, function: #function, line: #line))
+        #expect(box.lines.count == 1)
+        let line = box.lines[0]
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String])
+        #expect(object["shared"] == "from the event")
+        #expect(object["count"] == "3")
+        #expect(object["list"] == #"["a", "b"]"#)
+        #expect(object["msg"] == "quote \" and newline \n")
+        #expect(object["level"] == "warning")
+        #expect(object["logger"] == "app")
+        #expect(object["keel.request.id"] == "abc")
+        #expect(object["hb.request.id"] == nil)
+        #expect(object.count == 9)
+        // Keys in byte order, the line's own keys among them.
+        let keys = ["a", "count", "keel.request.id", "level", "list", "logger", "msg", "shared", "ts"]
+        let positions = keys.map { line.range(of: "\"\($0)\":")!.lowerBound }
+        #expect(positions == positions.sorted())
+    }
 }
 
 @Suite struct MetricsTests {
