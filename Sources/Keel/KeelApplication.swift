@@ -146,8 +146,11 @@ public struct KeelApplication: Sendable, CustomReflectable {
         let cookieName = settings[AuthSettings.sessionCookieName]
         var exempt = modules.flatMap(\.csrfExemptPaths)
         if let reportPath = settings[SecuritySettings.cspReportPath], !reportPath.isEmpty { exempt.append(reportPath) }
+        // Request ids and CSP nonces come from one read-ahead buffer instead of a system call each.
+        let random = RandomPool()
         return KeelRequestPipeline(
-            observability: RequestObservability(metricsFactory: metricsOn ? metrics.factory : nil, accessLog: settings[CoreSettings.logAccessLog]),
+            observability: RequestObservability(
+                metricsFactory: metricsOn ? metrics.factory : nil, accessLog: settings[CoreSettings.logAccessLog], random: random),
             securityHeaders: SecurityHeaders(.init(
                 cspPolicy: settings[SecuritySettings.cspEnabled] ? settings[SecuritySettings.cspPolicy] : nil,
                 cspReportOnly: settings[SecuritySettings.cspReportOnly],
@@ -155,7 +158,7 @@ public struct KeelApplication: Sendable, CustomReflectable {
                 frameOptions: settings[SecuritySettings.frameOptions],
                 referrerPolicy: settings[SecuritySettings.referrerPolicy],
                 crossOriginOpenerPolicy: settings[SecuritySettings.crossOriginOpenerPolicy],
-                contentTypeNosniff: settings[SecuritySettings.contentTypeNosniff])),
+                contentTypeNosniff: settings[SecuritySettings.contentTypeNosniff]), random: random),
             cors: CORSPolicy(allowedOrigins: settings[SecuritySettings.corsAllowedOrigins], pathPrefix: "/api/", maxAge: 600),
             transport: TransportSecurity(.init(
                 allowedHosts: settings[SecuritySettings.allowedHosts],

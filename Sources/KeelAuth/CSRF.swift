@@ -1,5 +1,5 @@
 public import Hummingbird
-public import KeelSecurity
+package import KeelSecurity
 import Foundation
 import HTTPTypes
 import KeelCore

@@ -1,5 +1,5 @@
 public import Hummingbird
-public import KeelCore
+import KeelCore
 import HTTPTypes
 package import Logging
 

@@ -42,19 +42,30 @@ public struct KeelLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
+        write(level: event.level, message: "\(event.message)", event: event.metadata.map { $0.map { ($0.key, $0.value) } } ?? [])
+    }
+
+    /// A line at `info` from Keel's own request pipeline (the access line), without swift-log's per-call costs: no
+    /// metadata dictionary to build and hash, no `LogEvent`. Called when the request logger's handler is this one.
+    package func logRoutine(_ message: String, event: [(key: String, value: Logger.MetadataValue)]) {
+        guard logLevel <= .info else { return }
+        write(level: .info, message: message, event: event)
+    }
+
+    private func write(level: Logger.Level, message: String, event: [(key: String, value: Logger.MetadataValue)]) {
         let timestamp = Self.timestamp()
-        let fields = Self.fields(handler: metadata, provided: metadataProvider?.get(), event: event.metadata)
+        let fields = Self.fields(handler: metadata, provided: metadataProvider?.get(), event: event)
         switch format {
         case .json:
-            var line = Self.jsonLine(timestamp: timestamp, level: event.level, label: label, message: "\(event.message)", fields: fields)
+            var line = Self.jsonLine(timestamp: timestamp, level: level, label: label, message: message, fields: fields)
             if let sink {
                 sink(String(decoding: line, as: UTF8.self))
             } else {
                 line.append(UInt8(ascii: "\n"))
-                LogWriter.standardOutput.append(line, immediately: event.level > .info)
+                LogWriter.standardOutput.append(line, immediately: level > .info)
             }
         case .text:
-            var line = "\(timestamp) \(event.level.rawValue.uppercased()) \(label): \(event.message)"
+            var line = "\(timestamp) \(level.rawValue.uppercased()) \(label): \(message)"
             for field in fields {
                 line += " \(field.key)=\(field.value)"
             }
@@ -70,12 +81,14 @@ public struct KeelLogHandler: LogHandler {
     /// The line's metadata sorted by key: the event's over the provider's over the handler's, without Hummingbird's
     /// `hb.request.id` (a duplicate of `keel.request.id`). No dictionary is merged: a request's few fields are sorted
     /// in place.
-    static func fields(handler: Logger.Metadata, provided: Logger.Metadata?, event: Logger.Metadata?) -> [(key: String, value: Logger.MetadataValue)] {
+    static func fields(
+        handler: Logger.Metadata, provided: Logger.Metadata?, event: [(key: String, value: Logger.MetadataValue)]
+    ) -> [(key: String, value: Logger.MetadataValue)] {
         var all: [(key: String, value: Logger.MetadataValue)] = []
-        all.reserveCapacity(handler.count + (provided?.count ?? 0) + (event?.count ?? 0))
+        all.reserveCapacity(handler.count + (provided?.count ?? 0) + event.count)
         all.append(contentsOf: handler.lazy.map { ($0.key, $0.value) })
         if let provided { all.append(contentsOf: provided.lazy.map { ($0.key, $0.value) }) }
-        if let event { all.append(contentsOf: event.lazy.map { ($0.key, $0.value) }) }
+        all.append(contentsOf: event)
         // Sort positions, not the values: by key, and for equal keys the later (stronger) source first.
         var order = Array(all.indices)
         order.sort { left, right in

@@ -1,7 +1,7 @@
-public import Hummingbird
+package import Hummingbird
 import HTTPTypes
-public import KeelCore
-public import CoreMetrics
+package import KeelCore
+package import CoreMetrics
 package import Logging
 
 /// Request id, access log and request metrics: the outermost step of Keel's request pipeline.
@@ -16,15 +16,17 @@ package import Logging
 package struct RequestObservability: Sendable {
     let metrics: RequestMetrics?
     let accessLog: Bool
+    let random: RandomPool
 
-    package init(metricsFactory: (any MetricsFactory)?, accessLog: Bool) {
+    package init(metricsFactory: (any MetricsFactory)?, accessLog: Bool, random: RandomPool = RandomPool()) {
         self.metrics = metricsFactory.map(RequestMetrics.init(factory:))
         self.accessLog = accessLog
+        self.random = random
     }
 
     /// Accepts or makes the request id, puts it on the logger, counts the request in flight. Returns the id.
     package func begin(_ request: Request, logger: inout Logger) -> String {
-        let id = request.headers[.xRequestID].flatMap(Self.accept) ?? Self.generate()
+        let id = request.headers[.xRequestID].flatMap(Self.accept) ?? random.hex(byteCount: 16)
         logger[metadataKey: "keel.request.id"] = .string(id)
         metrics?.inFlight.increment()
         return id
@@ -43,15 +45,18 @@ package struct RequestObservability: Sendable {
             metrics.inFlight.decrement()
         }
         if accessLog {
-            logger.info(
-                "request",
-                metadata: [
-                    "http.method": .string(method),
-                    "http.route": .string(route),
-                    "http.status": .stringConvertible(status),
-                    "http.duration_ms": .string(Self.milliseconds(nanoseconds)),
-                ]
-            )
+            let fields: [(key: String, value: Logger.MetadataValue)] = [
+                ("http.duration_ms", .string(Self.milliseconds(nanoseconds))),
+                ("http.method", .string(method)),
+                ("http.route", .string(route)),
+                ("http.status", .stringConvertible(status)),
+            ]
+            // Keel's own handler takes the line directly; any other handler gets it through swift-log.
+            if let handler = logger.handler as? KeelLogHandler {
+                handler.logRoutine("request", event: fields)
+            } else {
+                logger.info("request", metadata: Logger.Metadata(uniqueKeysWithValues: fields))
+            }
         }
     }
 
@@ -68,11 +73,6 @@ package struct RequestObservability: Sendable {
             }
         }
         return value
-    }
-
-    /// 128 random bits as 32 lowercase hex characters.
-    static func generate() -> String {
-        Hex.encode(SecureRandom.bytes(16))
     }
 
     static func milliseconds(_ nanoseconds: UInt64) -> String {

@@ -1,4 +1,4 @@
-public import Hummingbird
+package import Hummingbird
 import HTTPTypes
 import KeelCore
 

@@ -1,6 +1,6 @@
 public import Hummingbird
 import HTTPTypes
-import KeelCore
+package import KeelCore
 import Foundation
 
 /// What Keel's security headers are: the headers and the policy (from `security.*` settings).
@@ -39,8 +39,10 @@ package struct SecurityHeaders: Sendable {
     /// The policy split around `{nonce}`, so each request only joins strings.
     let policyParts: [String]?
     let policyField: HTTPField.Name
+    let random: RandomPool
 
-    package init(_ configuration: SecurityHeadersConfiguration) {
+    package init(_ configuration: SecurityHeadersConfiguration, random: RandomPool = RandomPool()) {
+        self.random = random
         var fields = HTTPFields()
         fields[.xFrameOptions] = configuration.frameOptions
         if configuration.contentTypeNosniff { fields[.xContentTypeOptions] = "nosniff" }
@@ -59,15 +61,11 @@ package struct SecurityHeaders: Sendable {
     /// This response's headers; with a policy, a fresh nonce is made, stored in `nonce` and put into it.
     package func fields(nonce: inout String) -> HTTPFields {
         guard let policyParts else { return fixed }
-        nonce = Self.makeNonce()
+        // 128 random bits, base64url (what CSP nonces are usually made of).
+        nonce = random.base64URL(byteCount: 16)
         var headers = fixed
         headers[policyField] = policyParts.joined(separator: nonce)
         return headers
-    }
-
-    /// 128 random bits, base64 (what CSP nonces are usually made of).
-    static func makeNonce() -> String {
-        Base64URL.encode(SecureRandom.bytes(16))
     }
 }
 

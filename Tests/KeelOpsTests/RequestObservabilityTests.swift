@@ -117,6 +117,38 @@ import Testing
         let positions = keys.map { line.range(of: "\"\($0)\":")!.lowerBound }
         #expect(positions == positions.sorted())
     }
+
+    @Test func anyOtherLogHandlerGetsTheAccessLineThroughSwiftLog() {
+        // Keel's handler takes the access line directly; another handler (a team's own) must still get it, whole.
+        struct Capture: LogHandler {
+            final class Box: @unchecked Sendable { var events: [(String, Logger.Metadata)] = [] }  // one thread here
+            let box: Box
+            var metadata: Logger.Metadata = [:]
+            var logLevel: Logger.Level = .info
+            subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+                get { metadata[key] }
+                set { metadata[key] = newValue }
+            }
+            func log(event: LogEvent) { box.events.append(("\(event.message)", metadata.merging(event.metadata ?? [:]) { $1 })) }
+        }
+        let box = Capture.Box()
+        var logger = Logger(label: "app") { _ in Capture(box: box) }
+        let observability = RequestObservability(metricsFactory: nil, accessLog: true)
+        let request = Request(
+            head: HTTPRequest(method: .post, scheme: "http", authority: "example.com", path: "/items/9"), body: .init(buffer: ByteBuffer()))
+        let id = observability.begin(request, logger: &logger)
+        var response = Response(status: .created)
+        observability.end(request, response: &response, requestID: id, route: "/items/{id}", start: .now, logger: logger)
+        #expect(response.headers[.xRequestID] == id)
+        #expect(box.events.count == 1)
+        let (message, fields) = box.events[0]
+        #expect(message == "request")
+        #expect(fields["http.method"] == "POST")
+        #expect(fields["http.route"] == "/items/{id}")
+        #expect(fields["http.status"]?.description == "201")
+        #expect(fields["keel.request.id"]?.description == id)
+        #expect(Double(fields["http.duration_ms"]?.description ?? "") != nil)
+    }
 }
 
 @Suite struct MetricsTests {
