@@ -41,7 +41,7 @@ struct ArticleService: Sendable {
     static var commentNotFound: KeelError { KeelError(.notFound, messages: ["comment": ["not found"]]) }
     static var forbidden: KeelError { KeelError(.forbidden, messages: ["article": ["forbidden"]]) }
 
-    struct Row: Decodable {
+    struct Row {
         let slug: String
         let title: String
         let description: String
@@ -58,6 +58,25 @@ struct ArticleService: Sendable {
         let following: Bool
         /// How many articles match in all, when the statement asked (lists).
         let total: Int?
+
+        /// Column by column rather than through `Decodable`: SQLKit's row decoder wraps every column in a keyed
+        /// container and checks each optional's presence first, which was a sixth of an article page's CPU.
+        init(_ row: some SQLRow) throws {
+            slug = try row.decode(column: "slug", as: String.self)
+            title = try row.decode(column: "title", as: String.self)
+            description = try row.decode(column: "description", as: String.self)
+            body = try row.decode(column: "body", as: String?.self)
+            created_at = try row.decode(column: "created_at", as: Double.self)
+            updated_at = try row.decode(column: "updated_at", as: Double.self)
+            username = try row.decode(column: "username", as: String.self)
+            bio = try row.decode(column: "bio", as: String?.self)
+            image = try row.decode(column: "image", as: String?.self)
+            favorites_count = try row.decode(column: "favorites_count", as: Int.self)
+            tag_names = try row.decode(column: "tag_names", as: String?.self)
+            favorited = try row.decode(column: "favorited", as: Bool.self)
+            following = try row.decode(column: "following", as: Bool.self)
+            total = row.contains(column: "total") ? try row.decode(column: "total", as: Int?.self) : nil
+        }
     }
 
     /// Separates tag names in `Row.tag_names`.
@@ -86,7 +105,7 @@ struct ArticleService: Sendable {
         if query.limit > 0 {
             rows = try await sql.raw(select(body: false, viewer: viewer, total: count) + whereClause
                 + " ORDER BY a.created_at DESC, a.id DESC LIMIT \(bind: query.limit) OFFSET \(bind: query.offset)")
-                .all(decoding: Row.self)
+                .all().map { try Row($0) }
         }
         let total = if let first = rows.first?.total { first } else { try await sql.raw(count).first(decoding: Count.self)?.n ?? 0 }
         return ArticleList(articles: rows.map { Self.present($0, withBody: false) }, articlesCount: total)
@@ -94,7 +113,7 @@ struct ArticleService: Sendable {
 
     func article(slug: String, viewer: Int?) async throws -> ArticleBody {
         guard slug.utf8.count <= 300,
-              let row = try await sql.raw(select(body: true, viewer: viewer) + " WHERE a.slug = \(bind: slug)").first(decoding: Row.self)
+              let row = try await sql.raw(select(body: true, viewer: viewer) + " WHERE a.slug = \(bind: slug)").first().map({ try Row($0) })
         else { throw Self.articleNotFound }
         return Self.present(row, withBody: true)
     }
@@ -212,7 +231,7 @@ struct ArticleService: Sendable {
 
     // MARK: Comments
 
-    struct CommentRow: Decodable {
+    struct CommentRow {
         let id: Int
         let body: String
         let created_at: Double
@@ -221,6 +240,18 @@ struct ArticleService: Sendable {
         let bio: String?
         let image: String?
         let following: Bool
+
+        /// Column by column, as `Row`.
+        init(_ row: some SQLRow) throws {
+            id = try row.decode(column: "id", as: Int.self)
+            body = try row.decode(column: "body", as: String.self)
+            created_at = try row.decode(column: "created_at", as: Double.self)
+            updated_at = try row.decode(column: "updated_at", as: Double.self)
+            username = try row.decode(column: "username", as: String.self)
+            bio = try row.decode(column: "bio", as: String?.self)
+            image = try row.decode(column: "image", as: String?.self)
+            following = try row.decode(column: "following", as: Bool.self)
+        }
     }
 
     /// A comment with its author and whether the reader follows them, one correlated subquery on the follows key.
@@ -244,7 +275,7 @@ struct ArticleService: Sendable {
             """).all()
         guard !rows.isEmpty else { throw Self.articleNotFound }
         return try rows.compactMap { row in
-            try row.decodeNil(column: "id") ? nil : Self.present(try row.decode(model: CommentRow.self))
+            try row.decodeNil(column: "id") ? nil : Self.present(try CommentRow(row))
         }
     }
 
@@ -261,7 +292,7 @@ struct ArticleService: Sendable {
             """).first(decoding: IDRow.self),
             let row = try await sql.raw("""
                 SELECT \(Self.commentColumns(viewer: viewer)) FROM comments c JOIN users u ON u.id = c.author_id WHERE c.id = \(bind: inserted.id)
-                """).first(decoding: CommentRow.self)
+                """).first().map({ try CommentRow($0) })
         else { throw KeelError(.internalServerError) }
         return Self.present(row)
     }
