@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Keel
+import SQLKit
 import KeelTesting
 import Testing
 
@@ -95,6 +96,55 @@ func createArticle(_ client: any TestClientProtocol, _ token: String, title: Str
                 }
                 #expect(stats.count <= 6)
             }
+            await app.keel.database.shutdown()
+        }
+    }
+
+    @Test(arguments: TestDatabase.available)
+    func tagNamesOnTheArticleAreBackfilledRolledBackAndKeptWithTheLinks(backend: TestDatabase) async throws {
+        try await backend.withFreshDatabase { url in
+            let app = try await KeelTestApplication.conduit(url: url)
+            // An article written before `articles.tag_names` existed: roll back, write it the old way, migrate again.
+            try await app.keel.migrator.migrate(to: .named("articles.0001_create_articles"))
+            let sql = app.keel.database.sql
+            try await sql.raw("INSERT INTO users (username, email, password_hash, created_at, updated_at) VALUES ('old', 'old@example.com', 'x', 0, 0)").run()
+            try await sql.raw("""
+                INSERT INTO articles (slug, title, description, body, author_id, created_at, updated_at)
+                SELECT 'old-one', 'Old', 'd', 'b', id, 0, 0 FROM users WHERE username = 'old'
+                """).run()
+            try await sql.raw("INSERT INTO tags (name) VALUES ('zeta'), ('alpha')").run()
+            try await sql.raw("""
+                INSERT INTO article_tags (article_id, tag_id, position)
+                SELECT a.id, t.id, CASE t.name WHEN 'zeta' THEN 0 ELSE 1 END FROM articles a, tags t
+                """).run()
+            try await app.keel.migrator.migrate()
+            try await app.application().test(.router) { client in
+                try await client.execute(uri: "/api/articles/old-one", method: .get) { response in
+                    #expect(response.status == .ok)
+                    #expect((json(response.body)["article"] as? [String: Any])?["tagList"] as? [String] == ["zeta", "alpha"])
+                }
+                let jake = try await register(client, "jake")
+                for (title, tags) in [("First", ["alpha", "beta"]), ("Second", [String]())] {
+                    try await client.execute(uri: "/api/articles", method: .post, headers: tokenHeaders(jake), body: body(["article": [
+                        "title": title, "description": "d", "body": "b", "tagList": tags,
+                    ]])) { #expect($0.status == .created) }
+                }
+                try await client.execute(uri: "/api/articles", method: .get) { response in
+                    let articles = (json(response.body)["articles"] as? [[String: Any]]) ?? []
+                    #expect(articles.map { $0["title"] as? String } == ["Second", "First", "Old"])
+                    #expect(articles.map { $0["tagList"] as? [String] } == [[], ["alpha", "beta"], ["zeta", "alpha"]])
+                }
+                // The links are still the truth for filtering and the tag list.
+                try await client.execute(uri: "/api/articles?tag=alpha", method: .get) { response in
+                    #expect(json(response.body)["articlesCount"] as? Int == 2)
+                }
+                try await client.execute(uri: "/api/tags", method: .get) { response in
+                    #expect(json(response.body)["tags"] as? [String] == ["alpha", "beta", "zeta"])
+                }
+            }
+            // And the column goes away again when rolled back.
+            try await app.keel.migrator.migrate(to: .named("articles.0001_create_articles"))
+            await #expect(throws: (any Error).self) { try await sql.raw("SELECT tag_names FROM articles").run() }
             await app.keel.database.shutdown()
         }
     }

@@ -121,8 +121,6 @@ struct ArticleService: Sendable {
     /// Everything an article shows in one statement, as Django's annotations do: the author, the favorites count, the
     /// tags in order, and the reader's `favorited` and `following` flags, each a correlated subquery on an index.
     func select(body: Bool, viewer: Int?, total: SQLQueryString? = nil) -> SQLQueryString {
-        let separatorFunction = sql.dialect.name == "postgresql" ? "chr(31)" : "char(31)"
-        let aggregate = sql.dialect.name == "postgresql" ? "string_agg" : "group_concat"
         let flags: SQLQueryString = if let viewer {
             """
             EXISTS (SELECT 1 FROM favorites fv WHERE fv.user_id = \(bind: viewer) AND fv.article_id = a.id) AS favorited,
@@ -135,8 +133,7 @@ struct ArticleService: Sendable {
         SELECT a.slug, a.title, a.description, \(unsafeRaw: body ? "a.body" : "NULL AS body"), a.created_at, a.updated_at,
                u.username, u.bio, u.image,
                (SELECT COUNT(*) FROM favorites f WHERE f.article_id = a.id) AS favorites_count,
-               (SELECT \(unsafeRaw: aggregate)(t.name, \(unsafeRaw: separatorFunction) ORDER BY at.position)
-                  FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE at.article_id = a.id) AS tag_names,
+               a.tag_names,
                \(flags)\(total.map { ", (" + $0 + ") AS total" } ?? "")
         FROM articles a JOIN users u ON u.id = a.author_id
         """
@@ -174,9 +171,12 @@ struct ArticleService: Sendable {
         let database = app.database
         try await database.db.transaction { tx in
             let sql = tx as! any SQLDatabase
+            // The names ride on the article too (`Row.tag_names`), so reading an article needs no join.
+            let tagNames: String? = tags.isEmpty ? nil : tags.joined(separator: String(Self.tagSeparator))
             guard let article = try await sql.raw("""
-                INSERT INTO articles (slug, title, description, body, author_id, created_at, updated_at)
-                VALUES (\(bind: slug), \(bind: title!), \(bind: description!), \(bind: body!), \(bind: author), \(bind: now), \(bind: now))
+                INSERT INTO articles (slug, title, description, body, author_id, created_at, updated_at, tag_names)
+                VALUES (\(bind: slug), \(bind: title!), \(bind: description!), \(bind: body!), \(bind: author), \(bind: now), \(bind: now),
+                        \(bind: tagNames))
                 RETURNING id
                 """).first(decoding: IDRow.self) else { throw KeelError(.internalServerError) }
             guard !tags.isEmpty else { return }
