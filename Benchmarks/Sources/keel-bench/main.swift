@@ -1,10 +1,13 @@
 // keel-bench: the two trivial servers the benchmark compares, so the table shows what Keel's middleware costs.
 //
 //   keel-bench bare --port 18300        a bare Hummingbird 2 router: GET /plaintext
+//   keel-bench bare --headers ...       the same, answering with the response headers Keel's stack adds (fixed values,
+//                                       made once): what those bytes cost to send and parse, apart from making them
 //   keel-bench serve --port 18301       the same route inside a Keel application with Keel's whole middleware stack
 //                                       (every other `conduit`-style command works too: settings, check, migrate ...)
 //
 // Both answer `GET /plaintext` with "Hello, World!" as text/plain, the TechEmpower plaintext route.
+import HTTPTypes
 import Hummingbird
 import Keel
 import KeelCLI
@@ -32,22 +35,44 @@ enum KeelBenchApp: KeelApp {
     static var modules: [any KeelModule] { [PlaintextModule()] }
 }
 
-/// Bare Hummingbird: the default router and server, one route, no middleware.
+/// Bare Hummingbird: the default router and server, one route, no middleware. With `--headers`, the route answers
+/// with the seven headers Keel's production stack adds (security headers, HSTS, CSP, request id), as fixed values.
 func runBare(arguments: [String]) async throws {
     var port = 18300
     var host = "127.0.0.1"
+    var withHeaders = false
     var rest = arguments[...]
     while let argument = rest.popFirst() {
         switch argument {
         case "--port": port = rest.popFirst().flatMap { Int($0) } ?? port
         case "--host": host = rest.popFirst() ?? host
+        case "--headers": withHeaders = true
         default:
-            FileHandle.standardError.write(Data("usage: keel-bench bare [--host H] [--port N]\n".utf8))
+            FileHandle.standardError.write(Data("usage: keel-bench bare [--headers] [--host H] [--port N]\n".utf8))
             exit(64)
         }
     }
     let router = Router()
-    router.get("/plaintext") { _, _ in greeting }
+    if withHeaders {
+        let nonce = "tsW2ZxrDxGp6_5Gy0WLsWw"
+        let headers: HTTPFields = [
+            .contentType: "text/plain; charset=utf-8",
+            HTTPField.Name("X-Frame-Options")!: "DENY",
+            HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+            HTTPField.Name("Referrer-Policy")!: "same-origin",
+            HTTPField.Name("Cross-Origin-Opener-Policy")!: "same-origin",
+            HTTPField.Name("Content-Security-Policy")!: """
+                default-src 'self'; script-src 'self' 'nonce-\(nonce)'; style-src 'self' 'nonce-\(nonce)'; img-src 'self' data:; \
+                object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; report-uri /csp-report
+                """,
+            HTTPField.Name("Strict-Transport-Security")!: "max-age=31536000; includeSubDomains",
+            HTTPField.Name("X-Request-ID")!: "339d8d680f7eee24e591c1c86a1e68f2",
+        ]
+        let body = ByteBuffer(string: greeting)
+        router.get("/plaintext") { _, _ in Response(status: .ok, headers: headers, body: .init(byteBuffer: body)) }
+    } else {
+        router.get("/plaintext") { _, _ in greeting }
+    }
     var logger = Logger(label: "keel-bench.bare")
     logger.logLevel = .warning
     let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: nil), logger: logger)
