@@ -14,7 +14,9 @@ public struct KeelContext: RequestContext, RequestIDRequestContext, SecurityRequ
     /// Set by the security middleware.
     public var security: RequestSecurity
     /// The TCP peer's address.
-    public let peerAddress: String?
+    public var peerAddress: String? { peer?.text }
+    /// The TCP peer as text and bytes, made once (`PeerAddress`).
+    package let peer: PeerAddress?
     /// Largest body `request.decode` reads; set from `http.maxBodySize` by the request pipeline.
     public var maxUploadSize: Int
     /// The request's session, loaded by the request pipeline (created only when written).
@@ -26,7 +28,7 @@ public struct KeelContext: RequestContext, RequestIDRequestContext, SecurityRequ
         self.coreContext = .init(source: source)
         self.requestID = ""
         self.security = RequestSecurity()
-        self.peerAddress = source.channel.remoteAddress?.ipAddress
+        self.peer = PeerAddress(source.channel.remoteAddress)
         self.maxUploadSize = 1_048_576
         self.session = Session()
         self.apiIdentity = APIIdentity()

@@ -65,7 +65,7 @@ struct KeelRequestPipeline: RouterMiddleware {
         case .preflight(let response): return response
         case .headers(let corsHeaders): headers.appendMissing(corsHeaders)
         }
-        if let redirect = try transport.inspect(request, peerAddress: context.peerAddress, security: &context.security, logger: context.logger) {
+        if let redirect = try transport.inspect(request, peer: context.peer, security: &context.security, logger: context.logger) {
             return redirect
         }
         if context.security.isSecure, let hsts = transport.hsts {

@@ -62,10 +62,10 @@ package struct TransportSecurity: Sendable {
 
     /// Fills in `security` (secure, client address, host) from the peer and, if it is a trusted proxy, its
     /// forwarded headers; throws the 400 for a host that is not allowed; returns the HTTPS redirect when one is due.
-    package func inspect(_ request: Request, peerAddress peer: String?, security: inout RequestSecurity, logger: Logger) throws -> Response? {
-        let trusted = peer.flatMap(IPAddressRange.parse).map(isTrustedProxy) ?? false
+    package func inspect(_ request: Request, peer: PeerAddress?, security: inout RequestSecurity, logger: Logger) throws -> Response? {
+        let trusted = peer.map { isTrustedProxy($0.bytes) } ?? false
         var host = request.head.authority
-        security.clientAddress = peer
+        security.clientAddress = peer?.text
         if trusted {
             // The proxy appends its own value last; anything before it came from the client.
             if let proto = request.headers[.xForwardedProto] {
@@ -75,11 +75,11 @@ package struct TransportSecurity: Sendable {
                 host = Self.lastValue(forwardedHost)
             }
             if let forwardedFor = request.headers[.xForwardedFor] {
-                security.clientAddress = clientAddress(forwardedFor: forwardedFor) ?? peer
+                security.clientAddress = clientAddress(forwardedFor: forwardedFor) ?? peer?.text
             }
         }
         // The whole value must look like a host (and optional port) before any part of it is trusted.
-        let authority = host.map { $0.lowercased() }.flatMap { Self.isValidAuthority($0) ? $0 : nil }
+        let authority = host.map(Self.lowercasedASCII).flatMap { Self.isValidAuthority($0) ? $0 : nil }
         let hostName = authority.map(Self.stripPort)
         security.host = hostName
         security.authority = authority
@@ -138,43 +138,54 @@ package struct TransportSecurity: Sendable {
     }
 
     /// Django's host pattern: a name of `a-z 0-9 . -`, or a bracketed IPv6 literal, then an optional ASCII port.
+    /// On the UTF-8 bytes: every character it accepts is ASCII (walking `Character`s was most of its cost).
     static func isValidAuthority(_ value: String) -> Bool {
-        var host = Substring(value)
-        var port: Substring = ""
-        if host.hasPrefix("[") {
-            guard let close = host.firstIndex(of: "]") else { return false }
-            let literal = host[host.index(after: host.startIndex)..<close]
-            guard !literal.isEmpty, literal.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) || $0 == 0x3A || $0 == 0x2E })
+        let bytes = value.utf8
+        guard let first = bytes.first else { return false }
+        if first == UInt8(ascii: "[") {
+            guard let close = bytes.firstIndex(of: UInt8(ascii: "]")) else { return false }
+            let literal = bytes[bytes.index(after: bytes.startIndex)..<close]
+            guard !literal.isEmpty, literal.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) || $0 == 0x3A || $0 == 0x2E })
             else { return false }
-            let rest = host[host.index(after: close)...]
-            if rest.isEmpty { return true }
-            guard rest.hasPrefix(":") else { return false }
-            port = rest.dropFirst()
-            host = ""
-        } else if let colon = host.lastIndex(of: ":") {
-            port = host[host.index(after: colon)...]
-            host = host[..<colon]
-            guard !host.isEmpty, isValidHostName(String(host)) else { return false }
-        } else {
-            return isValidHostName(String(host))
+            let after = bytes.index(after: close)
+            if after == bytes.endIndex { return true }
+            guard bytes[after] == UInt8(ascii: ":") else { return false }
+            return isPort(bytes[bytes.index(after: after)...])
         }
-        return !port.isEmpty && port.count <= 5 && port.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+        if let colon = bytes.lastIndex(of: UInt8(ascii: ":")) {
+            return isHostName(bytes[..<colon]) && isPort(bytes[bytes.index(after: colon)...])
+        }
+        return isHostName(bytes[...])
+    }
+
+    static func isPort(_ bytes: Substring.UTF8View) -> Bool {
+        !bytes.isEmpty && bytes.count <= 5 && bytes.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
     }
 
     static func stripPort(_ host: String) -> String {
-        if host.hasPrefix("[") {
-            if let close = host.firstIndex(of: "]") { return String(host[...close]) }
+        let bytes = host.utf8
+        if bytes.first == UInt8(ascii: "[") {
+            if let close = bytes.firstIndex(of: UInt8(ascii: "]")) { return String(host[...close]) }
             return host
         }
-        if let colon = host.lastIndex(of: ":"), host[host.index(after: colon)...].utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+        if let colon = bytes.lastIndex(of: UInt8(ascii: ":")), bytes[bytes.index(after: colon)...].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
             return String(host[..<colon])
         }
         return host
     }
 
+    /// The value with ASCII letters lowered, copied only when it has an upper-case one (hosts rarely do).
+    static func lowercasedASCII(_ value: String) -> String {
+        value.utf8.contains { $0 >= 0x41 && $0 <= 0x5A } ? value.lowercased() : value
+    }
+
     /// Letters, digits, hyphens and dots only (RFC 1123), as Django's host validation.
     static func isValidHostName(_ host: String) -> Bool {
-        !host.isEmpty && host.utf8.count <= 253 && host.utf8.allSatisfy { byte in
+        isHostName(host.utf8[...])
+    }
+
+    static func isHostName(_ bytes: Substring.UTF8View) -> Bool {
+        !bytes.isEmpty && bytes.count <= 253 && bytes.allSatisfy { byte in
             (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2D || byte == 0x2E
         }
     }
