@@ -79,28 +79,26 @@ public struct KeelLogHandler: LogHandler {
     }
 
     /// The line's metadata sorted by key: the event's over the provider's over the handler's, without Hummingbird's
-    /// `hb.request.id` (a duplicate of `keel.request.id`). No dictionary is merged: a request's few fields are sorted
+    /// `hb.request.id` (a duplicate of `keel.request.id`). No dictionary is merged: a request's few fields are put in
+    /// one array, strongest source first, sorted stably (so the strongest of equal keys comes first) and deduplicated
     /// in place.
     static func fields(
         handler: Logger.Metadata, provided: Logger.Metadata?, event: [(key: String, value: Logger.MetadataValue)]
     ) -> [(key: String, value: Logger.MetadataValue)] {
         var all: [(key: String, value: Logger.MetadataValue)] = []
         all.reserveCapacity(handler.count + (provided?.count ?? 0) + event.count)
-        all.append(contentsOf: handler.lazy.map { ($0.key, $0.value) })
-        if let provided { all.append(contentsOf: provided.lazy.map { ($0.key, $0.value) }) }
         all.append(contentsOf: event)
-        // Sort positions, not the values: by key, and for equal keys the later (stronger) source first.
-        var order = Array(all.indices)
-        order.sort { left, right in
-            let (l, r) = (all[left].key, all[right].key)
-            return l == r ? left > right : l.utf8.lexicographicallyPrecedes(r.utf8)
+        if let provided { for (key, value) in provided { all.append((key, value)) } }
+        for (key, value) in handler where key != "hb.request.id" { all.append((key, value)) }
+        // `sort` is stable: equal keys keep their source order.
+        all.sort { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+        var kept = 0
+        for index in all.indices where kept == 0 || all[kept - 1].key != all[index].key {
+            if kept != index { all.swapAt(kept, index) }
+            kept += 1
         }
-        var unique: [(key: String, value: Logger.MetadataValue)] = []
-        unique.reserveCapacity(all.count)
-        for index in order where all[index].key != "hb.request.id" && unique.last?.key != all[index].key {
-            unique.append(all[index])
-        }
-        return unique
+        all.removeLast(all.count - kept)
+        return all
     }
 
     /// One JSON object with sorted keys, every value a string. Hand-written rather than `JSONEncoder`: this runs for
@@ -120,12 +118,20 @@ public struct KeelLogHandler: LogHandler {
             line.append(UInt8(ascii: ":"))
             JSONText.appendString(value, to: &line)
         }
-        // The line's own four keys, merged into the sorted metadata keys in order.
-        let own: [(key: String, value: String)] = [("level", level.rawValue), ("logger", label), ("msg", message), ("ts", timestamp)]
+        // The line's own four keys (in byte order), merged into the sorted metadata keys in order.
+        func own(_ index: Int) -> (key: String, value: String) {
+            switch index {
+            case 0: ("level", level.rawValue)
+            case 1: ("logger", label)
+            case 2: ("msg", message)
+            default: ("ts", timestamp)
+            }
+        }
         var ownIndex = 0
         for field in fields where field.key != "ts" && field.key != "level" && field.key != "logger" && field.key != "msg" {
-            while ownIndex < own.count, own[ownIndex].key.utf8.lexicographicallyPrecedes(field.key.utf8) {
-                append(own[ownIndex].key, own[ownIndex].value)
+            while ownIndex < 4, own(ownIndex).key.utf8.lexicographicallyPrecedes(field.key.utf8) {
+                let (key, value) = own(ownIndex)
+                append(key, value)
                 ownIndex += 1
             }
             switch field.value {
@@ -133,8 +139,9 @@ public struct KeelLogHandler: LogHandler {
             default: append(field.key, field.value.description)
             }
         }
-        while ownIndex < own.count {
-            append(own[ownIndex].key, own[ownIndex].value)
+        while ownIndex < 4 {
+            let (key, value) = own(ownIndex)
+            append(key, value)
             ownIndex += 1
         }
         line.append(UInt8(ascii: "}"))

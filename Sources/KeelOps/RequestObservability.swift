@@ -49,7 +49,7 @@ package struct RequestObservability: Sendable {
                 ("http.duration_ms", .string(Self.milliseconds(nanoseconds))),
                 ("http.method", .string(method)),
                 ("http.route", .string(route)),
-                ("http.status", .stringConvertible(status)),
+                ("http.status", .string(String(status))),  // three digits: a small string, no allocation
             ]
             // Keel's own handler takes the line directly; any other handler gets it through swift-log.
             if let handler = logger.handler as? KeelLogHandler {
