@@ -149,10 +149,9 @@ struct ArticleService: Sendable {
     }
 
     func tags() async throws -> [String] {
-        struct TagName: Decodable { let name: String }
         // Tags in use, by name: one probe of article_tags' tag index per tag, walking the unique name index (no sort).
         return try await sql.raw("SELECT name FROM tags WHERE EXISTS (SELECT 1 FROM article_tags WHERE article_tags.tag_id = tags.id) ORDER BY name")
-            .all(decoding: TagName.self).map(\.name)
+            .all().map { try $0.decode(column: "name", as: String.self) }
     }
 
     // MARK: Writing
