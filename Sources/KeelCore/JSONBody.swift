@@ -58,33 +58,44 @@ public enum JSONText {
         if copied != true { appendEscaping(string, to: &output) }
     }
 
+    /// The slow path: runs of bytes that need nothing are copied whole, between the escapes.
     static func appendEscaping(_ string: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
-        var utf8 = string.utf8.makeIterator()
-        while let byte = utf8.next() {
-            switch byte {
-            case UInt8(ascii: "\""): output.append(UInt8(ascii: "\\")); output.append(byte)
-            case UInt8(ascii: "\\"): output.append(UInt8(ascii: "\\")); output.append(byte)
-            case UInt8(ascii: "\n"): output.append(UInt8(ascii: "\\")); output.append(UInt8(ascii: "n"))
-            case UInt8(ascii: "\r"): output.append(UInt8(ascii: "\\")); output.append(UInt8(ascii: "r"))
-            case UInt8(ascii: "\t"): output.append(UInt8(ascii: "\\")); output.append(UInt8(ascii: "t"))
-            case 0x08: output.append(UInt8(ascii: "\\")); output.append(UInt8(ascii: "b"))
-            case 0x0C: output.append(UInt8(ascii: "\\")); output.append(UInt8(ascii: "f"))
-            case 0x00..<0x20:
-                output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                           Hex.digits[Int(byte >> 4)], Hex.digits[Int(byte & 0xF)]])
-            case 0xE2:
-                // U+2028 and U+2029 are E2 80 A8 and E2 80 A9.
-                guard let second = utf8.next() else { output.append(byte); break }
-                guard second == 0x80, let third = utf8.next() else { output.append(byte); output.append(second); break }
-                if third == 0xA8 || third == 0xA9 {
-                    output.append(contentsOf: "\\u202".utf8)
-                    output.append(third == 0xA8 ? UInt8(ascii: "8") : UInt8(ascii: "9"))
-                } else {
-                    output.append(byte); output.append(second); output.append(third)
+        var string = string
+        string.withUTF8 { bytes in
+            var run = 0
+            var index = 0
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") && byte != 0xE2 {
+                    index += 1
+                    continue
                 }
-            default: output.append(byte)
+                output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<index]))
+                index += 1
+                switch byte {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): output.append(UInt8(ascii: "\\")); output.append(byte)
+                case UInt8(ascii: "\n"): output.append(UInt8(ascii: "\\")); output.append(UInt8(ascii: "n"))
+                case UInt8(ascii: "\r"): output.append(UInt8(ascii: "\\")); output.append(UInt8(ascii: "r"))
+                case UInt8(ascii: "\t"): output.append(UInt8(ascii: "\\")); output.append(UInt8(ascii: "t"))
+                case 0x08: output.append(UInt8(ascii: "\\")); output.append(UInt8(ascii: "b"))
+                case 0x0C: output.append(UInt8(ascii: "\\")); output.append(UInt8(ascii: "f"))
+                case 0x00..<0x20:
+                    output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                               Hex.digits[Int(byte >> 4)], Hex.digits[Int(byte & 0xF)]])
+                default:
+                    // 0xE2: U+2028 and U+2029 are E2 80 A8 and E2 80 A9; any other E2 sequence is copied as it is.
+                    if index + 1 < bytes.count, bytes[index] == 0x80, bytes[index + 1] == 0xA8 || bytes[index + 1] == 0xA9 {
+                        output.append(contentsOf: "\\u202".utf8)
+                        output.append(bytes[index + 1] == 0xA8 ? UInt8(ascii: "8") : UInt8(ascii: "9"))
+                        index += 2
+                    } else {
+                        output.append(byte)
+                    }
+                }
+                run = index
             }
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<bytes.count]))
         }
         output.append(UInt8(ascii: "\""))
     }

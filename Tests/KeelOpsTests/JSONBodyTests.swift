@@ -85,6 +85,12 @@ import Testing
     @Test func stringsAreEscapedExactly() throws {
         let text = String(decoding: try JSONBody.encode(["k": "a\"b\\c\n\u{1}\u{2028}/é"]), as: UTF8.self)
         #expect(text == #"{"k":"a\"b\\c\n\u0001\u2028/é"}"#)
+        // Runs between escapes are copied whole; other E2 sequences (an em dash, U+2029's neighbours) pass through.
+        let paragraphs = "First paragraph — with a dash.\n\nSecond\tone \u{2029}end\u{202A}\r\u{8}\u{C}\u{1F}\\"
+        let encoded = String(decoding: try JSONBody.encode([paragraphs]), as: UTF8.self)
+        #expect(encoded == #"["First paragraph — with a dash.\n\nSecond\tone \u2029end\#u{202A}\r\b\f\u001f\\"]"#)
+        let decoded = try JSONSerialization.jsonObject(with: Data(encoded.utf8)) as? [String]
+        #expect(decoded == [paragraphs])
         let list = String(decoding: try JSONBody.encode([1, -20, 300]), as: UTF8.self)
         #expect(list == "[1,-20,300]")
     }
