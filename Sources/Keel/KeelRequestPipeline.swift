@@ -38,39 +38,49 @@ struct KeelRequestPipeline: RouterMiddleware {
     let csrf: CSRFPolicy
     let queries: QueryRecording
 
+    /// What steps 4–5 decided for the response's headers, applied once the response exists.
+    private struct ResponseHeaders {
+        var cors: HTTPFields?
+        var hsts = false
+    }
+
     func handle(_ request: Request, context: KeelContext, next: (Request, KeelContext) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
         var context = context
         let requestID = observability.begin(request, logger: &context.logger)
         context.requestID = requestID
-        // Headers every response gets, error responses included.
-        var headers = securityHeaders.fields(nonce: &context.security.cspNonce)
+        let nonce = securityHeaders.makeNonce()
+        if let nonce { context.security.cspNonce = nonce }
+        var decided = ResponseHeaders()
         var response: Response
         do {
-            response = try await respond(request, context: &context, headers: &headers, next: next)
+            response = try await respond(request, context: &context, headers: &decided, next: next)
         } catch {
             response = renderError(error, request: request, context: context, requestID: requestID)
         }
-        response.headers.appendMissing(headers)
+        // Headers every response gets, error responses included, appended straight into the response's fields and
+        // never over one the route set: security headers, then CORS, then HSTS.
+        response.headers.reserveCapacity(response.headers.count + 8)
+        securityHeaders.apply(to: &response.headers, nonce: nonce)
+        if let cors = decided.cors { response.headers.appendMissing(cors) }
+        if decided.hsts, let hsts = transport.hstsField, !response.headers.contains(hsts.name) { response.headers.append(hsts) }
         observability.end(request, response: &response, requestID: requestID, route: context.endpointPath, start: start, logger: context.logger)
         return response
     }
 
     /// Steps 4–11; throws what the error renderer turns into a response.
     private func respond(
-        _ request: Request, context: inout KeelContext, headers: inout HTTPFields, next: (Request, KeelContext) async throws -> Response
+        _ request: Request, context: inout KeelContext, headers: inout ResponseHeaders, next: (Request, KeelContext) async throws -> Response
     ) async throws -> Response {
         switch cors.decide(request) {
         case .none: break
         case .preflight(let response): return response
-        case .headers(let corsHeaders): headers.appendMissing(corsHeaders)
+        case .headers(let corsHeaders): headers.cors = corsHeaders
         }
         if let redirect = try transport.inspect(request, peer: context.peer, security: &context.security, logger: context.logger) {
             return redirect
         }
-        if context.security.isSecure, let hsts = transport.hsts {
-            headers[.strictTransportSecurity] = hsts
-        }
+        headers.hsts = context.security.isSecure
         try limits.check(request)
         context.maxUploadSize = limits.maxBodySize
         let context = context

@@ -58,14 +58,39 @@ package struct SecurityHeaders: Sendable {
         policyField = configuration.cspReportOnly ? .contentSecurityPolicyReportOnly : .contentSecurityPolicy
     }
 
-    /// This response's headers; with a policy, a fresh nonce is made, stored in `nonce` and put into it.
-    package func fields(nonce: inout String) -> HTTPFields {
-        guard let policyParts else { return fixed }
-        // 128 random bits, base64url (what CSP nonces are usually made of).
-        nonce = random.base64URL(byteCount: 16)
-        var headers = fixed
-        headers[policyField] = policyParts.joined(separator: nonce)
-        return headers
+    /// A fresh nonce for this request's policy (128 random bits, base64url, what CSP nonces are usually made of), or
+    /// `nil` when no policy is sent.
+    package func makeNonce() -> String? {
+        policyParts == nil ? nil : random.base64URL(byteCount: 16)
+    }
+
+    /// Appends the headers a route did not set itself straight into the response's fields (no intermediate list).
+    package func apply(to headers: inout HTTPFields, nonce: String?) {
+        for field in fixed where !headers.contains(field.name) {
+            headers.append(field)
+        }
+        if let policyParts, let nonce, !headers.contains(policyField) {
+            headers.append(HTTPField(name: policyField, value: Self.policy(policyParts, nonce: nonce)))
+        }
+    }
+
+    /// The policy with the nonce put in, built in one allocation.
+    static func policy(_ parts: [String], nonce: String) -> String {
+        let length = parts.reduce(0) { $0 + $1.utf8.count } + max(parts.count - 1, 0) * nonce.utf8.count
+        return String(unsafeUninitializedCapacity: length) { output in
+            var written = 0
+            func copy(_ text: String) {
+                for byte in text.utf8 {
+                    output[written] = byte
+                    written += 1
+                }
+            }
+            for (index, part) in parts.enumerated() {
+                if index > 0 { copy(nonce) }
+                copy(part)
+            }
+            return written
+        }
     }
 }
 

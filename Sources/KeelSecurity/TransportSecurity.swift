@@ -43,6 +43,8 @@ package struct TransportSecurity: Sendable {
     let anyHost: Bool
     /// The `Strict-Transport-Security` value for secure responses, if HSTS is on.
     package let hsts: String?
+    /// The same as a field, validated once.
+    package let hstsField: HTTPField?
 
     package init(_ configuration: TransportSecurityConfiguration) {
         self.configuration = configuration
@@ -55,8 +57,10 @@ package struct TransportSecurity: Sendable {
             if configuration.hstsIncludeSubDomains { value += "; includeSubDomains" }
             if configuration.hstsPreload { value += "; preload" }
             hsts = value
+            hstsField = HTTPField(name: .strictTransportSecurity, value: value)
         } else {
             hsts = nil
+            hstsField = nil
         }
     }
 

@@ -1,3 +1,4 @@
+import HTTPTypes
 import NIOCore
 import Testing
 @testable import KeelSecurity
@@ -32,5 +33,21 @@ import Testing
         #expect(TransportSecurity.stripPort("example.com") == "example.com")
         #expect(TransportSecurity.lowercasedASCII("Example.COM:80") == "example.com:80")
         #expect(TransportSecurity.lowercasedASCII("already.lower") == "already.lower")
+    }
+}
+
+@Suite struct SecurityHeadersUnitTests {
+    @Test func thePolicyGetsTheNonceWhereverItAsksAndRouteHeadersWin() throws {
+        #expect(SecurityHeaders.policy(["a 'nonce-", "'; b 'nonce-", "'"], nonce: "XyZ") == "a 'nonce-XyZ'; b 'nonce-XyZ'")
+        #expect(SecurityHeaders.policy(["default-src 'self'"], nonce: "XyZ") == "default-src 'self'")
+        let headers = SecurityHeaders(.init(cspPolicy: "script-src 'nonce-{nonce}'"))
+        let nonce = try #require(headers.makeNonce())
+        #expect(nonce.utf8.count == 22)
+        var fields: HTTPFields = [.xFrameOptions: "SAMEORIGIN"]
+        headers.apply(to: &fields, nonce: nonce)
+        #expect(fields[values: .xFrameOptions] == ["SAMEORIGIN"])
+        #expect(fields[HTTPField.Name("Content-Security-Policy")!] == "script-src 'nonce-\(nonce)'")
+        #expect(fields[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
+        #expect(SecurityHeaders(.init(cspPolicy: nil)).makeNonce() == nil)
     }
 }
