@@ -15,13 +15,8 @@ public enum Hex {
         }
     }
 
+    /// Sequences that are not collections (digests): counted once, then as above.
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
-        var output: [UInt8] = []
-        output.reserveCapacity(64)
-        for byte in bytes {
-            output.append(digits[Int(byte >> 4)])
-            output.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: output, as: UTF8.self)
+        encode(Array(bytes))
     }
 }

@@ -1,13 +1,5 @@
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Random bytes for the tokens every request needs (request ids, CSP nonces), from a buffer the kernel's CSPRNG fills
 /// 1 KiB at a time.
 ///
@@ -28,12 +20,12 @@ package final class RandomPool: Sendable {
         state = Mutex(State(buffer: [UInt8](repeating: 0, count: Self.capacity), position: Self.capacity))
     }
 
-    /// Calls `body` with `count` (at most 256) fresh random bytes, valid only inside it.
+    /// Calls `body` with `count` (at most `capacity`) fresh random bytes, valid only inside it.
     package func withBytes<R: Sendable>(_ count: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-        precondition((1...256).contains(count), "RandomPool hands out 1 to 256 bytes at a time")
+        precondition((1...Self.capacity).contains(count), "RandomPool hands out 1 to \(Self.capacity) bytes at a time")
         return state.withLock { state in
             if state.position + count > state.buffer.count {
-                Self.fill(&state.buffer)
+                state.buffer.withUnsafeMutableBytes { SecureRandom.fill($0) }
                 state.position = 0
             }
             let start = state.position
@@ -54,24 +46,5 @@ package final class RandomPool: Sendable {
     /// `byteCount` random bytes as unpadded base64url (nonces).
     package func base64URL(byteCount: Int) -> String {
         withBytes(byteCount) { Base64URL.encode($0) }
-    }
-
-    private static func fill(_ buffer: inout [UInt8]) {
-        buffer.withUnsafeMutableBytes { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let chunk = min(256, bytes.count - offset)
-                #if canImport(Glibc) || canImport(Musl) || canImport(Darwin)
-                if getentropy(bytes.baseAddress! + offset, chunk) == 0 {
-                    offset += chunk
-                    continue
-                }
-                #endif
-                // Without getentropy (Linux before 3.17): the standard library's generator, also the kernel's CSPRNG.
-                var generator = SystemRandomNumberGenerator()
-                for index in offset..<offset + chunk { bytes[index] = generator.next() }
-                offset += chunk
-            }
-        }
     }
 }
