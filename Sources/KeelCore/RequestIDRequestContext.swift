@@ -18,7 +18,7 @@ extension HTTPField.Name {
 extension HTTPFields {
     /// Appends each field whose name is not present yet, so a header a route set is never overwritten.
     public mutating func appendMissing(_ fields: HTTPFields) {
-        // One allocation for all of them (seven on every response of Keel's pipeline), not a regrowth per append.
+        // One allocation for all of them, not a regrowth per append.
         reserveCapacity(count + fields.count)
         for field in fields where !self.contains(field.name) {
             self.append(field)

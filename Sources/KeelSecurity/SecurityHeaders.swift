@@ -74,23 +74,9 @@ package struct SecurityHeaders: Sendable {
         }
     }
 
-    /// The policy with the nonce put in, built in one allocation.
+    /// The policy with the request's nonce wherever it has `{nonce}` (also `SecurityPolicyOverride`'s).
     static func policy(_ parts: [String], nonce: String) -> String {
-        let length = parts.reduce(0) { $0 + $1.utf8.count } + max(parts.count - 1, 0) * nonce.utf8.count
-        return String(unsafeUninitializedCapacity: length) { output in
-            var written = 0
-            func copy(_ text: String) {
-                for byte in text.utf8 {
-                    output[written] = byte
-                    written += 1
-                }
-            }
-            for (index, part) in parts.enumerated() {
-                if index > 0 { copy(nonce) }
-                copy(part)
-            }
-            return written
-        }
+        parts.joined(separator: nonce)
     }
 }
 
@@ -121,7 +107,7 @@ public struct SecurityPolicyOverride<Context: SecurityRequestContext>: RouterMid
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
         if response.headers[.contentSecurityPolicy] == nil {
-            response.headers[.contentSecurityPolicy] = parts.joined(separator: context.security.cspNonce)
+            response.headers[.contentSecurityPolicy] = SecurityHeaders.policy(parts, nonce: context.security.cspNonce)
         }
         return response
     }

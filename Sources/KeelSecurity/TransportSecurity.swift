@@ -41,9 +41,7 @@ package struct TransportSecurity: Sendable {
     let exactHosts: Set<String>
     let suffixes: [String]
     let anyHost: Bool
-    /// The `Strict-Transport-Security` value for secure responses, if HSTS is on.
-    package let hsts: String?
-    /// The same as a field, validated once.
+    /// `Strict-Transport-Security` for secure responses, if HSTS is on, validated once.
     package let hstsField: HTTPField?
 
     package init(_ configuration: TransportSecurityConfiguration) {
@@ -56,10 +54,8 @@ package struct TransportSecurity: Sendable {
             var value = "max-age=\(configuration.hstsMaxAge)"
             if configuration.hstsIncludeSubDomains { value += "; includeSubDomains" }
             if configuration.hstsPreload { value += "; preload" }
-            hsts = value
             hstsField = HTTPField(name: .strictTransportSecurity, value: value)
         } else {
-            hsts = nil
             hstsField = nil
         }
     }
