@@ -102,7 +102,7 @@ public struct SeedCommand: AsyncParsableCommand, KeelCommand {
                     let article = plan[index]
                     let slug = String(format: "seeded-article-%05d", index)
                     let created = base + Double(index) * 60
-                    let tagNames: String? = article.tags.isEmpty ? nil : article.tags.joined(separator: String(ArticleService.tagSeparator))
+                    let tagNames = ArticleService.joinedTagNames(article.tags)
                     try await sql.raw("""
                         INSERT INTO articles (slug, title, description, body, author_id, created_at, updated_at, tag_names)
                         VALUES (\(bind: slug), \(bind: article.title), \(bind: article.description), \(bind: article.body), \(bind: article.author),

@@ -48,14 +48,11 @@ struct ArticleService: Sendable {
         let body: String?
         let created_at: Double
         let updated_at: Double
-        let username: String
-        let bio: String?
-        let image: String?
+        let author: ProfileBody
         let favorites_count: Int
-        /// The article's tags in their given order, joined with U+001F (tags cannot contain control characters).
-        let tag_names: String?
+        /// The article's tags in their given order (stored joined in `articles.tag_names`).
+        let tagList: [String]
         let favorited: Bool
-        let following: Bool
         /// How many articles match in all, when the statement asked (lists).
         let total: Int?
 
@@ -68,19 +65,33 @@ struct ArticleService: Sendable {
             body = try row.decode(column: "body", as: String?.self)
             created_at = try row.decode(column: "created_at", as: Double.self)
             updated_at = try row.decode(column: "updated_at", as: Double.self)
-            username = try row.decode(column: "username", as: String.self)
-            bio = try row.decode(column: "bio", as: String?.self)
-            image = try row.decode(column: "image", as: String?.self)
+            author = try ArticleService.author(of: row)
             favorites_count = try row.decode(column: "favorites_count", as: Int.self)
-            tag_names = try row.decode(column: "tag_names", as: String?.self)
+            tagList = ArticleService.tagList(try row.decode(column: "tag_names", as: String?.self))
             favorited = try row.decode(column: "favorited", as: Bool.self)
-            following = try row.decode(column: "following", as: Bool.self)
             total = row.contains(column: "total") ? try row.decode(column: "total", as: Int?.self) : nil
         }
     }
 
-    /// Separates tag names in `Row.tag_names`.
+    /// Separates tag names in `articles.tag_names` (tags cannot contain control characters).
     static let tagSeparator: Character = "\u{1F}"
+
+    /// Tag names as `articles.tag_names` stores them, in their given order; `nil` for none.
+    static func joinedTagNames(_ tags: [String]) -> String? {
+        tags.isEmpty ? nil : tags.joined(separator: String(tagSeparator))
+    }
+
+    /// `articles.tag_names` back as a list.
+    static func tagList(_ joined: String?) -> [String] {
+        joined.map { $0.split(separator: tagSeparator).map(String.init) } ?? []
+    }
+
+    /// The author columns (`username`, `bio`, `image`, `following`) every article and comment row carries.
+    static func author(of row: some SQLRow) throws -> ProfileBody {
+        ProfileBody(
+            username: try row.decode(column: "username", as: String.self), bio: try row.decode(column: "bio", as: String?.self),
+            image: try row.decode(column: "image", as: String?.self), following: try row.decode(column: "following", as: Bool.self))
+    }
 
     // MARK: Reading
 
@@ -142,10 +153,9 @@ struct ArticleService: Sendable {
     static func present(_ row: Row, withBody: Bool) -> ArticleBody {
         ArticleBody(
             slug: row.slug, title: row.title, description: row.description, body: withBody ? (row.body ?? "") : nil,
-            tagList: row.tag_names.map { $0.split(separator: tagSeparator).map(String.init) } ?? [],
+            tagList: row.tagList,
             createdAt: UTCTimestamp.string(secondsSince1970: row.created_at), updatedAt: UTCTimestamp.string(secondsSince1970: row.updated_at),
-            favorited: row.favorited, favoritesCount: row.favorites_count,
-            author: ProfileBody(username: row.username, bio: row.bio, image: row.image, following: row.following))
+            favorited: row.favorited, favoritesCount: row.favorites_count, author: row.author)
     }
 
     func tags() async throws -> [String] {
@@ -170,8 +180,8 @@ struct ArticleService: Sendable {
         let database = app.database
         try await database.db.transaction { tx in
             let sql = tx as! any SQLDatabase
-            // The names ride on the article too (`Row.tag_names`), so reading an article needs no join.
-            let tagNames: String? = tags.isEmpty ? nil : tags.joined(separator: String(Self.tagSeparator))
+            // The names ride on the article too (`articles.tag_names`), so reading an article needs no join.
+            let tagNames = Self.joinedTagNames(tags)
             guard let article = try await sql.raw("""
                 INSERT INTO articles (slug, title, description, body, author_id, created_at, updated_at, tag_names)
                 VALUES (\(bind: slug), \(bind: title!), \(bind: description!), \(bind: body!), \(bind: author), \(bind: now), \(bind: now),
@@ -235,10 +245,7 @@ struct ArticleService: Sendable {
         let body: String
         let created_at: Double
         let updated_at: Double
-        let username: String
-        let bio: String?
-        let image: String?
-        let following: Bool
+        let author: ProfileBody
 
         /// Column by column, as `Row`.
         init(_ row: some SQLRow) throws {
@@ -246,10 +253,7 @@ struct ArticleService: Sendable {
             body = try row.decode(column: "body", as: String.self)
             created_at = try row.decode(column: "created_at", as: Double.self)
             updated_at = try row.decode(column: "updated_at", as: Double.self)
-            username = try row.decode(column: "username", as: String.self)
-            bio = try row.decode(column: "bio", as: String?.self)
-            image = try row.decode(column: "image", as: String?.self)
-            following = try row.decode(column: "following", as: Bool.self)
+            author = try ArticleService.author(of: row)
         }
     }
 
@@ -307,7 +311,7 @@ struct ArticleService: Sendable {
 
     static func present(_ row: CommentRow) -> CommentBody {
         CommentBody(id: row.id, createdAt: UTCTimestamp.string(secondsSince1970: row.created_at), updatedAt: UTCTimestamp.string(secondsSince1970: row.updated_at), body: row.body,
-                    author: ProfileBody(username: row.username, bio: row.bio, image: row.image, following: row.following))
+                    author: row.author)
     }
 
     // MARK: Helpers
