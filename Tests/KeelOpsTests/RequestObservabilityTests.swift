@@ -149,6 +149,37 @@ import Testing
         #expect(fields["keel.request.id"]?.description == id)
         #expect(Double(fields["http.duration_ms"]?.description ?? "") != nil)
     }
+
+    @Test func theProvidersMetadataSitsBetweenTheHandlersAndTheEvents() throws {
+        final class Box: @unchecked Sendable { var lines: [String] = [] }  // written from one thread in this test
+        let box = Box()
+        var handler = KeelLogHandler(label: "app", format: .json, level: .info) { box.lines.append($0) }
+        handler.metadataProvider = Logger.MetadataProvider { ["trace": "from the provider", "shared": "from the provider", "both": "from the provider"] }
+        handler[metadataKey: "shared"] = "from the handler"
+        handler[metadataKey: "mine"] = "from the handler"
+        handler.log(event: .init(level: .info, message: "m", metadata: ["both": "from the event"], source: "s", file: #file, function: #function, line: #line))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(box.lines[0].utf8)) as? [String: String])
+        #expect(object["trace"] == "from the provider")
+        #expect(object["shared"] == "from the provider")
+        #expect(object["both"] == "from the event")
+        #expect(object["mine"] == "from the handler")
+    }
+
+    @Test func theDirectAccessLineKeepsTheHandlersLevel() {
+        // The access line skips swift-log's level check on its way to KeelLogHandler, so the handler makes its own.
+        final class Box: @unchecked Sendable { var lines: [String] = [] }  // written from one thread in this test
+        let box = Box()
+        let request = Request(head: HTTPRequest(method: .get, scheme: "http", authority: "example.com", path: "/"), body: .init(buffer: ByteBuffer()))
+        let observability = RequestObservability(metricsFactory: nil, accessLog: true)
+        for (level, expected) in [(Logger.Level.warning, 0), (.info, 1)] {
+            box.lines = []
+            var logger = Logger(label: "app") { label in KeelLogHandler(label: label, format: .json, level: level) { box.lines.append($0) } }
+            let id = observability.begin(request, logger: &logger)
+            var response = Response(status: .ok)
+            observability.end(request, response: &response, requestID: id, route: "/", start: .now, logger: logger)
+            #expect(box.lines.count == expected, "\(level)")
+        }
+    }
 }
 
 @Suite struct MetricsTests {
