@@ -17,6 +17,13 @@ let package = Package(
         .library(name: "KeelTesting", targets: ["KeelTesting"]),
         .executable(name: "conduit", targets: ["conduit"]),
     ],
+    traits: [
+        .trait(
+            name: "PostgreSQL",
+            description: "The PostgreSQL driver (FluentPostgresDriver, PostgresNIO). Without it `database.url` takes only sqlite:// URLs, "
+                + "and the build skips PostgresNIO and swift-nio-ssl's BoringSSL (a third of a clean release build)."),
+        .default(enabledTraits: ["PostgreSQL"]),
+    ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
         .package(url: "https://github.com/apple/swift-configuration.git", exact: "1.4.0", traits: ["JSON", "YAML"]),
@@ -64,10 +71,10 @@ let package = Package(
                 "KeelSettings",
                 .product(name: "FluentKit", package: "fluent-kit"),
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
-                .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
+                .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver", condition: .when(traits: ["PostgreSQL"])),
                 .product(name: "SQLKit", package: "sql-kit"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "PostgresKit", package: "postgres-kit"),
+                .product(name: "PostgresNIO", package: "postgres-nio", condition: .when(traits: ["PostgreSQL"])),
+                .product(name: "PostgresKit", package: "postgres-kit", condition: .when(traits: ["PostgreSQL"])),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),

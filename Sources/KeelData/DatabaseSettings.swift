@@ -1,5 +1,7 @@
 public import KeelSettings
+#if PostgreSQL
 import PostgresKit
+#endif
 
 /// The data layer's settings keys (see `docs/settings.md` and `docs/data.md`).
 public enum DatabaseSettings {
@@ -11,7 +13,13 @@ public enum DatabaseSettings {
         Setting<String>(
             urlKey, default: "sqlite://var/\(defaultName).sqlite3", profiles: [.test: "sqlite://:memory:"], secret: true,
             allowed: .init(allowed: "sqlite://PATH, sqlite://:memory: or postgres://USER:PASSWORD@HOST:PORT/DATABASE") { value in
-                DatabaseURL(value) == nil ? "must be sqlite://PATH, sqlite://:memory: or postgres://USER:PASSWORD@HOST:PORT/DATABASE" : nil
+                guard let url = DatabaseURL(value) else {
+                    return "must be sqlite://PATH, sqlite://:memory: or postgres://USER:PASSWORD@HOST:PORT/DATABASE"
+                }
+                if case .postgres = url, !DatabaseURL.postgresAvailable {
+                    return "is a PostgreSQL URL, but this build has no PostgreSQL driver (it was built without the package trait PostgreSQL, which is on by default)"
+                }
+                return nil
             },
             doc: "The database: an SQLite file (created on first use; WAL, foreign keys on) or a PostgreSQL server.")
     }
@@ -68,12 +76,25 @@ public enum DatabaseURL: Sendable, Equatable, CustomStringConvertible, CustomDeb
                 self = .sqliteFile(path: path)
             }
         } else if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
+            #if PostgreSQL
             // The same parser the driver uses, so a URL accepted here never fails at start-up.
             guard (try? SQLPostgresConfiguration(url: text)) != nil else { return nil }
+            #endif
+            // Without the driver the URL is still recognised, so the setting's check can say what is missing.
             self = .postgres(url: text)
         } else {
             return nil
         }
+    }
+
+    /// Whether this build has the PostgreSQL driver (the package trait `PostgreSQL`, on by default). Without it a
+    /// `postgres://` URL fails the settings check at start-up with a message that says so.
+    public static var postgresAvailable: Bool {
+        #if PostgreSQL
+        true
+        #else
+        false
+        #endif
     }
 
     public var description: String { redacted }

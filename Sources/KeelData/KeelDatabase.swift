@@ -2,7 +2,9 @@ public import FluentKit
 public import Logging
 public import ServiceLifecycle
 public import SQLKit
+#if PostgreSQL
 import FluentPostgresDriver
+#endif
 import FluentSQLiteDriver
 import NIOCore
 import NIOPosix
@@ -67,6 +69,7 @@ public final class KeelDatabase: Service, Sendable, CustomStringConvertible {
             databases.use(.sqlite(.memory, connectionPoolTimeout: poolTimeout, sqlLogLevel: nil), as: .sqlite)
         case .postgres(let text):
             kind = .postgres
+            #if PostgreSQL
             do {
                 databases.use(
                     try .postgres(url: text, maxConnectionsPerEventLoop: settings[DatabaseSettings.poolSize],
@@ -75,6 +78,10 @@ public final class KeelDatabase: Service, Sendable, CustomStringConvertible {
             } catch {
                 preconditionFailure("database.url was validated at start-up")
             }
+            #else
+            _ = text
+            preconditionFailure("database.url was validated at start-up: this build has no PostgreSQL driver")
+            #endif
         }
     }
 

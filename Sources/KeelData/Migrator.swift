@@ -1,6 +1,8 @@
 import FluentKit
 public import Logging
+#if PostgreSQL
 import PostgresNIO
+#endif
 import SQLKit
 
 #if canImport(FoundationEssentials)
@@ -226,14 +228,21 @@ public struct Migrator: Sendable {
             }
         } catch let error as MigrationError {
             throw MigrationError(kind: error.kind == .irreversible ? .irreversible : .failed, migration: step.name, reason: error.description)
-        } catch let error as PSQLError {
-            // PostgreSQL hides the server's message from `description`; take the message and SQLSTATE, never the
-            // query or its binds.
+        } catch {
+            throw MigrationError(kind: .failed, migration: step.name, reason: Self.reason(error))
+        }
+    }
+
+    /// What a failed step reports: the error's description, or for PostgreSQL the server's message and SQLSTATE,
+    /// which PostgresNIO hides from `description` (never the query or its binds).
+    static func reason(_ error: any Error) -> String {
+        #if PostgreSQL
+        if let error = error as? PSQLError {
             let message = error.serverInfo?[.message] ?? "\(error.code)"
             let state = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
-            throw MigrationError(kind: .failed, migration: step.name, reason: message + state)
-        } catch {
-            throw MigrationError(kind: .failed, migration: step.name, reason: String(describing: error))
+            return message + state
         }
+        #endif
+        return String(describing: error)
     }
 }
