@@ -6,12 +6,15 @@
 //   keel-bench serve --port 18301       the same route inside a Keel application with Keel's whole middleware stack
 //                                       (every other `conduit`-style command works too: settings, check, migrate ...)
 //
-// Both answer `GET /plaintext` with "Hello, World!" as text/plain, the TechEmpower plaintext route.
+// Both answer `GET /plaintext` with "Hello, World!" as text/plain, the TechEmpower plaintext route. `serve` also
+// answers `GET /db` the same way after one `SELECT 1` on its database: the floor for any endpoint that runs one
+// statement (not in Benchmarks/run's table; docs/performance.md quotes it for the tags).
 import HTTPTypes
 import Hummingbird
 import Keel
 import KeelCLI
 import Logging
+import SQLKit
 import NIOCore
 import NIOPosix
 
@@ -27,6 +30,11 @@ struct PlaintextModule: KeelModule {
 
     func routes(into router: Router<KeelContext>, app: KeelApplication) throws {
         router.get("/plaintext") { _, _ in greeting }
+        let database = app.database
+        router.get("/db") { _, _ in
+            let rows = try await database.sql.raw("SELECT 1 AS one").all()
+            return rows.isEmpty ? "" : greeting
+        }
     }
 }
 
