@@ -21,7 +21,7 @@ let package = Package(
         .trait(
             name: "PostgreSQL",
             description: "The PostgreSQL driver (FluentPostgresDriver, PostgresNIO). Without it `database.url` takes only sqlite:// URLs, "
-                + "and the build skips PostgresNIO and swift-nio-ssl's BoringSSL (a third of a clean release build)."),
+                + "and the build skips PostgresNIO and swift-nio-ssl's BoringSSL (about a quarter of a clean release build)."),
         .default(enabledTraits: ["PostgreSQL"]),
     ],
     dependencies: [

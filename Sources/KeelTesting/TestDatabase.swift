@@ -19,9 +19,10 @@ public enum TestDatabase: String, Sendable, CustomStringConvertible, CaseIterabl
     /// The variable naming a PostgreSQL database the tests may create databases from.
     public static let postgresVariable = "KEEL_TEST_POSTGRES_URL"
 
-    /// SQLite always; PostgreSQL when `KEEL_TEST_POSTGRES_URL` is set.
+    /// SQLite always; PostgreSQL when `KEEL_TEST_POSTGRES_URL` is set and the build has the driver (the package trait
+    /// `PostgreSQL`, on by default).
     public static var available: [TestDatabase] {
-        postgresURL == nil ? [.sqlite] : [.sqlite, .postgres]
+        postgresURL == nil || !DatabaseURL.postgresAvailable ? [.sqlite] : [.sqlite, .postgres]
     }
 
     static var postgresURL: String? {

@@ -26,7 +26,6 @@ import Testing
         (["security.csp.policy": "default-src 'self'; script-src 'self' 'unsafe-inline'"], "security.W105"),
         (["security.trustedProxies": ""], "security.W106"),
         (["http.shutdownDrainDelay": "40s"], "ops.E003"),
-        (["database.url": "postgres://app:pw@db.internal:5432/app"], "database.W001"),
         (["security.session.cookieSecure": "false"], "security.W012"),
         (["security.session.store": "memory"], "security.W107"),
         (["auth.passwordIterations": "10000"], "security.W108"),
@@ -41,7 +40,13 @@ import Testing
         #expect(found.contains("security.W018"))
     }
 
-    @Test func tlsToALocalOrVerifiedDatabaseIsQuiet() async throws {
+    @Test(.enabled(if: DatabaseURL.postgresAvailable, "PostgreSQL URLs need the PostgreSQL trait"))
+    func plainTextToARemoteDatabaseIsFlagged() async throws {
+        #expect(try await ids(["database.url": "postgres://app:pw@db.internal:5432/app"]) == ["database.W001"])
+    }
+
+    @Test(.enabled(if: DatabaseURL.postgresAvailable, "PostgreSQL URLs need the PostgreSQL trait"))
+    func tlsToALocalOrVerifiedDatabaseIsQuiet() async throws {
         #expect(try await ids(["database.url": "postgres://app:pw@127.0.0.1:5432/app"]) == [])
         #expect(try await ids(["database.url": "postgres://app:pw@db.internal:5432/app?sslmode=verify-full"]) == [])
     }
