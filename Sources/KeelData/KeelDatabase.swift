@@ -67,9 +67,9 @@ public final class KeelDatabase: Service, Sendable, CustomStringConvertible {
         case .sqliteMemory:
             kind = .sqlite
             databases.use(.sqlite(.memory, connectionPoolTimeout: poolTimeout, sqlLogLevel: nil), as: .sqlite)
+        #if PostgreSQL
         case .postgres(let text):
             kind = .postgres
-            #if PostgreSQL
             do {
                 databases.use(
                     try .postgres(url: text, maxConnectionsPerEventLoop: settings[DatabaseSettings.poolSize],
@@ -78,10 +78,10 @@ public final class KeelDatabase: Service, Sendable, CustomStringConvertible {
             } catch {
                 preconditionFailure("database.url was validated at start-up")
             }
-            #else
-            _ = text
+        #else
+        case .postgres:
             preconditionFailure("database.url was validated at start-up: this build has no PostgreSQL driver")
-            #endif
+        #endif
         }
     }
 

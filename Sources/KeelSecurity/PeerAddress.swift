@@ -13,7 +13,8 @@ package struct PeerAddress: Sendable {
         switch address {
         case .some(let v4) where v4.protocol == .inet:
             // sockaddr_in's sin_addr sits at byte 4 on Linux (family, port) and Darwin (length, family, port), in
-            // network order: its bytes in memory are the address's bytes in order.
+            // network order: its bytes in memory are the address's bytes in order. (On Linux NIO's `sockaddr_in` comes
+            // from its internal CNIOLinux module, so `sin_addr` cannot be named here.)
             let offset = 4
             let bytes = v4.withSockAddr { pointer, _ in Array(UnsafeRawBufferPointer(start: UnsafeRawPointer(pointer) + offset, count: 4)) }
             self.bytes = bytes

@@ -1,8 +1,8 @@
 // keel-bench: the two trivial servers the benchmark compares, so the table shows what Keel's middleware costs.
 //
 //   keel-bench bare --port 18300        a bare Hummingbird 2 router: GET /plaintext
-//   keel-bench bare --headers ...       the same, answering with the response headers Keel's stack adds (fixed values,
-//                                       made once): what those bytes cost to send and parse, apart from making them
+//   keel-bench bare --headers FILE ...  the same, answering with the response headers saved in FILE (Benchmarks/run saves
+//                                       what the stack answered): what those bytes cost, apart from making them
 //   keel-bench serve --port 18301       the same route inside a Keel application with Keel's whole middleware stack
 //                                       (every other `conduit`-style command works too: settings, check, migrate ...)
 //
@@ -43,39 +43,32 @@ enum KeelBenchApp: KeelApp {
     static var modules: [any KeelModule] { [PlaintextModule()] }
 }
 
-/// Bare Hummingbird: the default router and server, one route, no middleware. With `--headers`, the route answers
-/// with the seven headers Keel's production stack adds (security headers, HSTS, CSP, request id), as fixed values.
+/// Bare Hummingbird: the default router and server, one route, no middleware. With `--headers FILE`, the route answers
+/// with the headers in FILE as fixed values: `Benchmarks/run` saves there what Keel's stack answered (`curl -D`), so
+/// this row costs exactly those bytes, never a copy that drifts from them.
 func runBare(arguments: [String]) async throws {
     var port = 18300
     var host = "127.0.0.1"
-    var withHeaders = false
+    var headersFile: String?
     var rest = arguments[...]
     while let argument = rest.popFirst() {
         switch argument {
         case "--port": port = rest.popFirst().flatMap { Int($0) } ?? port
         case "--host": host = rest.popFirst() ?? host
-        case "--headers": withHeaders = true
+        case "--headers": headersFile = rest.popFirst()
         default:
-            FileHandle.standardError.write(Data("usage: keel-bench bare [--headers] [--host H] [--port N]\n".utf8))
+            FileHandle.standardError.write(Data("usage: keel-bench bare [--headers FILE] [--host H] [--port N]\n".utf8))
             exit(64)
         }
     }
     let router = Router()
-    if withHeaders {
-        let nonce = "tsW2ZxrDxGp6_5Gy0WLsWw"
-        let headers: HTTPFields = [
-            .contentType: "text/plain; charset=utf-8",
-            HTTPField.Name("X-Frame-Options")!: "DENY",
-            HTTPField.Name("X-Content-Type-Options")!: "nosniff",
-            HTTPField.Name("Referrer-Policy")!: "same-origin",
-            HTTPField.Name("Cross-Origin-Opener-Policy")!: "same-origin",
-            HTTPField.Name("Content-Security-Policy")!: """
-                default-src 'self'; script-src 'self' 'nonce-\(nonce)'; style-src 'self' 'nonce-\(nonce)'; img-src 'self' data:; \
-                object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; report-uri /csp-report
-                """,
-            HTTPField.Name("Strict-Transport-Security")!: "max-age=31536000; includeSubDomains",
-            HTTPField.Name("X-Request-ID")!: "339d8d680f7eee24e591c1c86a1e68f2",
-        ]
+    if let headersFile {
+        guard let saved = FileManager.default.contents(atPath: headersFile), let headers = fixedHeaders(String(decoding: saved, as: UTF8.self)),
+              !headers.isEmpty
+        else {
+            FileHandle.standardError.write(Data("keel-bench: no response headers in \(headersFile)\n".utf8))
+            exit(66)
+        }
         let body = ByteBuffer(string: greeting)
         router.get("/plaintext") { _, _ in Response(status: .ok, headers: headers, body: .init(byteBuffer: body)) }
     } else {
@@ -85,6 +78,17 @@ func runBare(arguments: [String]) async throws {
     logger.logLevel = .warning
     let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: nil), logger: logger)
     try await app.runService()
+}
+
+/// A response head as `curl -D` writes it, without what the server adds itself (status line, Content-Length, Date).
+func fixedHeaders(_ head: String) -> HTTPFields? {
+    var fields = HTTPFields()
+    for line in head.split(whereSeparator: \.isNewline).dropFirst() {
+        guard let colon = line.firstIndex(of: ":"), let name = HTTPField.Name(String(line[..<colon])) else { return nil }
+        if name == .contentLength || name == .date { continue }
+        fields.append(HTTPField(name: name, value: line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+    }
+    return fields
 }
 
 // The same runtime as `conduit` for both servers: Swift Concurrency runs on NIO's event loops.
