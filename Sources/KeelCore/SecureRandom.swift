@@ -11,9 +11,9 @@ import Darwin
 /// `SystemRandomNumberGenerator` makes one `getrandom` call per 8 bytes; `getentropy` fills up to 256 at once. For
 /// the tokens every request needs, `RandomPool` reads ahead through `fill` instead of a call per token.
 public enum SecureRandom {
-    /// `count` random bytes (at most 256).
+    /// `count` random bytes (any number: `fill` reads them 256 at a time).
     public static func bytes(_ count: Int) -> [UInt8] {
-        precondition((0...256).contains(count), "SecureRandom.bytes reads at most 256 bytes at a time")
+        precondition(count >= 0, "SecureRandom.bytes needs a count of zero or more")
         return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
             fill(UnsafeMutableRawBufferPointer(buffer))
             initialized = count

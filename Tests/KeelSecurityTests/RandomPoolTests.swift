@@ -42,4 +42,16 @@ import KeelCore
         #expect(counts.min()! > 150)
         #expect(counts.max()! < 380)
     }
+
+    @Test func secureRandomReadsAnyCountAcrossItsChunks() {
+        #expect(SecureRandom.bytes(0).isEmpty)
+        // 1000 bytes take four getentropy calls of at most 256: every chunk must be filled, and two reads differ.
+        let first = SecureRandom.bytes(1000)
+        #expect(first.count == 1000)
+        for chunk in stride(from: 0, to: 1000, by: 256) {
+            let part = first[chunk..<min(chunk + 256, 1000)]
+            #expect(Set(part).count > part.count / 4, "chunk at \(chunk) looks unfilled")
+        }
+        #expect(SecureRandom.bytes(1000) != first)
+    }
 }
