@@ -12,7 +12,19 @@ import SQLKit
 /// `conduit-seed-pw`, as the benchmark scripts expect); user 000 follows others and has favorites.
 public struct SeedCommand: AsyncParsableCommand, KeelCommand {
     public static var configuration: CommandConfiguration {
-        CommandConfiguration(commandName: "seed", abstract: "Fill the database with deterministic demo data (shows progress).")
+        CommandConfiguration(
+            commandName: "seed", abstract: "Fill the database with deterministic demo data (shows progress).",
+            discussion: """
+                seed writes to the database directly, not through HTTP, so it needs no server and no HTTPS. To seed a \
+                staging or production server, run it where the server runs, with the server's settings:
+
+                  KEEL_PROFILE=production DATABASE_URL=... SIGNING_KEY=... conduit migrate
+                  KEEL_PROFILE=production DATABASE_URL=... SIGNING_KEY=... conduit seed
+
+                Calling that server's API over plain HTTP (from a script on the same host, say) is answered 301 to \
+                HTTPS in staging and production (security.sslRedirect). Go through the TLS proxy, or, from a trusted \
+                proxy address (security.trustedProxies, loopback by default), send X-Forwarded-Proto: https.
+                """)
     }
 
     @OptionGroup public var settings: SettingsOptions
@@ -167,7 +179,7 @@ public struct SeedCommand: AsyncParsableCommand, KeelCommand {
         var reported = 0
         while done < count {
             let range = done..<min(count, done + 200)
-            try await database.db.transaction { tx in try await body(range, tx as! any SQLDatabase) }
+            try await database.transaction { sql in try await body(range, sql) }
             done = range.upperBound
             let tenth = done * 10 / count
             if tenth > reported || done == count {

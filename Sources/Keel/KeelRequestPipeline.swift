@@ -19,7 +19,8 @@ import KeelSecurity
 /// 8. the session: `SessionLifecycle`;
 /// 9. the API token: `APITokens.identity(for:)`;
 /// 10. CSRF: `CSRFPolicy`;
-/// 11. the query recorder (N+1, Server-Timing): `QueryRecording`.
+/// 11. path parameters percent-decoded (`PathParameters`), then the query recorder (N+1, Server-Timing):
+///     `QueryRecording`.
 ///
 /// Headers from 3–5 reach every response, error responses included, and never overwrite a header the route set.
 /// These were eleven middleware; as one they save ten async frames, ten existential calls and ten copies of the
@@ -96,6 +97,8 @@ struct KeelRequestPipeline: RouterMiddleware {
         var response: Response
         do {
             var context = context
+            // Path parameters arrive as sent; handlers see them decoded (`J%C3%BCrgen` is `Jürgen`).
+            if !context.parameters.isEmpty { context.coreContext.parameters = try PathParameters.decoded(context.parameters) }
             if let identity = await tokens.identity(for: request) { context.apiIdentity = identity }
             var request = request
             try await csrf.check(&request, security: context.security, session: session, maxUploadSize: context.maxUploadSize, logger: context.logger)

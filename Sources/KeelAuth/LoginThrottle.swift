@@ -70,7 +70,7 @@ public struct LoginThrottle: Sendable {
     public static var migrations: [any KeelMigration] {
         [
             NamedMigration("keel.0002_login_failures", prepare: { db in
-                guard let sql = db as? any SQLDatabase else { throw MigrationError.irreversible("keel.0002_login_failures") }
+                let sql = db.sql
                 try await sql.create(table: table)
                     .column("scope", type: .text, .notNull)
                     .column("key_hash", type: .text, .notNull)
@@ -80,11 +80,11 @@ public struct LoginThrottle: Sendable {
                     .primaryKey("scope", "key_hash")
                     .run()
             }, revert: { db in
-                guard let sql = db as? any SQLDatabase else { return }
+                let sql = db.sql
                 try await sql.drop(table: table).run()
             }),
             NamedMigration("keel.0003_login_checks", prepare: { db in
-                guard let sql = db as? any SQLDatabase else { throw MigrationError.irreversible("keel.0003_login_checks") }
+                let sql = db.sql
                 try await sql.create(table: checksTable)
                     .column("check_id", type: .text, .notNull)
                     .column("scope", type: .text, .notNull)
@@ -94,7 +94,7 @@ public struct LoginThrottle: Sendable {
                     .run()
                 try await db.createIndex("keel_login_checks_key_idx", on: checksTable, columns: ["scope", "key_hash", "started_at"])
             }, revert: { db in
-                guard let sql = db as? any SQLDatabase else { return }
+                let sql = db.sql
                 try await sql.drop(table: checksTable).run()
             }),
         ]

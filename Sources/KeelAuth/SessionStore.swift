@@ -80,7 +80,7 @@ public struct SQLSessionStore: SessionStore {
     /// The migration that creates the table and its indexes.
     public static var migration: any KeelMigration {
         NamedMigration("keel.0001_sessions", prepare: { db in
-            guard let sql = db as? any SQLDatabase else { throw MigrationError.irreversible("keel.0001_sessions") }
+            let sql = db.sql
             try await sql.create(table: table)
                 .column("key_hash", type: .text, .primaryKey(autoIncrement: false))
                 .column("user_id", type: .text)
@@ -92,7 +92,7 @@ public struct SQLSessionStore: SessionStore {
             try await db.createIndex("keel_sessions_user_idx", on: table, columns: ["user_id"])
             try await db.createIndex("keel_sessions_last_seen_idx", on: table, columns: ["last_seen_at"])
         }, revert: { db in
-            guard let sql = db as? any SQLDatabase else { return }
+            let sql = db.sql
             try await sql.drop(table: table).run()
         })
     }

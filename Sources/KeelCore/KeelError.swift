@@ -12,6 +12,8 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
 
     /// The request was malformed (bad JSON, wrong types, bad parameters).
     public static let badRequest: ErrorCode = "http.bad_request"
+    /// A path parameter's percent-escapes do not decode to UTF-8 text.
+    public static let badPath: ErrorCode = "http.bad_path"
     /// No credentials, or credentials that do not verify.
     public static let unauthorized: ErrorCode = "http.unauthorized"
     /// Authenticated, but not allowed to do this.

@@ -141,8 +141,8 @@ public final class KeelDatabase: Service, Sendable, CustomStringConvertible {
         for eventLoop in eventLoopGroup.makeIterator() {
             let database = rawDatabase(on: eventLoop)
             try await database.withConnection { connection in
-                let sql = connection as! any SQLDatabase
-                try await sql.raw("PRAGMA busy_timeout = \(unsafeRaw: String(milliseconds))").run()
+                let sql = connection.sql
+                try await sql.raw("PRAGMA busy_timeout = \(literal: milliseconds)").run()
                 if case .sqliteFile = self.url {
                     try await sql.raw("PRAGMA journal_mode = WAL").run()
                     try await sql.raw("PRAGMA synchronous = NORMAL").run()
@@ -154,7 +154,7 @@ public final class KeelDatabase: Service, Sendable, CustomStringConvertible {
 
     /// Runs `SELECT 1`; throws when the database does not answer.
     public func ping() async throws {
-        try await (rawDatabase(on: eventLoopGroup.any()) as! any SQLDatabase).raw("SELECT 1").run()
+        try await rawDatabase(on: eventLoopGroup.any()).sql.raw("SELECT 1").run()
     }
 
     /// Waits for graceful shutdown, then closes every connection.

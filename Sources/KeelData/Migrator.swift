@@ -90,7 +90,7 @@ public struct Migrator: Sendable {
     /// Creates the bookkeeping tables if needed (under the lock, so concurrent first runs do not collide).
     public func prepareTables() async throws {
         try await db.transaction { tx in
-            let sql = tx as! any SQLDatabase
+            let sql = tx.sql
             if database.kind == .postgres {
                 try await sql.raw("SELECT pg_advisory_xact_lock(\(bind: Self.advisoryLockKey))").run()
             }
@@ -110,7 +110,7 @@ public struct Migrator: Sendable {
 
     /// Whether `keel_migrations` exists (read-only: readiness probes call this path).
     func tableExists() async throws -> Bool {
-        let sql = db as! any SQLDatabase
+        let sql = db.sql
         switch database.kind {
         case .sqlite:
             return try await sql.raw("SELECT name FROM sqlite_master WHERE type = 'table' AND name = \(bind: Self.table)").first() != nil
@@ -128,7 +128,7 @@ public struct Migrator: Sendable {
             let name: String
             let applied_at: String
         }
-        let rows = try await (db as! any SQLDatabase).select().column("name").column("applied_at").from(Self.table).all(decoding: Row.self)
+        let rows = try await db.sql.select().column("name").column("applied_at").from(Self.table).all(decoding: Row.self)
         return Dictionary(rows.map { ($0.name, $0.applied_at) }, uniquingKeysWith: { first, _ in first })
     }
 
@@ -203,7 +203,7 @@ public struct Migrator: Sendable {
         let kind = database.kind
         do {
             return try await db.transaction { tx in
-                let sql = tx as! any SQLDatabase
+                let sql = tx.sql
                 // Take the lock before reading anything, so the check below sees the other migrator's commit.
                 switch kind {
                 case .postgres:

@@ -17,8 +17,7 @@ public struct RecordingDatabase: Database, SQLDatabase {
 
     init(base: any Database, slowThreshold: Duration, recorder: QueryRecorder? = QueryRecorder.current) {
         self.base = base
-        // Both of Keel's drivers (SQLite, PostgreSQL) are SQL databases.
-        self.sqlBase = base as! any SQLDatabase
+        self.sqlBase = base.sql
         self.slowThreshold = slowThreshold
         self.recorder = recorder
     }

@@ -8,9 +8,6 @@ extension Database {
     /// columns: ["author_id", "created_at"])`. Column order matters: put the equality columns first, then the sort.
     public func createIndex(_ name: String, on table: String, columns: [String], unique: Bool = false) async throws {
         precondition(!columns.isEmpty, "An index needs at least one column.")
-        guard let sql = self as? any SQLDatabase else {
-            preconditionFailure("createIndex needs an SQL database; Keel's SQLite and PostgreSQL drivers are.")
-        }
         var builder = sql.create(index: name).on(table)
         if unique { builder = builder.unique() }
         for column in columns { builder = builder.column(column) }
@@ -19,9 +16,6 @@ extension Database {
 
     /// Drops an index created with `createIndex` (for a migration's `revert`).
     public func dropIndex(_ name: String) async throws {
-        guard let sql = self as? any SQLDatabase else {
-            preconditionFailure("dropIndex needs an SQL database; Keel's SQLite and PostgreSQL drivers are.")
-        }
         try await sql.drop(index: name).run()
     }
 }

@@ -47,7 +47,7 @@ public enum TestDatabase: String, Sendable, CustomStringConvertible, CaseIterabl
             let name = "keel_t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
             let admin = try await Self.adminDatabase(url: base)
             do {
-                try await admin.sql.raw("CREATE DATABASE \(unsafeRaw: name)").run()
+                try await admin.sql.raw("CREATE DATABASE \(ident: name)").run()
             } catch {
                 await admin.shutdown()
                 throw error
@@ -59,7 +59,7 @@ public enum TestDatabase: String, Sendable, CustomStringConvertible, CaseIterabl
             } catch {
                 result = .failure(error)
             }
-            try? await admin.sql.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name) WITH (FORCE)").run()
+            try? await admin.sql.raw("DROP DATABASE IF EXISTS \(ident: name) WITH (FORCE)").run()
             await admin.shutdown()
             return try result.get()
         }

@@ -60,6 +60,21 @@ import Testing
 }
 
 @Suite struct APIDocsAndCORSTests {
+    /// `seed --help` says how to seed a staging or production server, which answers plain HTTP with a 301.
+    @Test func seedHelpSaysHowToSeedADeployedServer() async throws {
+        let lines = Mutex<[String]>([])
+        let environment = CommandEnvironment(
+            environment: [:], output: { line in lines.withLock { $0.append(line) } }, errorOutput: { line in lines.withLock { $0.append(line) } },
+            bootstrap: { _, _ in Logger(label: "seed-test") { _ in SwiftLogNoOpLogHandler() } })
+        let code = await KeelCommandLine<ConduitApp>.execute(arguments: ["seed", "--help"], in: environment)
+        let help = lines.withLock { $0.joined(separator: "\n") }.replacingOccurrences(of: "\n", with: " ")
+            .split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+        #expect(code == 0)
+        #expect(help.contains("writes to the database directly, not through HTTP"), "\(help)")
+        #expect(help.contains("KEEL_PROFILE=production DATABASE_URL=... SIGNING_KEY=... conduit seed"), "\(help)")
+        #expect(help.contains("X-Forwarded-Proto: https"), "\(help)")
+    }
+
     @Test func theSpecIsServed() async throws {
         let app = try await KeelTestApplication.conduit(url: "sqlite://:memory:")
         try await app.application().test(.router) { client in

@@ -50,7 +50,7 @@ struct ArticleService: Sendable {
         let updated_at: Double
         let author: ProfileBody
         let favorites_count: Int
-        /// The article's tags in their given order (stored joined in `articles.tag_names`).
+        /// The article's tags, sorted (stored joined and sorted in `articles.tag_names`).
         let tagList: [String]
         let favorited: Bool
         /// How many articles match in all, when the statement asked (lists).
@@ -76,9 +76,17 @@ struct ArticleService: Sendable {
     /// Separates tag names in `articles.tag_names` (tags cannot contain control characters).
     static let tagSeparator: Character = "\u{1F}"
 
-    /// Tag names as `articles.tag_names` stores them, in their given order; `nil` for none.
+    /// Tag names as `articles.tag_names` stores them, sorted (so every read presents them sorted without sorting);
+    /// `nil` for none.
     static func joinedTagNames(_ tags: [String]) -> String? {
-        tags.isEmpty ? nil : tags.joined(separator: String(tagSeparator))
+        tags.isEmpty ? nil : sortedTags(tags).joined(separator: String(tagSeparator))
+    }
+
+    /// Tags in the order every article presents them: by their UTF-8 bytes, which is code point order, the order of
+    /// SQLite's `BINARY` and PostgreSQL's `"C"` collation, so `GET /api/tags` and `tagList` agree
+    /// (`["training", "dragons"]` is shown as `["dragons", "training"]`, as RealWorld's own Postman collection expects).
+    static func sortedTags(_ tags: [String]) -> [String] {
+        tags.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 
     /// `articles.tag_names` back as a list.
@@ -140,8 +148,9 @@ struct ArticleService: Sendable {
         } else {
             "FALSE AS favorited, FALSE AS following"
         }
+        let bodyColumn: SQLQueryString = body ? "a.body" : "NULL AS body"
         return """
-        SELECT a.slug, a.title, a.description, \(unsafeRaw: body ? "a.body" : "NULL AS body"), a.created_at, a.updated_at,
+        SELECT a.slug, a.title, a.description, \(bodyColumn), a.created_at, a.updated_at,
                u.username, u.bio, u.image,
                (SELECT COUNT(*) FROM favorites f WHERE f.article_id = a.id) AS favorites_count,
                a.tag_names,
@@ -159,8 +168,11 @@ struct ArticleService: Sendable {
     }
 
     func tags() async throws -> [String] {
-        // Tags in use, by name: one probe of article_tags' tag index per tag, walking the unique name index (no sort).
-        return try await sql.raw("SELECT name FROM tags WHERE EXISTS (SELECT 1 FROM article_tags WHERE article_tags.tag_id = tags.id) ORDER BY name")
+        // Tags in use, by name: one probe of article_tags' tag index per tag, walking the unique name index (no sort on
+        // SQLite). By bytes on both databases, as `tagList` is sorted: PostgreSQL's default collation would follow
+        // the server's locale instead.
+        let order: SQLQueryString = sql.dialect.name == "postgresql" ? #"ORDER BY name COLLATE "C""# : "ORDER BY name"
+        return try await sql.raw("SELECT name FROM tags WHERE EXISTS (SELECT 1 FROM article_tags WHERE article_tags.tag_id = tags.id) " + order)
             .all().map { try $0.decode(column: "name", as: String.self) }
     }
 
@@ -177,9 +189,7 @@ struct ArticleService: Sendable {
         try problems.throwIfAny()
         let now = app.clock().timeIntervalSince1970
         let slug = Self.slug(for: title!)
-        let database = app.database
-        try await database.db.transaction { tx in
-            let sql = tx as! any SQLDatabase
+        try await app.database.transaction { sql in
             // The names ride on the article too (`articles.tag_names`), so reading an article needs no join.
             let tagNames = Self.joinedTagNames(tags)
             guard let article = try await sql.raw("""
@@ -355,11 +365,17 @@ struct ArticleService: Sendable {
     }
 
     /// `How to Train Your Dragon` → `how-to-train-your-dragon-k3x9qa`: readable, with a random suffix so it is unique.
+    ///
+    /// Unicode slugs, like Django's `slugify(value, allow_unicode=True)`: the title is NFKC-normalized (so `ﬁ` is `fi`
+    /// and full-width digits are digits) and lower-cased; letters and digits of any script stay, every run of anything
+    /// else becomes one dash. `Ünïcødé 标题` → `ünïcødé-标题-k3x9qa`. Clients send such a slug percent-encoded in the
+    /// path; Keel decodes path parameters before the lookup. Dropping non-ASCII letters instead (Django's default)
+    /// would leave a Chinese or Greek title with nothing but the random suffix.
     static func slug(for title: String) -> String {
         var slug = ""
         var lastWasDash = true
-        for scalar in title.lowercased().unicodeScalars {
-            if scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) {
+        for scalar in title.precomposedStringWithCompatibilityMapping.lowercased().unicodeScalars {
+            if scalar.properties.isAlphabetic || scalar.properties.numericType == .decimal {
                 slug.unicodeScalars.append(scalar)
                 lastWasDash = false
             } else if !lastWasDash {

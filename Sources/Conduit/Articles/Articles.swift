@@ -65,13 +65,25 @@ public struct Articles: KeelModule {
             // the truth for filtering and `/api/tags`; `articles.tag_names` is written with it, in one transaction.
             NamedMigration("articles.0002_article_tag_names", prepare: { db in
                 try await db.schema("articles").field("tag_names", .string).update()
-                let sql = db as! any SQLDatabase
+                let sql = db.sql
                 let aggregate: SQLQueryString = sql.dialect.name == "postgresql"
                     ? "string_agg(t.name, chr(31) ORDER BY at.position)" : "group_concat(t.name, char(31) ORDER BY at.position)"
                 try await sql.raw("UPDATE articles SET tag_names = (SELECT " + aggregate
                     + " FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE at.article_id = articles.id)").run()
             }, revert: { db in
                 try await db.schema("articles").deleteField("tag_names").update()
+            }),
+            // Every article presents its tags sorted (RealWorld's Postman collection expects `["dragons", "training"]`
+            // for `["training", "dragons"]`); new articles store them sorted, and this re-sorts the ones stored before,
+            // by bytes (code points) on both databases, as `ArticleService.sortedTags` does.
+            NamedMigration("articles.0003_sorted_tag_names", prepare: { db in
+                let sql = db.sql
+                let aggregate: SQLQueryString = sql.dialect.name == "postgresql"
+                    ? "string_agg(t.name, chr(31) ORDER BY t.name COLLATE \"C\")" : "group_concat(t.name, char(31) ORDER BY t.name)"
+                try await sql.raw("UPDATE articles SET tag_names = (SELECT " + aggregate
+                    + " FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE at.article_id = articles.id)").run()
+            }, revert: { _ in
+                // The given order is still in article_tags.position; reverting leaves the sorted names, which read the same.
             }),
         ]
     }

@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+
+/// Rules about the code itself that a review would otherwise have to catch, checked over every file in `Sources/`.
+@Suite struct SourcePolicyTests {
+    /// Every Swift file under `Sources/` and `Benchmarks/Sources/`, with its path relative to the package.
+    static func sources() throws -> [(path: String, text: String)] {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        var found: [(String, String)] = []
+        for folder in ["Sources", "Benchmarks/Sources"] {
+            let base = root.appendingPathComponent(folder)
+            guard let walker = FileManager.default.enumerator(at: base, includingPropertiesForKeys: nil) else { continue }
+            for case let url as URL in walker where url.pathExtension == "swift" {
+                found.append((folder + url.path.dropFirst(base.path.count), try String(contentsOf: url, encoding: .utf8)))
+            }
+        }
+        return found
+    }
+
+    /// Lines of the sources that contain `needle`, as `path:line`.
+    static func occurrences(of needle: String) throws -> [String] {
+        try sources().flatMap { file in
+            file.text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+                .filter { $0.element.contains(needle) }.map { "\(file.path):\($0.offset + 1)" }
+        }
+    }
+
+    @Test func theSourcesAreFound() throws {
+        let files = try Self.sources()
+        #expect(files.count > 50)
+        #expect(files.contains { $0.path == "Sources/KeelData/KeelDatabase.swift" })
+    }
+
+    /// SQL text is never built from unescaped strings: values are binds, names are `ident:`, numbers `literal:`.
+    @Test func noUnsafeRawSQL() throws {
+        #expect(try Self.occurrences(of: "unsafeRaw").isEmpty)
+    }
+
+    /// The one cast to `SQLDatabase` is `Database.sql`; transactions come as `KeelDatabase.transaction { sql in … }`.
+    @Test func noForceCastToSQLDatabase() throws {
+        #expect(try Self.occurrences(of: "as! any SQLDatabase").isEmpty)
+        #expect(try Self.occurrences(of: "as? any SQLDatabase") == ["Sources/KeelData/Database+SQL.swift:10"])
+    }
+}
