@@ -60,6 +60,7 @@ let package = Package(
             dependencies: [
                 "KeelCore",
                 .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: swiftSettings

@@ -1,3 +1,4 @@
+import Logging
 public import KeelSettings
 import KeelData
 
@@ -36,7 +37,7 @@ public enum CoreChecks {
     /// `ops.W001`: debug or trace logging in a deployment writes request details and slows every request.
     public static let verboseLogging = SystemCheck(ids: ["ops.W001"], deploy: true) { settings in
         let level = settings[CoreSettings.logLevel]
-        guard settings.profile.isDeployed, level == "debug" || level == "trace" else { return [] }
+        guard settings.profile.isDeployed, level <= .debug else { return [] }
         return [CheckFinding(
             id: "ops.W001", level: .warning,
             message: "log.level is \(level) in the \(settings.profile) profile: debug logs may carry request details and cost throughput.",

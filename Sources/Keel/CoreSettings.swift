@@ -1,4 +1,6 @@
 public import KeelSettings
+public import KeelOps
+public import Logging
 
 /// The settings keys Keel itself reads. See `docs/settings.md` for the generated reference.
 public enum CoreSettings {
@@ -15,12 +17,11 @@ public enum CoreSettings {
         "http.shutdownDrainDelay", default: .zero, allowed: .range(.zero ... .seconds(300)),
         doc: "After SIGTERM, how long readiness reports 503 while still serving, so load balancers move traffic first.")
 
-    public static let logLevel = Setting<String>(
-        "log.level", default: "info",
-        allowed: .oneOf(["trace", "debug", "info", "notice", "warning", "error", "critical"]),
+    public static let logLevel = Setting<Logger.Level>(
+        "log.level", default: .info,
         doc: "Lowest level of log lines written.")
-    public static let logFormat = Setting<String>(
-        "log.format", default: "text", profiles: [.staging: "json", .production: "json"], allowed: .oneOf(["text", "json"]),
+    public static let logFormat = Setting<LogFormat>(
+        "log.format", default: .text, profiles: [.staging: .json, .production: .json],
         doc: "`text` for readable lines on standard error, `json` for one JSON object per line on standard output.")
     public static let logAccessLog = Setting<Bool>(
         "log.accessLog", default: true,

@@ -84,7 +84,7 @@ public struct KeelApplication: Sendable, CustomReflectable {
         self.passwordPolicy = PasswordPolicy(
             minimumLength: settings[AuthSettings.passwordMinLength], rejectCommon: settings[AuthSettings.passwordRejectCommon])
         self.apiTokens = APITokens(keyring: keyring, lifetime: settings[AuthSettings.tokenLifetime], clock: clock)
-        self.sessions = settings[AuthSettings.sessionStore] == "memory" ? MemorySessionStore() : SQLSessionStore(database: database)
+        self.sessions = settings[AuthSettings.sessionStore] == .memory ? MemorySessionStore() : SQLSessionStore(database: database)
         self.loginThrottle = LoginThrottle(
             database: database,
             limits: .init(maxFailures: settings[AuthSettings.throttleMaxFailures], maxClientFailures: settings[AuthSettings.throttleMaxClientFailures],
@@ -155,9 +155,9 @@ public struct KeelApplication: Sendable, CustomReflectable {
                 cspPolicy: settings[SecuritySettings.cspEnabled] ? settings[SecuritySettings.cspPolicy] : nil,
                 cspReportOnly: settings[SecuritySettings.cspReportOnly],
                 cspReportPath: settings[SecuritySettings.cspReportPath].flatMap { $0.isEmpty ? nil : $0 },
-                frameOptions: settings[SecuritySettings.frameOptions],
-                referrerPolicy: settings[SecuritySettings.referrerPolicy],
-                crossOriginOpenerPolicy: settings[SecuritySettings.crossOriginOpenerPolicy],
+                frameOptions: settings[SecuritySettings.frameOptions].rawValue,
+                referrerPolicy: settings[SecuritySettings.referrerPolicy].rawValue,
+                crossOriginOpenerPolicy: settings[SecuritySettings.crossOriginOpenerPolicy].rawValue,
                 contentTypeNosniff: settings[SecuritySettings.contentTypeNosniff]), random: random),
             cors: CORSPolicy(allowedOrigins: settings[SecuritySettings.corsAllowedOrigins], pathPrefix: "/api/", maxAge: 600),
             transport: TransportSecurity(.init(
@@ -176,7 +176,7 @@ public struct KeelApplication: Sendable, CustomReflectable {
                 store: sessions,
                 configuration: .init(
                     cookieName: cookieName, secure: settings[AuthSettings.sessionCookieSecure],
-                    sameSite: settings[AuthSettings.sessionCookieSameSite] == "Strict" ? .strict : .lax,
+                    sameSite: settings[AuthSettings.sessionCookieSameSite] == .strict ? .strict : .lax,
                     idleTimeout: settings[AuthSettings.sessionIdleTimeout], absoluteTimeout: settings[AuthSettings.sessionAbsoluteTimeout]),
                 clock: clock),
             tokens: apiTokens,
@@ -184,7 +184,7 @@ public struct KeelApplication: Sendable, CustomReflectable {
             queries: QueryRecording(
                 serverTiming: settings[DatabaseSettings.serverTiming],
                 nPlusOneThreshold: settings[DatabaseSettings.nPlusOneThreshold],
-                nPlusOne: NPlusOneAction(rawValue: settings[DatabaseSettings.nPlusOneAction]) ?? .warn,
+                nPlusOne: settings[DatabaseSettings.nPlusOneAction],
                 slowQueryThreshold: settings[DatabaseSettings.slowQueryThreshold]))
     }
 

@@ -7,8 +7,8 @@ public enum KeelLogging {
     /// `log.format` and `log.level` applied: JSON lines on standard output in staging and production, readable lines
     /// on standard error elsewhere.
     public static func handlerFactory(_ settings: ResolvedSettings) -> @Sendable (String) -> any LogHandler {
-        let format = LogFormat(rawValue: settings[CoreSettings.logFormat]) ?? .json
-        let level = Logger.Level(rawValue: settings[CoreSettings.logLevel]) ?? .info
+        let format = settings[CoreSettings.logFormat]
+        let level = settings[CoreSettings.logLevel]
         return { label in KeelLogHandler(label: label, format: format, level: level) }
     }
 }

@@ -1,17 +1,32 @@
 public import KeelSettings
 
+/// Where sessions live (`security.session.store`).
+public enum SessionStoreKind: String, Sendable, SettingEnum {
+    /// In the database: shared by every instance, kept across restarts.
+    case database
+    /// In this process only: lost on restart, not shared (flagged by `security.W107`).
+    case memory
+}
+
+/// The session cookie's `SameSite` attribute (`security.session.cookieSameSite`). `None` is not offered: it would send
+/// the cookie on cross-site requests.
+public enum SameSitePolicy: String, Sendable, SettingEnum {
+    case lax = "Lax"
+    case strict = "Strict"
+}
+
 /// Session, CSRF and login-throttling settings (see `docs/security.md`).
 public enum AuthSettings {
-    public static let sessionStore = Setting<String>(
-        "security.session.store", default: "database", allowed: .oneOf(["database", "memory"]),
+    public static let sessionStore = Setting<SessionStoreKind>(
+        "security.session.store", default: .database,
         doc: "Where sessions live: `database` (shared by every instance) or `memory` (this process only).")
     public static let sessionCookieName = Setting<String>(
         "security.session.cookieName", default: "keel_session", allowed: .nonEmpty, doc: "Name of the session cookie.")
     public static let sessionCookieSecure = Setting<Bool>(
         "security.session.cookieSecure", default: true, profiles: [.development: false, .test: false],
         doc: "Send the session cookie over HTTPS only (off in development and test, which serve plain HTTP).")
-    public static let sessionCookieSameSite = Setting<String>(
-        "security.session.cookieSameSite", default: "Lax", allowed: .oneOf(["Lax", "Strict"]),
+    public static let sessionCookieSameSite = Setting<SameSitePolicy>(
+        "security.session.cookieSameSite", default: .lax,
         doc: "SameSite attribute of the session cookie.")
     public static let sessionIdleTimeout = Setting<Duration>(
         "security.session.idleTimeout", default: .seconds(12 * 3600), allowed: .range(.seconds(60) ... .seconds(90 * 86_400)),
@@ -69,7 +84,7 @@ public enum AuthSettings {
                     message: "security.session.cookieSecure is off, so the session cookie is sent over plain HTTP and can be stolen on the network.",
                     hint: "Set SECURITY_SESSION_COOKIE_SECURE=true."))
             }
-            if settings[sessionStore] == "memory" {
+            if settings[sessionStore] == .memory {
                 found.append(CheckFinding(id: "security.W107", level: .warning,
                     message: "security.session.store is memory: sessions vanish on restart and are not shared between instances.",
                     hint: "Set SECURITY_SESSION_STORE=database."))

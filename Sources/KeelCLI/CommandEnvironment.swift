@@ -76,7 +76,7 @@ extension CommandEnvironment {
             LoggingSystem.bootstrap(KeelLogging.handlerFactory(settings))
             MetricsSystem.bootstrap(metrics.factory)
             var logger = Logger(label: label)
-            logger.logLevel = Logger.Level(rawValue: settings[CoreSettings.logLevel]) ?? .info
+            logger.logLevel = settings[CoreSettings.logLevel]
             return logger
         }
     }

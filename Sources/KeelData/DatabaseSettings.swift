@@ -42,9 +42,8 @@ public enum DatabaseSettings {
     public static let nPlusOneThreshold = Setting<Int>(
         "database.nPlusOneThreshold", default: 5, allowed: .range(2...10_000),
         doc: "The same query fingerprint run this many times in one request is reported as an N+1.")
-    public static let nPlusOneAction = Setting<String>(
-        "database.nPlusOne", default: "warn", profiles: [.test: "error", .staging: "ignore", .production: "ignore"],
-        allowed: .oneOf(["warn", "error", "ignore"]),
+    public static let nPlusOneAction = Setting<NPlusOneAction>(
+        "database.nPlusOne", default: .warn, profiles: [.test: .error, .staging: .ignore, .production: .ignore],
         doc: "What an N+1 does: `warn` logs a warning, `error` logs an error and fails the request with a 500, `ignore` does nothing.")
     public static let serverTiming = Setting<Bool>(
         "database.serverTiming", default: true, profiles: [.staging: false, .production: false],

@@ -1,10 +1,11 @@
 public import Hummingbird
 import KeelCore
+public import KeelSettings
 import HTTPTypes
 package import Logging
 
 /// What an N+1 does.
-public enum NPlusOneAction: String, Sendable {
+public enum NPlusOneAction: String, Sendable, SettingEnum {
     /// Log a warning naming the fingerprint and count.
     case warn
     /// Log an error and fail the request with a 500 (`database.n_plus_one`): the test profile's default.

@@ -1,4 +1,5 @@
 public import Logging
+public import KeelSettings
 import KeelCore
 
 #if canImport(Glibc)
@@ -10,7 +11,7 @@ import Darwin
 #endif
 
 /// Log line formats: readable lines for people (`text`), one JSON object per line for machines (`json`).
-public enum LogFormat: String, Sendable, CaseIterable {
+public enum LogFormat: String, Sendable, SettingEnum {
     case text
     case json
 }

@@ -35,8 +35,8 @@ public enum SecurityChecks {
             found.append(finding("security.W106", "security.sslRedirect is on but security.trustedProxies is empty: Keel does not terminate TLS, so no request can be recognised as HTTPS and every one is redirected.",
                                  "List the proxy that terminates TLS in SECURITY_TRUSTED_PROXIES and have it send X-Forwarded-Proto."))
         }
-        if settings[SecuritySettings.frameOptions] != "DENY" {
-            found.append(finding("security.W019", "security.frameOptions is \(settings[SecuritySettings.frameOptions]), so pages of this site can be framed by the same origin (clickjacking through any framing page).",
+        if settings[SecuritySettings.frameOptions] != .deny {
+            found.append(finding("security.W019", "security.frameOptions is \(settings[SecuritySettings.frameOptions].rawValue), so pages of this site can be framed by the same origin (clickjacking through any framing page).",
                                  "Set SECURITY_FRAME_OPTIONS=DENY unless the site frames itself."))
         }
         // Host problems stop a deployment from starting: error level in staging and production.
@@ -49,8 +49,8 @@ public enum SecurityChecks {
             found.append(finding("security.W101", "http.allowedHosts contains '*', so any Host header is accepted and links built from it (password resets) can point anywhere.",
                                  "List the real host names in HTTP_ALLOWED_HOSTS (`.example.com` allows subdomains).", level: hostLevel))
         }
-        if ["unsafe-url", "no-referrer-when-downgrade"].contains(settings[SecuritySettings.referrerPolicy]) {
-            found.append(finding("security.W102", "security.referrerPolicy is \(settings[SecuritySettings.referrerPolicy]), so full URLs (with tokens or ids in them) leak to other sites.",
+        if [.unsafeURL, .noReferrerWhenDowngrade].contains(settings[SecuritySettings.referrerPolicy]) {
+            found.append(finding("security.W102", "security.referrerPolicy is \(settings[SecuritySettings.referrerPolicy].rawValue), so full URLs (with tokens or ids in them) leak to other sites.",
                                  "Set SECURITY_REFERRER_POLICY=same-origin (or strict-origin-when-cross-origin)."))
         }
         if !settings[SecuritySettings.cspEnabled] {

@@ -1,5 +1,30 @@
 public import KeelSettings
 
+/// `X-Frame-Options` (`security.frameOptions`).
+public enum FrameOptions: String, Sendable, SettingEnum {
+    case deny = "DENY"
+    case sameOrigin = "SAMEORIGIN"
+}
+
+/// `Referrer-Policy` (`security.referrerPolicy`).
+public enum ReferrerPolicy: String, Sendable, SettingEnum {
+    case noReferrer = "no-referrer"
+    case noReferrerWhenDowngrade = "no-referrer-when-downgrade"
+    case origin
+    case originWhenCrossOrigin = "origin-when-cross-origin"
+    case sameOrigin = "same-origin"
+    case strictOrigin = "strict-origin"
+    case strictOriginWhenCrossOrigin = "strict-origin-when-cross-origin"
+    case unsafeURL = "unsafe-url"
+}
+
+/// `Cross-Origin-Opener-Policy` (`security.crossOriginOpenerPolicy`).
+public enum CrossOriginOpenerPolicy: String, Sendable, SettingEnum {
+    case sameOrigin = "same-origin"
+    case sameOriginAllowPopups = "same-origin-allow-popups"
+    case unsafeNone = "unsafe-none"
+}
+
 /// The security settings keys (see `docs/security.md`). Every default is the safe choice.
 public enum SecuritySettings {
     public static let allowedHosts = Setting<[String]>(
@@ -55,16 +80,14 @@ public enum SecuritySettings {
     public static let cspReportsPerMinute = Setting<Int>(
         "security.csp.reportsPerMinute", default: 60, allowed: .range(1...100_000),
         doc: "Violation reports logged per minute per instance; beyond that they are answered 429 and dropped.")
-    public static let frameOptions = Setting<String>(
-        "security.frameOptions", default: "DENY", allowed: .oneOf(["DENY", "SAMEORIGIN"]),
+    public static let frameOptions = Setting<FrameOptions>(
+        "security.frameOptions", default: .deny,
         doc: "X-Frame-Options (frame-ancestors in the policy says the same to newer browsers).")
-    public static let referrerPolicy = Setting<String>(
-        "security.referrerPolicy", default: "same-origin",
-        allowed: .oneOf(["no-referrer", "no-referrer-when-downgrade", "origin", "origin-when-cross-origin", "same-origin",
-                         "strict-origin", "strict-origin-when-cross-origin", "unsafe-url"]),
+    public static let referrerPolicy = Setting<ReferrerPolicy>(
+        "security.referrerPolicy", default: .sameOrigin,
         doc: "Referrer-Policy.")
-    public static let crossOriginOpenerPolicy = Setting<String>(
-        "security.crossOriginOpenerPolicy", default: "same-origin", allowed: .oneOf(["same-origin", "same-origin-allow-popups", "unsafe-none"]),
+    public static let crossOriginOpenerPolicy = Setting<CrossOriginOpenerPolicy>(
+        "security.crossOriginOpenerPolicy", default: .sameOrigin,
         doc: "Cross-Origin-Opener-Policy.")
     public static let contentTypeNosniff = Setting<Bool>(
         "security.contentTypeNosniff", default: true, doc: "Send X-Content-Type-Options: nosniff.")

@@ -115,7 +115,8 @@ public protocol AnySetting: Sendable {
 
 extension Setting: AnySetting {
     public var typeName: String { Value.typeName }
-    public var allowed: String { constraint.allowed }
+    /// The type's own rule (an enum's cases) and the key's constraint, as shown in errors and docs.
+    public var allowed: String { [Value.inherentAllowed, constraint.allowed].filter { !$0.isEmpty }.joined(separator: "; ") }
 
     public func defaultDescription(in profile: Profile) -> String? {
         guard let value = defaultValue(in: profile) else { return nil }

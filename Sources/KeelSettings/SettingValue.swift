@@ -15,6 +15,13 @@ public protocol SettingValue: Sendable, Equatable {
     var configContent: ConfigContent? { get }
     /// How the value is shown by `settings show` and the docs.
     var settingDescription: String { get }
+    /// What every value of the type must be, whatever the key (`one of text, json` for a `SettingEnum`); empty when
+    /// the type itself allows anything it can parse.
+    static var inherentAllowed: String { get }
+}
+
+extension SettingValue {
+    public static var inherentAllowed: String { "" }
 }
 
 extension Int: SettingValue {
@@ -144,6 +151,7 @@ extension Duration: SettingValue {
 
 extension Optional: SettingValue where Wrapped: SettingValue {
     public static var typeName: String { Wrapped.typeName }
+    public static var inherentAllowed: String { Wrapped.inherentAllowed }
     public static var configType: ConfigType { Wrapped.configType }
     /// An empty string reads as "not set".
     public init?(settingString: String) {
