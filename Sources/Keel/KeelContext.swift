@@ -7,7 +7,7 @@ public import KeelSecurity
 ///
 /// It carries what Keel's middleware sets per request: the request id, the security state (CSP nonce, whether the
 /// request came over HTTPS, the client's address, the host), the body-size limit and the session. Handlers read it; middleware writes it.
-public struct KeelContext: RequestContext, RequestIDRequestContext, SecurityRequestContext, SessionRequestContext, APIIdentityRequestContext {
+public struct KeelContext: RequestContext, RequestIDRequestContext, SecurityRequestContext, SessionRequestContext, IdentityRequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by the request pipeline: the accepted or generated `X-Request-ID`.
     public var requestID: String
@@ -21,8 +21,8 @@ public struct KeelContext: RequestContext, RequestIDRequestContext, SecurityRequ
     public var maxUploadSize: Int
     /// The request's session, loaded by the request pipeline (created only when written).
     public let session: Session
-    /// Who an API request is from (`Authorization: Token <jwt>`), set by the request pipeline.
-    public var apiIdentity: APIIdentity
+    /// Who the request is from: the API token's user, or else the session's; set by the request pipeline.
+    public var identity: Identity
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
@@ -31,7 +31,7 @@ public struct KeelContext: RequestContext, RequestIDRequestContext, SecurityRequ
         self.peer = PeerAddress(source.channel.remoteAddress)
         self.maxUploadSize = 1_048_576
         self.session = Session()
-        self.apiIdentity = APIIdentity()
+        self.identity = Identity()
     }
 
     /// The Content-Security-Policy nonce of this request, for inline `<script nonce="…">` and `<style nonce="…">`.

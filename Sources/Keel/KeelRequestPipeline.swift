@@ -17,7 +17,7 @@ import KeelSecurity
 /// 6. URL, header and body limits: `RequestLimits`;
 /// 7. the request deadline, around everything below: `RequestDeadline`;
 /// 8. the session: `SessionLifecycle`;
-/// 9. the API token: `APITokens.identity(for:)`;
+/// 9. the identity (`context.identity`): the API token's user (`APITokens.identity(for:)`), else the session's;
 /// 10. CSRF: `CSRFPolicy`;
 /// 11. path parameters percent-decoded (`PathParameters`), then the query recorder (N+1, Server-Timing):
 ///     `QueryRecording`.
@@ -99,7 +99,9 @@ struct KeelRequestPipeline: RouterMiddleware {
             var context = context
             // Path parameters arrive as sent; handlers see them decoded (`J%C3%BCrgen` is `Jürgen`).
             if !context.parameters.isEmpty { context.coreContext.parameters = try PathParameters.decoded(context.parameters) }
-            if let identity = await tokens.identity(for: request) { context.apiIdentity = identity }
+            // One identity: the token's when `Authorization` is sent (a bad one is `.invalid`, never the session's
+            // user instead), else the session's logged-in user.
+            if let identity = await tokens.identity(for: request) ?? session.identity { context.identity = identity }
             var request = request
             try await csrf.check(&request, security: context.security, session: session, maxUploadSize: context.maxUploadSize, logger: context.logger)
             let (handlerRequest, handlerContext) = (request, context)

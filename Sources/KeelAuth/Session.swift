@@ -65,11 +65,15 @@ public final class Session: Sendable {
     }
 
     /// Logs a user in: a new session key and a new CSRF secret at once, so a key planted before login is worthless
-    /// and forms rendered in this response already use the new secret. Data left by another user is dropped.
-    public func login(userID: String) {
+    /// and forms rendered in this response already use the new secret. Data left by another user is dropped, and
+    /// elevated access never survives a login. The flags become `context.identity.isStaff` / `isSuperuser`.
+    public func login(userID: String, isStaff: Bool = false, isSuperuser: Bool = false) {
         _ = mutate { record in
             if let previous = record.userID, previous != userID { record.data = [:] }
             record.userID = userID
+            record.data[IdentityKey.staff] = isStaff ? "1" : nil
+            record.data[IdentityKey.superuser] = isSuperuser ? "1" : nil
+            record.data[IdentityKey.elevatedUntil] = nil
         }
         cycleKey()
     }

@@ -82,7 +82,7 @@ struct AccountService: Sendable {
     }
 
     func currentUser(_ context: KeelContext) async throws -> UserRow {
-        guard let user = try await find("id", try context.requireViewerID()) else { throw KeelError.invalidToken }
+        guard let user = try await find("id", try context.identity.requireUserID(as: Int.self)) else { throw KeelError.invalidToken }
         return user
     }
 

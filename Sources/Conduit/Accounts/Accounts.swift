@@ -44,7 +44,7 @@ public struct Accounts: KeelModule {
         }
         router.get("/api/user") { _, context -> Response in
             let user = try await service.currentUser(context)
-            return try await service.userResponse(user, token: context.apiIdentity.token)
+            return try await service.userResponse(user, token: context.identity.token)
         }
         router.put("/api/user") { request, context -> Response in
             let current = try await service.currentUser(context)
@@ -82,21 +82,5 @@ struct UserBody: Encodable {
         try container.encode(username, forKey: .username)
         try container.encode(bio, forKey: .bio)
         try container.encode(image, forKey: .image)
-    }
-}
-
-extension KeelContext {
-    /// The signed-in user's id from the API token, or `nil` for an anonymous request. A token that does not verify,
-    /// or names no user id, is a 401 (`auth.invalid_token`), never silently anonymous.
-    func viewerID() throws -> Int? {
-        guard let id = try apiIdentity.optionalUserID() else { return nil }
-        guard let number = Int(id) else { throw KeelError.invalidToken }
-        return number
-    }
-
-    /// The signed-in user's id; a 401 without a valid token.
-    func requireViewerID() throws -> Int {
-        guard let number = Int(try apiIdentity.requireUserID()) else { throw KeelError.invalidToken }
-        return number
     }
 }

@@ -28,17 +28,17 @@ public struct Profiles: KeelModule {
     public func routes(into router: Router<KeelContext>, app: KeelApplication) throws {
         let service = ProfileService(app: app)
         router.get("/api/profiles/{username}") { _, context -> Response in
-            let viewer = try context.viewerID()
+            let viewer = try context.identity.optionalUserID(as: Int.self)
             let profile = try await service.profile(username: try context.parameters.require("username"), viewer: viewer)
             return try JSONResponse.make(["profile": profile])
         }
         router.post("/api/profiles/{username}/follow") { _, context -> Response in
-            let viewer = try context.requireViewerID()
+            let viewer = try context.identity.requireUserID(as: Int.self)
             let profile = try await service.follow(username: try context.parameters.require("username"), viewer: viewer, following: true)
             return try JSONResponse.make(["profile": profile])
         }
         router.delete("/api/profiles/{username}/follow") { _, context -> Response in
-            let viewer = try context.requireViewerID()
+            let viewer = try context.identity.requireUserID(as: Int.self)
             let profile = try await service.follow(username: try context.parameters.require("username"), viewer: viewer, following: false)
             return try JSONResponse.make(["profile": profile])
         }

@@ -1,0 +1,147 @@
+public import Foundation
+public import Hummingbird
+import HTTPTypes
+import KeelCore
+import Synchronization
+
+/// Who a request is from, however they proved it: `context.identity`, filled by Keel's request pipeline from the API
+/// token (`Authorization: Token <jwt>`) or, without one, from the session cookie.
+///
+/// Handlers decide with `requireUserID()` (401 without a valid credential) or `optionalUserID()` (anonymous is fine,
+/// a bad token is still a 401, never silently anonymous):
+/// ```swift
+/// router.get("/api/articles/feed") { _, context in
+///     let viewer = try context.identity.requireUserID(as: Int.self)
+///     …
+/// }
+/// ```
+public struct Identity: Sendable, Equatable {
+    /// How the request authenticated.
+    public enum Method: String, Sendable, Equatable {
+        /// The session cookie of a logged-in browser (`Session.login(userID:)`).
+        case session
+        /// A signed API token in `Authorization: Token <jwt>`.
+        case token
+    }
+
+    /// The user's id, when a valid credential was presented.
+    public private(set) var userID: String?
+    /// How the user authenticated; `nil` when anonymous.
+    public private(set) var method: Method?
+    /// Staff may use the staff area (set at session login; API tokens never carry it).
+    public private(set) var isStaff: Bool = false
+    /// A superuser holds every permission (set at session login; API tokens never carry it).
+    public private(set) var isSuperuser: Bool = false
+    /// Until when the user re-entered their password for sensitive actions ("sudo mode"), if they did.
+    public private(set) var elevatedUntil: Date?
+    /// The API token as sent, when `method` is `.token` (RealWorld's `GET /api/user` echoes it).
+    public private(set) var token: String?
+    /// A credential was presented but did not verify: every route that looks at identity answers 401.
+    public private(set) var isInvalid: Bool = false
+
+    /// Anonymous.
+    public init() {}
+
+    /// A user authenticated by `method`.
+    public init(userID: String, method: Method, isStaff: Bool = false, isSuperuser: Bool = false, elevatedUntil: Date? = nil, token: String? = nil) {
+        self.userID = userID
+        self.method = method
+        self.isStaff = isStaff
+        self.isSuperuser = isSuperuser
+        self.elevatedUntil = elevatedUntil
+        self.token = token
+    }
+
+    /// A credential that did not verify (a tampered, expired or malformed token).
+    public static var invalid: Identity {
+        var identity = Identity()
+        identity.isInvalid = true
+        return identity
+    }
+
+    /// Whether a valid credential names a user.
+    public var isAuthenticated: Bool { userID != nil && !isInvalid }
+
+    /// Whether sensitive actions are allowed without asking for the password again.
+    public func isElevated(at now: Date) -> Bool {
+        guard isAuthenticated, let elevatedUntil else { return false }
+        return now < elevatedUntil
+    }
+
+    /// The user id, or a 401 (`auth.invalid_token`) when no valid credential was presented.
+    public func requireUserID() throws -> String {
+        guard !isInvalid, let userID else { throw KeelError.invalidToken }
+        return userID
+    }
+
+    /// The user id if a valid credential was presented, `nil` when none was, and a 401 when an invalid one was.
+    public func optionalUserID() throws -> String? {
+        if isInvalid { throw KeelError.invalidToken }
+        return userID
+    }
+
+    /// The user id in the application's own type (`Int`, `UUID`…); a 401 when none was presented or it does not
+    /// convert (a token signed for another application's ids).
+    public func requireUserID<ID: LosslessStringConvertible>(as type: ID.Type) throws -> ID {
+        guard let id = ID(try requireUserID()) else { throw KeelError.invalidToken }
+        return id
+    }
+
+    /// `optionalUserID()` in the application's own type; a 401 for an id that does not convert.
+    public func optionalUserID<ID: LosslessStringConvertible>(as type: ID.Type) throws -> ID? {
+        guard let text = try optionalUserID() else { return nil }
+        guard let id = ID(text) else { throw KeelError.invalidToken }
+        return id
+    }
+}
+
+/// A request context that carries the request's identity.
+public protocol IdentityRequestContext: RequestContext {
+    var identity: Identity { get set }
+}
+
+extension APITokens {
+    /// The identity the request's `Authorization` header claims: `nil` without the header, `.invalid` when it does not
+    /// verify. Routes decide with `requireUserID()` or `optionalUserID()`, so login and register can ignore a stale
+    /// token.
+    package func identity(for request: Request) async -> Identity? {
+        guard let header = request.headers[.authorization] else { return nil }
+        do {
+            guard let token = try APITokens.token(fromAuthorization: header) else { return Identity() }
+            return Identity(userID: try await verify(token), method: .token, token: token)
+        } catch {
+            return .invalid
+        }
+    }
+}
+
+extension Session {
+    /// Session keys Keel keeps its own identity data under; applications never write them.
+    enum IdentityKey {
+        static let staff = "_keel.staff"
+        static let superuser = "_keel.superuser"
+        static let elevatedUntil = "_keel.elevated_until"
+    }
+
+    /// The identity this session gives its request: the logged-in user, or `nil` when nobody is.
+    package var identity: Identity? {
+        state.withLock { state in
+            guard let record = state.record, let userID = record.userID else { return nil }
+            let elevated = record.data[IdentityKey.elevatedUntil].flatMap(Double.init).map(Date.init(timeIntervalSince1970:))
+            return Identity(userID: userID, method: .session, isStaff: record.data[IdentityKey.staff] == "1",
+                            isSuperuser: record.data[IdentityKey.superuser] == "1", elevatedUntil: elevated)
+        }
+    }
+
+    /// Marks the session as elevated until `until` (after the user re-entered their password), with a new key: a
+    /// privilege change.
+    public func elevate(until: Date) {
+        _ = mutate { record in record.data[IdentityKey.elevatedUntil] = String(until.timeIntervalSince1970) }
+        cycleKey()
+    }
+
+    /// Ends elevated access now.
+    public func dropElevation() {
+        _ = mutate { record in record.data[IdentityKey.elevatedUntil] = nil }
+    }
+}
