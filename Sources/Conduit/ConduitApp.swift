@@ -1,5 +1,5 @@
 public import Keel
-public import Hummingbird
+import Hummingbird
 import Foundation
 import NIOCore
 
@@ -17,12 +17,13 @@ public struct APIDocs: KeelModule {
 
     public var name: String { "apidocs" }
 
-    public func routes(into router: Router<KeelContext>, app: KeelApplication) throws {
+    public func routes(into routes: KeelRoutes, app: KeelApplication) throws {
+        let api = routes.api
         guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yml"), let spec = try? Data(contentsOf: url) else {
             throw KeelError(.internalServerError, message: "openapi.yml is missing from the Conduit bundle")
         }
         let buffer = ByteBuffer(bytes: spec)
-        router.get("/api/openapi.yml") { _, _ in
+        api.get("/api/openapi.yml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8", .cacheControl: "public, max-age=3600"],
                      body: .init(byteBuffer: buffer))
         }

@@ -122,70 +122,29 @@ public struct KeelApplication: Sendable, CustomReflectable {
         CheckRegistry(checks: withCore(modules, name: name).flatMap(\.checks))
     }
 
-    /// The router with Keel's middleware stack, the health and metrics endpoints and every module's routes.
+    /// The router: Keel's health and metrics endpoints, then every module's routes, each route inside its group's
+    /// stack (`RouteGroup`), and the unmatched-route stack around the 404.
     public func buildRouter() throws -> Router<KeelContext> {
         let router = Router(context: KeelContext.self)
         let metricsOn = settings[CoreSettings.metricsEnabled]
-        router.add(middleware: requestPipeline(metricsOn: metricsOn))
+        let stages = PipelineStages(app: self, metricsOn: metricsOn)
+        let routes = KeelRoutes(router: router, corsEnabled: stages.cors.isEnabled) { group in stages.pipeline(for: group) }
         HealthEndpoints(checks: readinessChecks, lifecycle: lifecycle, timeout: settings[CoreSettings.healthCheckTimeout])
-            .register(on: router)
+            .register(on: routes.health)
         if settings[SecuritySettings.cspEnabled], let path = settings[SecuritySettings.cspReportPath], !path.isEmpty {
-            CSPReportEndpoint(path: path, perMinute: settings[SecuritySettings.cspReportsPerMinute]).register(on: router)
+            // Browsers post reports without a CSRF token or a session: an endpoint of its own kind, JSON, no CORS.
+            CSPReportEndpoint(path: path, perMinute: settings[SecuritySettings.cspReportsPerMinute]).register(on: routes.group(.api.withoutCORS()))
         }
         if metricsOn && settings[CoreSettings.metricsPort] == nil {
-            MetricsEndpoint(metrics: metrics, token: settings[CoreSettings.metricsToken], requireToken: true).register(on: router)
+            MetricsEndpoint(metrics: metrics, token: settings[CoreSettings.metricsToken], requireToken: true).register(on: routes.health)
         }
         for module in modules {
-            try module.routes(into: router, app: self)
+            try module.routes(into: routes, app: self)
         }
+        // Added last, so it wraps only what matched no route (Hummingbird builds the 404 responder with the router's
+        // middleware, and a route only with the middleware added before it).
+        router.add(middleware: stages.pipeline(for: .unmatched))
         return router
-    }
-
-    /// Keel's middleware stack, configured from the settings, as one fused middleware (see `KeelRequestPipeline`).
-    func requestPipeline(metricsOn: Bool) -> KeelRequestPipeline {
-        let cookieName = settings[AuthSettings.sessionCookieName]
-        var exempt = modules.flatMap(\.csrfExemptPaths)
-        if let reportPath = settings[SecuritySettings.cspReportPath], !reportPath.isEmpty { exempt.append(reportPath) }
-        // Request ids and CSP nonces come from one read-ahead buffer instead of a system call each.
-        let random = RandomPool()
-        return KeelRequestPipeline(
-            observability: RequestObservability(
-                metricsFactory: metricsOn ? metrics.factory : nil, accessLog: settings[CoreSettings.logAccessLog], random: random),
-            securityHeaders: SecurityHeaders(.init(
-                cspPolicy: settings[SecuritySettings.cspEnabled] ? settings[SecuritySettings.cspPolicy] : nil,
-                cspReportOnly: settings[SecuritySettings.cspReportOnly],
-                cspReportPath: settings[SecuritySettings.cspReportPath].flatMap { $0.isEmpty ? nil : $0 },
-                frameOptions: settings[SecuritySettings.frameOptions].rawValue,
-                referrerPolicy: settings[SecuritySettings.referrerPolicy].rawValue,
-                crossOriginOpenerPolicy: settings[SecuritySettings.crossOriginOpenerPolicy].rawValue,
-                contentTypeNosniff: settings[SecuritySettings.contentTypeNosniff]), random: random),
-            cors: CORSPolicy(allowedOrigins: settings[SecuritySettings.corsAllowedOrigins], pathPrefix: "/api/", maxAge: 600),
-            transport: TransportSecurity(.init(
-                allowedHosts: settings[SecuritySettings.allowedHosts],
-                trustedProxies: settings[SecuritySettings.trustedProxies].compactMap(IPAddressRange.init),
-                sslRedirect: settings[SecuritySettings.sslRedirect],
-                hstsMaxAge: settings[SecuritySettings.hstsMaxAge],
-                hstsIncludeSubDomains: settings[SecuritySettings.hstsIncludeSubDomains],
-                hstsPreload: settings[SecuritySettings.hstsPreload])),
-            limits: RequestLimits(
-                maxBodySize: settings[SecuritySettings.maxBodySize],
-                maxURLLength: settings[SecuritySettings.maxURLLength],
-                maxHeaderBytes: settings[SecuritySettings.maxHeaderBytes]),
-            deadline: RequestDeadline(timeout: settings[SecuritySettings.requestTimeout]),
-            sessions: SessionLifecycle(
-                store: sessions,
-                configuration: .init(
-                    cookieName: cookieName, secure: settings[AuthSettings.sessionCookieSecure],
-                    sameSite: settings[AuthSettings.sessionCookieSameSite] == .strict ? .strict : .lax,
-                    idleTimeout: settings[AuthSettings.sessionIdleTimeout], absoluteTimeout: settings[AuthSettings.sessionAbsoluteTimeout]),
-                clock: clock),
-            tokens: apiTokens,
-            csrf: CSRFPolicy(sessionCookieName: cookieName, trustedOrigins: settings[AuthSettings.csrfTrustedOrigins], exemptPaths: exempt),
-            queries: QueryRecording(
-                serverTiming: settings[DatabaseSettings.serverTiming],
-                nPlusOneThreshold: settings[DatabaseSettings.nPlusOneThreshold],
-                nPlusOne: settings[DatabaseSettings.nPlusOneAction],
-                slowQueryThreshold: settings[DatabaseSettings.slowQueryThreshold]))
     }
 
     /// Every module's readiness checks.

@@ -1,5 +1,5 @@
 public import ArgumentParser
-public import Hummingbird
+import Hummingbird
 public import KeelData
 public import KeelOps
 public import KeelSettings
@@ -13,8 +13,9 @@ public import ServiceLifecycle
 /// struct Blog: KeelModule {
 ///     var name: String { "blog" }
 ///     var settings: [any AnySetting] { [BlogSettings.pageSize] }
-///     func routes(into router: Router<KeelContext>, app: KeelApplication) throws {
-///         router.get("/api/posts") { _, _ in "[]" }
+///     func routes(into routes: KeelRoutes, app: KeelApplication) throws {
+///         routes.api.get("/api/posts") { _, _ in "[]" }     // token identity, CORS, JSON errors
+///         routes.web.get("/posts") { _, context in … }      // session, CSRF, HTML errors
 ///     }
 /// }
 /// ```
@@ -25,15 +26,13 @@ public protocol KeelModule: Sendable {
     var settings: [any AnySetting] { get }
     /// The module's migrations, in order, each with an explicit stable name.
     var migrations: [any KeelMigration] { get }
-    /// Paths whose cookie-authenticated unsafe requests skip CSRF checks: exact paths, or prefixes ending in `/*`.
-    /// Every entry is an explicit, reviewable exemption (webhooks signed some other way, for instance).
-    var csrfExemptPaths: [String] { get }
     /// Extra `conduit <command>` subcommands.
     var commands: [any ParsableCommand.Type] { get }
     /// System checks, run by `check` (and `check --deploy` for deploy checks).
     var checks: [SystemCheck] { get }
-    /// Adds the module's routes; they run inside Keel's whole middleware stack.
-    func routes(into router: Router<KeelContext>, app: KeelApplication) throws
+    /// Adds the module's routes, each in a route group (`routes.api`, `routes.web`, `routes.health`,
+    /// `routes.static`, or `routes.group(…)` for an exemption) whose stack it runs inside.
+    func routes(into routes: KeelRoutes, app: KeelApplication) throws
     /// Conditions `/health/ready` requires.
     func readinessChecks(app: KeelApplication) -> [ReadinessCheck]
     /// Background services run beside the HTTP server under ServiceLifecycle; they are shut down after the server
@@ -44,10 +43,9 @@ public protocol KeelModule: Sendable {
 extension KeelModule {
     public var settings: [any AnySetting] { [] }
     public var migrations: [any KeelMigration] { [] }
-    public var csrfExemptPaths: [String] { [] }
     public var commands: [any ParsableCommand.Type] { [] }
     public var checks: [SystemCheck] { [] }
-    public func routes(into router: Router<KeelContext>, app: KeelApplication) throws {}
+    public func routes(into routes: KeelRoutes, app: KeelApplication) throws {}
     public func readinessChecks(app: KeelApplication) -> [ReadinessCheck] { [] }
     public func services(app: KeelApplication) -> [any Service] { [] }
 }

@@ -15,7 +15,7 @@ public enum SameSitePolicy: String, Sendable, SettingEnum {
     case strict = "Strict"
 }
 
-/// Session, CSRF and login-throttling settings (see `docs/security.md`).
+/// Session, password, API token and login-throttling settings (see `docs/security.md`).
 public enum AuthSettings {
     public static let sessionStore = Setting<SessionStoreKind>(
         "security.session.store", default: .database,
@@ -34,13 +34,6 @@ public enum AuthSettings {
     public static let sessionAbsoluteTimeout = Setting<Duration>(
         "security.session.absoluteTimeout", default: .seconds(14 * 86_400), allowed: .range(.seconds(60) ... .seconds(365 * 86_400)),
         doc: "A session ends this long after it began, however active.")
-    public static let csrfTrustedOrigins = Setting<[String]>(
-        "security.csrf.trustedOrigins", default: [],
-        allowed: .init(allowed: "origins such as https://app.example.com") { origins in
-            origins.first { !($0.hasPrefix("https://") || $0.hasPrefix("http://")) || $0.hasSuffix("/") }
-                .map { "'\($0)' is not an origin (scheme://host[:port], no path)" }
-        },
-        doc: "Other origins whose cookie-authenticated unsafe requests are accepted (a separate front end).")
     public static let throttleMaxFailures = Setting<Int>(
         "security.loginThrottle.maxFailures", default: 5, allowed: .range(1...1000),
         doc: "Failed logins for one account within the window before it is locked out.")
@@ -71,7 +64,7 @@ public enum AuthSettings {
         [
             passwordIterations, passwordMinLength, passwordRejectCommon, tokenLifetime,
             sessionStore, sessionCookieName, sessionCookieSecure, sessionCookieSameSite, sessionIdleTimeout, sessionAbsoluteTimeout,
-            csrfTrustedOrigins, throttleMaxFailures, throttleMaxClientFailures, throttleWindow, throttleLockout,
+            throttleMaxFailures, throttleMaxClientFailures, throttleWindow, throttleLockout,
         ]
     }
 

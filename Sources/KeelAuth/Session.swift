@@ -58,6 +58,9 @@ public final class Session: Sendable {
         set { _ = mutate { record in record.data[key] = newValue } }
     }
 
+    /// The CSRF secret of a session that exists, without creating one (what a submitted token is checked against).
+    package var existingCSRFSecret: String? { state.withLock { $0.record?.csrfSecret } }
+
     /// The session's CSRF secret; creates the session if needed (a form is about to be shown).
     public var csrfSecret: String {
         if let secret = state.withLock({ $0.record?.csrfSecret }) { return secret }
@@ -133,4 +136,12 @@ enum SessionKeys {
         Base64URL.encode(SecureRandom.bytes(32))
     }
 
+}
+
+extension Session {
+    /// A fresh masked CSRF token for a form field (`csrf_token`) or the `X-CSRF-Token` header. Each call gives a
+    /// different string (so the token cannot be recovered through compression side channels); all verify.
+    public func csrfToken() -> String {
+        CSRFToken.mask(csrfSecret)
+    }
 }

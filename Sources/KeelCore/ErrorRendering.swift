@@ -2,7 +2,33 @@ public import Hummingbird
 public import HTTPTypes
 import Logging
 
-/// Turns every thrown error into Keel's one JSON error body (see `ErrorBody`).
+/// How a route group shows errors: Keel's JSON error body (API routes), an HTML page (pages people look at), or
+/// whichever the request's `Accept` prefers (requests that matched no route).
+public enum ErrorFormat: Sendable, Hashable {
+    case json
+    case html
+    /// HTML when `Accept` names `text/html` and not `application/json` before it; JSON otherwise.
+    case negotiated
+
+    /// The concrete format for a request.
+    package func resolved(for request: Request) -> ErrorFormat {
+        guard self == .negotiated else { return self }
+        guard let accept = request.headers[.accept], let html = accept.firstRange(of: "text/html") else { return .json }
+        if let json = accept.firstRange(of: "application/json"), json.lowerBound < html.lowerBound { return .json }
+        return .html
+    }
+}
+
+/// What an error becomes: its status, the headers it carries, its stable code and its client-facing messages.
+package struct ClassifiedError {
+    var status: HTTPResponse.Status
+    var headers: HTTPFields
+    var code: ErrorCode
+    var messages: [String: [String]]
+}
+
+/// Turns every thrown error into Keel's one error response: the JSON error body (see `ErrorBody`), or the same
+/// content as an HTML page for `web` routes.
 ///
 /// - A `KeelError` renders as itself.
 /// - Any other `HTTPResponseError` (Hummingbird's `HTTPError`, body-size errors, decoding failures reported by
@@ -13,14 +39,26 @@ import Logging
 ///
 /// The one place an error becomes Keel's error response: Keel's request pipeline and `ErrorWithExtraHeaders` (when
 /// Hummingbird renders it directly) both come here.
-package func renderError(_ error: any Error, request: Request, context: some RequestContext, requestID: String) -> Response {
+package func renderError(
+    _ error: any Error, request: Request, context: some RequestContext, requestID: String, format: ErrorFormat = .json
+) -> Response {
+    let classified = classifyError(error, request: request, context: context, requestID: requestID)
+    switch format.resolved(for: request) {
+    case .html:
+        return HTMLErrorPage.response(classified, requestID: requestID)
+    case .json, .negotiated:
+        return ErrorBody(messages: classified.messages, code: classified.code).response(status: classified.status, headers: classified.headers)
+    }
+}
+
+package func classifyError(_ error: any Error, request: Request, context: some RequestContext, requestID: String) -> ClassifiedError {
     switch error {
     case let extra as ErrorWithExtraHeaders:
-        var response = renderError(extra.base, request: request, context: context, requestID: requestID)
-        response.headers.appendMissing(extra.headers)
-        return response
+        var classified = classifyError(extra.base, request: request, context: context, requestID: requestID)
+        classified.headers.appendMissing(extra.headers)
+        return classified
     case let error as KeelError:
-        return ErrorBody(messages: error.messages, code: error.code).response(status: error.status, headers: error.headers)
+        return ClassifiedError(status: error.status, headers: error.headers, code: error.code, messages: error.messages)
     case let error as any HTTPResponseError:
         // Keep the status and the headers the error carries (WWW-Authenticate, Retry-After); the body becomes
         // Keel's, and for a server error it says nothing of the cause.
@@ -37,15 +75,14 @@ package func renderError(_ error: any Error, request: Request, context: some Req
         if error.status.code >= 500 && error.status != .serviceUnavailable {
             context.logger.error("server error", metadata: ["error.type": "\(String(reflecting: type(of: error)))", "http.status": "\(error.status.code)"])
         }
-        return ErrorBody(messages: ["body": [message]], code: .forStatus(error.status)).response(status: error.status, headers: headers)
+        return ClassifiedError(status: error.status, headers: headers, code: .forStatus(error.status), messages: ["body": [message]])
     default:
         context.logger.error(
             "unhandled error",
             metadata: ["error.type": "\(String(reflecting: type(of: error)))", "error.message": "\(error)"]
         )
         let reference = requestID.isEmpty ? "" : " (request id \(requestID))"
-        return ErrorBody(messages: ["body": ["Internal server error\(reference)"]], code: .internalError)
-            .response(status: .internalServerError)
+        return ClassifiedError(status: .internalServerError, headers: [:], code: .internalError, messages: ["body": ["Internal server error\(reference)"]])
     }
 }
 

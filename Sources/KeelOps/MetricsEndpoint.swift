@@ -22,7 +22,7 @@ public struct MetricsEndpoint: Sendable {
         self.requireToken = requireToken
     }
 
-    public func register<Context: RequestContext>(on router: Router<Context>) {
+    public func register<Context: RequestContext>(on router: some RouterMethods<Context>) {
         router.get("/metrics") { request, _ in
             try self.authorize(request)
             var headers = HTTPFields()

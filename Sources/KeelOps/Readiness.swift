@@ -75,7 +75,7 @@ public struct HealthEndpoints: Sendable {
     }
 
     /// Adds the two routes to a router.
-    public func register<Context: RequestContext>(on router: Router<Context>) {
+    public func register<Context: RequestContext>(on router: some RouterMethods<Context>) {
         router.get("/health/live") { _, _ in
             Self.json(status: .ok, Report(status: "ok", checks: []))
         }

@@ -7,10 +7,10 @@ import KeelCore
 /// A request whose `Origin` is listed gets `Access-Control-Allow-Origin` with that origin (never `*`, and never
 /// credentials: API clients send tokens), `Vary: Origin`, and preflights (`OPTIONS` with
 /// `Access-Control-Request-Method`) are answered 204 with the allowed methods and headers. Other origins get no CORS
-/// headers, so browsers keep their same-origin rule. Only paths under `pathPrefix` are affected.
+/// headers, so browsers keep their same-origin rule. Only route groups that allow CORS (`api`) run it.
 package struct CORSPolicy: Sendable {
     package enum Decision {
-        /// Not a listed origin, or not under the prefix: no CORS headers.
+        /// Not a listed origin: no CORS headers.
         case none
         /// A preflight, answered here.
         case preflight(Response)
@@ -19,17 +19,18 @@ package struct CORSPolicy: Sendable {
     }
 
     let origins: Set<String>
-    let pathPrefix: String
     let maxAge: Int
 
-    package init(allowedOrigins: [String], pathPrefix: String, maxAge: Int) {
+    package init(allowedOrigins: [String], maxAge: Int) {
         self.origins = Set(allowedOrigins.map { $0.lowercased() })
-        self.pathPrefix = pathPrefix
         self.maxAge = maxAge
     }
 
+    /// Whether any origin is listed (CORS is off by default).
+    package var isEnabled: Bool { !origins.isEmpty }
+
     package func decide(_ request: Request) -> Decision {
-        guard !origins.isEmpty, request.uri.path.hasPrefix(pathPrefix), let origin = request.headers[.origin],
+        guard !origins.isEmpty, let origin = request.headers[.origin],
               origins.contains(origin.lowercased()) || origins.contains("*")
         else { return .none }
         var headers: HTTPFields = [.accessControlAllowOrigin: origin, .vary: "Origin"]

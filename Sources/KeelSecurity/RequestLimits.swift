@@ -69,7 +69,7 @@ public struct CSPReportEndpoint: Sendable {
         enum CodingKeys: String, CodingKey { case cspReport = "csp-report" }
     }
 
-    public func register<Context: RequestContext>(on router: Router<Context>) {
+    public func register<Context: RequestContext>(on router: some RouterMethods<Context>) {
         router.post(RouterPath(path)) { request, context -> Response in
             guard limiter.allow() else {
                 throw KeelError(.tooManyRequests, message: "Too many reports.", headers: [.retryAfter: "60"])

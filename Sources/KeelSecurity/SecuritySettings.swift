@@ -92,13 +92,20 @@ public enum SecuritySettings {
     public static let contentTypeNosniff = Setting<Bool>(
         "security.contentTypeNosniff", default: true, doc: "Send X-Content-Type-Options: nosniff.")
 
+    public static let csrfTrustedOrigins = Setting<[String]>(
+        "security.csrf.trustedOrigins", default: [],
+        allowed: .init(allowed: "origins such as https://app.example.com") { origins in
+            origins.first { !($0.hasPrefix("https://") || $0.hasPrefix("http://")) || $0.hasSuffix("/") }
+                .map { "'\($0)' is not an origin (scheme://host[:port], no path)" }
+        },
+        doc: "Other origins whose cookie-authenticated unsafe requests are accepted (a separate front end).")
     public static let corsAllowedOrigins = Setting<[String]>(
         "cors.allowedOrigins", default: [],
         allowed: .init(allowed: "origins such as https://app.example.com, or *") { origins in
             origins.first { $0 != "*" && (!($0.hasPrefix("https://") || $0.hasPrefix("http://")) || $0.hasSuffix("/")) }
                 .map { "'\($0)' is not an origin (scheme://host[:port], no path)" }
         },
-        doc: "Origins allowed to call the API (/api/) from a browser; empty (the default) turns CORS off. `*` allows any (flagged).")
+        doc: "Origins allowed to call the API (the `api` route group) from a browser; empty (the default) turns CORS off. `*` allows any (flagged).")
 
     public static var all: [any AnySetting] {
         [
@@ -107,6 +114,7 @@ public enum SecuritySettings {
             sslRedirect, trustedProxies, hstsMaxAge, hstsIncludeSubDomains, hstsPreload,
             cspEnabled, cspPolicy, cspReportOnly, cspReportPath, cspReportsPerMinute,
             frameOptions, referrerPolicy, crossOriginOpenerPolicy, contentTypeNosniff,
+            csrfTrustedOrigins,
         ]
     }
 }

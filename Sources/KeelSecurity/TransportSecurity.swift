@@ -34,8 +34,8 @@ public struct TransportSecurityConfiguration: Sendable {
 /// - With `sslRedirect`, a plain-HTTP request gets a 301 to the same URL on https.
 /// - Secure responses get `Strict-Transport-Security` (never plain-HTTP ones: browsers ignore it there).
 ///
-/// Health endpoints (`/health/…`) skip the host check and the redirect, so load balancers can probe an instance by
-/// its address over plain HTTP.
+/// Route groups that do not check transport (`health`) skip the host check and the redirect, so load balancers can
+/// probe an instance by its address over plain HTTP; the trusted-proxy headers are read for every group.
 package struct TransportSecurity: Sendable {
     let configuration: TransportSecurityConfiguration
     let exactHosts: Set<String>
@@ -61,8 +61,11 @@ package struct TransportSecurity: Sendable {
     }
 
     /// Fills in `security` (secure, client address, host) from the peer and, if it is a trusted proxy, its
-    /// forwarded headers; throws the 400 for a host that is not allowed; returns the HTTPS redirect when one is due.
-    package func inspect(_ request: Request, peer: PeerAddress?, security: inout RequestSecurity, logger: Logger) throws -> Response? {
+    /// forwarded headers; when `enforcing`, throws the 400 for a host that is not allowed and returns the HTTPS
+    /// redirect when one is due.
+    package func inspect(
+        _ request: Request, peer: PeerAddress?, security: inout RequestSecurity, enforcing: Bool = true, logger: Logger
+    ) throws -> Response? {
         let trusted = peer.map { isTrustedProxy($0.bytes) } ?? false
         var host = request.head.authority
         security.clientAddress = peer?.text
@@ -83,8 +86,8 @@ package struct TransportSecurity: Sendable {
         let hostName = authority.map(Self.stripPort)
         security.host = hostName
         security.authority = authority
-        // Health endpoints skip the host check and the redirect.
-        if request.uri.path.hasPrefix("/health/") { return nil }
+        // Health probes skip the host check and the redirect.
+        guard enforcing else { return nil }
         guard let authority, let hostName, isAllowed(hostName) else {
             logger.warning("disallowed host", metadata: ["http.host": .string(String((host ?? "").prefix(100)))])
             throw KeelError(.badRequest, code: "http.disallowed_host", message: "Invalid Host header.")

@@ -8,9 +8,9 @@ import KeelTesting
 
 struct SessionProbe: KeelModule {
     var name: String { "probe" }
-    var csrfExemptPaths: [String] { ["/hooks/*"] }
 
-    func routes(into router: Router<KeelContext>, app: KeelApplication) throws {
+    func routes(into routes: KeelRoutes, app: KeelApplication) throws {
+        let router = routes.web
         router.get("/whoami") { _, context in "\(context.session.userID ?? "-") \(context.session["colour"] ?? "-")" }
         router.get("/form") { _, context in context.session.csrfToken() }
         router.post("/colour") { request, context -> String in
@@ -40,8 +40,8 @@ struct SessionProbe: KeelModule {
             context.session["colour"] = "green"
             return "written"
         }
-        router.post("/api/things") { _, _ in "created" }
-        router.post("/hooks/payment") { _, _ in "ok" }
+        routes.api.post("/api/things") { _, _ in "created" }
+        routes.group(.web.exemptingCSRF(because: "payment webhooks are signed by the provider")).post("/hooks/payment") { _, _ in "ok" }
     }
 }
 

@@ -23,7 +23,8 @@ struct NotesModule: KeelModule {
         ] + extra
     }
 
-    func routes(into router: Router<KeelContext>, app: KeelApplication) throws {
+    func routes(into routes: KeelRoutes, app: KeelApplication) throws {
+        let router = routes.api
         let database = app.database
         router.get("/notes/count") { _, _ -> String in
             let rows = try await database.sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("notes").all()

@@ -13,7 +13,8 @@ struct ProbeModule: KeelModule {
         var description: String { "password=hunter2 at db.internal" }
     }
 
-    func routes(into router: Router<KeelContext>, app: KeelApplication) throws {
+    func routes(into routes: KeelRoutes, app: KeelApplication) throws {
+        let router = routes.api
         router.get("/items/{id}") { _, context in
             context.logger.info("handling item")
             return "item \(context.parameters.get("id") ?? "")"

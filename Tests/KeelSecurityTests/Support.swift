@@ -11,7 +11,8 @@ struct SecureProbe: KeelModule {
     struct Crash: Error {}
     struct Echo: Codable, ResponseEncodable { let text: String }
 
-    func routes(into router: Router<KeelContext>, app: KeelApplication) throws {
+    func routes(into routes: KeelRoutes, app: KeelApplication) throws {
+        let router = routes.api
         router.get("/page") { _, context in context.cspNonce }
         router.get("/client") { _, context in
             "\(context.security.clientAddress ?? "-") \(context.security.isSecure) \(context.security.host ?? "-")"

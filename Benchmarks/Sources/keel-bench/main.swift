@@ -28,10 +28,11 @@ let greeting = "Hello, World!"
 struct PlaintextModule: KeelModule {
     var name: String { "bench" }
 
-    func routes(into router: Router<KeelContext>, app: KeelApplication) throws {
-        router.get("/plaintext") { _, _ in greeting }
+    func routes(into routes: KeelRoutes, app: KeelApplication) throws {
+        let api = routes.api
+        api.get("/plaintext") { _, _ in greeting }
         let database = app.database
-        router.get("/db") { _, _ in
+        api.get("/db") { _, _ in
             let rows = try await database.sql.raw("SELECT 1 AS one").all()
             return rows.isEmpty ? "" : greeting
         }

@@ -1,7 +1,7 @@
 public import Keel
 import FluentKit
 import Foundation
-public import Hummingbird
+import Hummingbird
 import SQLKit
 
 /// RealWorld's accounts: register, login, the current user and updating it (`/api/users`, `/api/users/login`,
@@ -30,23 +30,24 @@ public struct Accounts: KeelModule {
         ]
     }
 
-    public func routes(into router: Router<KeelContext>, app: KeelApplication) throws {
+    public func routes(into routes: KeelRoutes, app: KeelApplication) throws {
+        let api = routes.api
         let service = AccountService(app: app)
-        router.post("/api/users") { request, context -> Response in
+        api.post("/api/users") { request, context -> Response in
             let input = try await JSONInput.read(request, context: context, envelope: "user")
             let user = try await service.register(input)
             return try await service.userResponse(user, status: .created)
         }
-        router.post("/api/users/login") { request, context -> Response in
+        api.post("/api/users/login") { request, context -> Response in
             let input = try await JSONInput.read(request, context: context, envelope: "user")
             let user = try await service.login(input, client: context.security.clientAddress, logger: context.logger)
             return try await service.userResponse(user)
         }
-        router.get("/api/user") { _, context -> Response in
+        api.get("/api/user") { _, context -> Response in
             let user = try await service.currentUser(context)
             return try await service.userResponse(user, token: context.identity.token)
         }
-        router.put("/api/user") { request, context -> Response in
+        api.put("/api/user") { request, context -> Response in
             let current = try await service.currentUser(context)
             let input = try await JSONInput.read(request, context: context, envelope: "user")
             let user = try await service.update(current, with: input)

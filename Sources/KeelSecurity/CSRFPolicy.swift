@@ -1,23 +1,15 @@
 public import Hummingbird
-package import KeelSecurity
 import Foundation
 import HTTPTypes
 import KeelCore
-import Synchronization
 package import Logging
 import NIOCore
 
-extension Session {
-    /// A fresh masked CSRF token for a form field (`csrf_token`) or the `X-CSRF-Token` header. Each call gives a
-    /// different string (so the token cannot be recovered through compression side channels); all verify.
-    public func csrfToken() -> String {
-        CSRFToken.mask(csrfSecret)
-    }
-}
-
-/// Masked CSRF tokens: 32 random bytes followed by those bytes XOR the session's secret, base64url.
-enum CSRFToken {
-    static func mask(_ secret: String) -> String {
+/// Masked CSRF tokens: 32 random bytes followed by those bytes XOR the session's secret, base64url. Each mask gives a
+/// different string for the same secret (so the token cannot be recovered through compression side channels); all
+/// verify.
+package enum CSRFToken {
+    package static func mask(_ secret: String) -> String {
         let secretBytes = Array(secret.utf8)
         let mask = SecureRandom.bytes(secretBytes.count)
         return Base64URL.encode(mask + zip(mask, secretBytes).map { $0 ^ $1 })
@@ -43,37 +35,35 @@ enum CSRFToken {
 /// cookie have no ambient credential to abuse, but a cross-site page could still submit a login form (login CSRF):
 /// without the cookie and without `Authorization`, a form-type body (urlencoded, multipart, text) from another site
 /// (`Sec-Fetch-Site: cross-site`, or a foreign `Origin`) is refused; JSON calls are left to CORS.
-/// Exemptions are explicit: `exemptPaths` lists exact paths or prefixes ending in `/*`.
+///
+/// It runs in route groups that load sessions and check CSRF (`web`); an exemption is a property of the group
+/// (`RouteGroup.web.exemptingCSRF(because:)`), never a path pattern.
 package struct CSRFPolicy: Sendable {
     static let formField = "csrf_token"
 
-    let sessionCookieName: String
     let trustedOrigins: Set<String>
-    let exemptExact: Set<String>
-    let exemptPrefixes: [String]
 
-    package init(sessionCookieName: String, trustedOrigins: [String], exemptPaths: [String]) {
-        self.sessionCookieName = sessionCookieName
+    package init(trustedOrigins: [String]) {
         self.trustedOrigins = Set(trustedOrigins.map { $0.lowercased() })
-        self.exemptExact = Set(exemptPaths.filter { !$0.hasSuffix("/*") })
-        self.exemptPrefixes = exemptPaths.filter { $0.hasSuffix("/*") }.map { String($0.dropLast()) }
     }
 
     /// Throws the 403 an unsafe request has earned. A form body read for its token is put back on `request`.
-    package func check(_ request: inout Request, security: RequestSecurity, session: Session, maxUploadSize: Int, logger: Logger) async throws {
+    ///
+    /// - Parameters:
+    ///   - hasSessionCookie: whether the request carries the session cookie (an ambient credential).
+    ///   - secret: the CSRF secret of the session the cookie loaded, if it loaded one.
+    package func check(
+        _ request: inout Request, security: RequestSecurity, hasSessionCookie: Bool, secret: String?, maxUploadSize: Int, logger: Logger
+    ) async throws {
         switch request.method {
         case .get, .head, .options, .trace: return
         default: break
-        }
-        let path = request.uri.path
-        if exemptExact.contains(path) || exemptPrefixes.contains(where: { path.hasPrefix($0) }) {
-            return
         }
         let scheme = security.isSecure ? "https" : "http"
         var origins: Set<String> = []
         if let authority = security.authority ?? request.head.authority?.lowercased() { origins.insert("\(scheme)://\(authority)") }
 
-        guard request.cookies[sessionCookieName] != nil else {
+        guard hasSessionCookie else {
             // No session cookie, so no ambient credential, except that a cross-site page can still post a form that
             // logs the victim into the attacker's account (login CSRF). Browsers send such "simple" requests without
             // a CORS preflight, so refuse them when they come from another site; JSON and token-authenticated API
@@ -110,7 +100,7 @@ package struct CSRFPolicy: Sendable {
             token = Self.formValue(named: Self.formField, in: String(buffer: body))
         }
         guard let token, !token.isEmpty else { throw failure("CSRF token missing.", security: security, logger: logger) }
-        guard let secret = session.state.withLock({ $0.record?.csrfSecret }), CSRFToken.matches(token, secret: secret) else {
+        guard let secret, CSRFToken.matches(token, secret: secret) else {
             throw failure("CSRF token incorrect.", security: security, logger: logger)
         }
     }

@@ -1,0 +1,177 @@
+public import Hummingbird
+public import HTTPTypes
+public import KeelCore
+
+/// What a group of routes gets from Keel's request pipeline: which stages run, and how errors look.
+///
+/// Every route belongs to exactly one group; the group, not the path, decides what runs. Observability (request id,
+/// access line, metrics), error rendering, security headers and request limits run for every group.
+///
+/// | group | transport (hosts, HTTPS) | CORS | identity from | session | CSRF | deadline, query recorder | errors |
+/// |---|---|---|---|---|---|---|---|
+/// | `api` | yes | yes | API token | no | no (tokens are not ambient) | yes | JSON |
+/// | `web` | yes | no | session | yes | yes | yes | HTML |
+/// | `static` | yes | no | nobody | no | no | no | HTML |
+/// | `health` | no (probes come by address, over HTTP) | no | nobody | no | no | no | JSON |
+///
+/// Exemptions are properties of a group, stated where the route is registered, never path strings:
+/// ```swift
+/// routes.group(.web.exemptingCSRF(because: "payment webhooks are signed by the provider")).post("/hooks/payment") { … }
+/// ```
+public struct RouteGroup: Sendable, Hashable, CustomStringConvertible {
+    /// The group's name, in logs and docs (`api`, `web`, `web.csrf_exempt`).
+    public private(set) var name: String
+    /// Allowed hosts, the HTTPS redirect and HSTS (trusted-proxy headers are read for every group).
+    public private(set) var checksTransport: Bool
+    /// CORS headers and preflights for the origins in `cors.allowedOrigins`.
+    public private(set) var allowsCORS: Bool
+    /// `context.identity` from `Authorization: Token <jwt>`.
+    public private(set) var authenticatesTokens: Bool
+    /// The session cookie loads `context.session` (saved after the handler); `context.identity` from its user.
+    public private(set) var loadsSessions: Bool
+    /// Cookie-authenticated unsafe requests need a matching Origin and a masked CSRF token.
+    public private(set) var checksCSRF: Bool
+    /// Handlers are cancelled after `http.requestTimeout` (503) and their statements recorded (N+1, Server-Timing).
+    public private(set) var runsHandlersUnderBudget: Bool
+    /// How errors are rendered.
+    public private(set) var errorFormat: ErrorFormat
+    /// Why CSRF checks are off, when a group was exempted.
+    public private(set) var csrfExemptionReason: String?
+
+    init(
+        name: String, checksTransport: Bool, allowsCORS: Bool, authenticatesTokens: Bool, loadsSessions: Bool, checksCSRF: Bool,
+        runsHandlersUnderBudget: Bool, errorFormat: ErrorFormat
+    ) {
+        self.name = name
+        self.checksTransport = checksTransport
+        self.allowsCORS = allowsCORS
+        self.authenticatesTokens = authenticatesTokens
+        self.loadsSessions = loadsSessions
+        self.checksCSRF = checksCSRF
+        self.runsHandlersUnderBudget = runsHandlersUnderBudget
+        self.errorFormat = errorFormat
+    }
+
+    /// JSON APIs authenticated by token: CORS, token identity, JSON errors; no session, so no CSRF.
+    public static let api = RouteGroup(
+        name: "api", checksTransport: true, allowsCORS: true, authenticatesTokens: true, loadsSessions: false, checksCSRF: false,
+        runsHandlersUnderBudget: true, errorFormat: .json)
+    /// Pages for people: the session, session identity, CSRF on unsafe methods, HTML errors.
+    public static let web = RouteGroup(
+        name: "web", checksTransport: true, allowsCORS: false, authenticatesTokens: false, loadsSessions: true, checksCSRF: true,
+        runsHandlersUnderBudget: true, errorFormat: .html)
+    /// Files: transport checks and headers only.
+    public static let `static` = RouteGroup(
+        name: "static", checksTransport: true, allowsCORS: false, authenticatesTokens: false, loadsSessions: false, checksCSRF: false,
+        runsHandlersUnderBudget: false, errorFormat: .html)
+    /// Probes and scrapes (`/health/*`, `/metrics`): nothing but observability and headers, so a load balancer can
+    /// probe an instance by its address over plain HTTP.
+    public static let health = RouteGroup(
+        name: "health", checksTransport: false, allowsCORS: false, authenticatesTokens: false, loadsSessions: false, checksCSRF: false,
+        runsHandlersUnderBudget: false, errorFormat: .json)
+    /// Requests that matched no route: transport checks, and errors in whichever format `Accept` prefers.
+    static let unmatched = RouteGroup(
+        name: "unmatched", checksTransport: true, allowsCORS: false, authenticatesTokens: false, loadsSessions: false, checksCSRF: false,
+        runsHandlersUnderBudget: false, errorFormat: .negotiated)
+
+    /// The same group without CSRF checks, for routes whose unsafe requests prove themselves some other way (a
+    /// signed webhook). The reason is required and kept, so every exemption is explicit and reviewable.
+    public func exemptingCSRF(because reason: String) -> RouteGroup {
+        precondition(!reason.isEmpty, "A CSRF exemption needs a reason.")
+        var group = self
+        group.checksCSRF = false
+        group.csrfExemptionReason = reason
+        group.name = name + ".csrf_exempt"
+        return group
+    }
+
+    /// The same group with its errors in another format.
+    public func renderingErrors(as format: ErrorFormat) -> RouteGroup {
+        var group = self
+        group.errorFormat = format
+        return group
+    }
+
+    /// The same group without CORS (an endpoint only this site's pages call, such as `/csp-report`).
+    public func withoutCORS() -> RouteGroup {
+        var group = self
+        group.allowsCORS = false
+        return group
+    }
+
+    public var description: String { name }
+}
+
+/// Where a module registers its routes: one router group per `RouteGroup`, each with its own stack.
+///
+/// ```swift
+/// func routes(into routes: KeelRoutes, app: KeelApplication) throws {
+///     routes.api.get("/api/posts") { _, context in … }
+///     routes.web.get("/posts") { _, context in … }
+/// }
+/// ```
+public final class KeelRoutes {
+    let router: Router<KeelContext>
+    let makePipeline: (RouteGroup) -> KeelRequestPipeline
+    /// Whether CORS is configured at all: groups that allow it then answer preflights for their paths.
+    let corsEnabled: Bool
+    private var groups: [RouteGroup: KeelRouteGroup] = [:]
+
+    init(router: Router<KeelContext>, corsEnabled: Bool, makePipeline: @escaping (RouteGroup) -> KeelRequestPipeline) {
+        self.router = router
+        self.corsEnabled = corsEnabled
+        self.makePipeline = makePipeline
+    }
+
+    /// JSON API routes (token identity, CORS, JSON errors).
+    public var api: KeelRouteGroup { group(.api) }
+    /// Page routes (session, CSRF, HTML errors).
+    public var web: KeelRouteGroup { group(.web) }
+    /// Static files.
+    public var `static`: KeelRouteGroup { group(.static) }
+    /// Health probes and scrapes.
+    public var health: KeelRouteGroup { group(.health) }
+
+    /// The routes of any group, such as `.web.exemptingCSRF(because: …)`; the same group twice is the same stack.
+    public func group(_ group: RouteGroup) -> KeelRouteGroup {
+        if let existing = groups[group] { return existing }
+        let made = KeelRouteGroup(
+            group: group, inner: router.group().add(middleware: makePipeline(group)),
+            preflights: group.allowsCORS && corsEnabled ? PreflightPaths() : nil)
+        groups[group] = made
+        return made
+    }
+}
+
+/// Paths of a CORS-enabled group that already answer `OPTIONS`.
+final class PreflightPaths {
+    var paths: Set<String> = []
+}
+
+/// The routes of one group: Hummingbird's router methods (`get`, `post`, `group`, `add(middleware:)`, …), every
+/// route running inside the group's stack.
+public struct KeelRouteGroup: RouterMethods {
+    public typealias Context = KeelContext
+    /// What this group's stack does.
+    public let group: RouteGroup
+    let inner: RouterGroup<KeelContext>
+    let preflights: PreflightPaths?
+
+    @discardableResult
+    public func on<Responder: HTTPResponder>(_ path: RouterPath, method: HTTPRequest.Method, responder: Responder) -> KeelRouteGroup
+    where Responder.Context == KeelContext {
+        inner.on(path, method: method, responder: responder)
+        // A browser's CORS preflight is an OPTIONS to the same path: give the path one, so it reaches this group's
+        // stack (which answers listed origins) instead of the unmatched-route stack.
+        if let preflights, method != .options, preflights.paths.insert(path.description).inserted {
+            inner.on(path, method: .options, responder: CallbackResponder { _, _ -> Response in throw HTTPError(.notFound) })
+        }
+        return self
+    }
+
+    @discardableResult
+    public func add(middleware: any MiddlewareProtocol<Request, Response, KeelContext>) -> KeelRouteGroup {
+        inner.add(middleware: middleware)
+        return self
+    }
+}
