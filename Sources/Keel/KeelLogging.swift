@@ -6,9 +6,10 @@ import KeelOps
 public enum KeelLogging {
     /// `log.format` and `log.level` applied: JSON lines on standard output in staging and production, readable lines
     /// on standard error elsewhere.
-    public static func handlerFactory(_ settings: ResolvedSettings) -> @Sendable (String) -> any LogHandler {
+    /// JSON lines go through `writer` (batched; the executable flushes it before exiting).
+    public static func handlerFactory(_ settings: ResolvedSettings, writer: LogWriter? = nil) -> @Sendable (String) -> any LogHandler {
         let format = settings[CoreSettings.logFormat]
         let level = settings[CoreSettings.logLevel]
-        return { label in KeelLogHandler(label: label, format: format, level: level) }
+        return { label in KeelLogHandler(label: label, format: format, level: level, writer: writer) }
     }
 }

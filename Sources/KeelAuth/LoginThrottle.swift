@@ -7,6 +7,8 @@ import KeelSecurity
 import HTTPTypes
 import SQLKit
 import Synchronization
+import NIOCore
+import NIOPosix
 
 /// Login throttling in the manner of django-axes: failures are counted in the database (so every instance shares them)
 /// per account-and-client pair and per client address; past a limit, logins are refused with a 429 and `Retry-After`
@@ -330,9 +332,11 @@ final class FairGate: Sendable {
             return state.nextID
         }
         guard let id else { return }
+        // A NIO timer, not a Swift task: it holds no task of its own and is cancelled when the wait ends.
         let timer = deadline.map { deadline in
-            Task { [self] in
-                try await Task.sleep(until: deadline)
+            let delay = ContinuousClock.now.duration(to: deadline)
+            let nanoseconds = max(0, delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000)
+            return MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: .nanoseconds(nanoseconds)) { [self] in
                 drop(key, id, with: TimedOut())
             }
         }

@@ -1,6 +1,7 @@
 public import Keel
 public import Logging
 import Metrics
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -45,15 +46,7 @@ public struct CommandEnvironment: Sendable {
     }
 
     static func writeAll(_ text: String, to fd: Int32) {
-        let bytes = Array(text.utf8)
-        bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if written <= 0 { break }
-                offset += written
-            }
-        }
+        _ = try? FileDescriptor(rawValue: fd).writeAll(Array(text.utf8))
     }
 }
 
@@ -70,10 +63,11 @@ func terminateProcess(_ code: Int32) -> Never {
 extension CommandEnvironment {
     /// The usual bootstrap, for an executable's `main` to pass to `KeelCommandLine.main`: Keel's log handler
     /// (`log.format`, `log.level`) as the process's logging backend, Keel's Prometheus registry as its metrics backend,
-    /// and a logger labelled `label` at `log.level`.
-    public static func standardBootstrap(label: String) -> Bootstrap {
+    /// and a logger labelled `label` at `log.level`. JSON lines go through `logs`, which the executable flushes before
+    /// it exits (pass `beforeExit: { logs.flush() }` to `KeelCommandLine.main`); without one they are written unbatched.
+    public static func standardBootstrap(label: String, logs: LogWriter? = nil) -> Bootstrap {
         { settings, metrics in
-            LoggingSystem.bootstrap(KeelLogging.handlerFactory(settings))
+            LoggingSystem.bootstrap(KeelLogging.handlerFactory(settings, writer: logs))
             MetricsSystem.bootstrap(metrics.factory)
             var logger = Logger(label: label)
             logger.logLevel = settings[CoreSettings.logLevel]

@@ -14,7 +14,8 @@ import Foundation
 /// closure), optionally after putting Swift Concurrency on NIO's event loops:
 /// ```swift
 /// _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
-/// await KeelCommandLine<ConduitApp>.main(bootstrap: CommandEnvironment.standardBootstrap(label: ConduitApp.name))
+/// let logs = LogWriter(fd: 1)
+/// await KeelCommandLine<ConduitApp>.main(bootstrap: .standardBootstrap(label: ConduitApp.name, logs: logs), beforeExit: { logs.flush() })
 /// ```
 public struct KeelCommandLine<App: KeelApp>: AsyncParsableCommand {
     public static var configuration: CommandConfiguration {
@@ -41,12 +42,14 @@ public struct KeelCommandLine<App: KeelApp>: AsyncParsableCommand {
     public static func main(
         arguments: [String]? = nil,
         environment: [String: String]? = nil,
-        bootstrap: @escaping CommandEnvironment.Bootstrap
+        bootstrap: @escaping CommandEnvironment.Bootstrap,
+        beforeExit: @Sendable () -> Void = {}
     ) async -> Never {
         let code = await execute(
             arguments: arguments ?? Array(CommandLine.arguments.dropFirst()),
             in: .process(environment: environment ?? ProcessInfo.processInfo.environment, bootstrap: bootstrap)
         )
+        beforeExit()
         terminateProcess(code)
     }
 

@@ -27,13 +27,18 @@ public struct KeelLogHandler: LogHandler {
     public var metadataProvider: Logger.MetadataProvider?
     let label: String
     let format: LogFormat
+    /// Where JSON lines go, batched; without one each line is written to standard output at once.
+    let writer: LogWriter?
     /// Where lines go instead of standard output or standard error (tests).
     let sink: (@Sendable (String) -> Void)?
 
-    public init(label: String, format: LogFormat, level: Logger.Level = .info, sink: (@Sendable (String) -> Void)? = nil) {
+    public init(
+        label: String, format: LogFormat, level: Logger.Level = .info, writer: LogWriter? = nil, sink: (@Sendable (String) -> Void)? = nil
+    ) {
         self.label = label
         self.format = format
         self.logLevel = level
+        self.writer = writer
         self.sink = sink
     }
 
@@ -63,7 +68,11 @@ public struct KeelLogHandler: LogHandler {
                 sink(String(decoding: line, as: UTF8.self))
             } else {
                 line.append(UInt8(ascii: "\n"))
-                LogWriter.standardOutput.append(line, immediately: level > .info)
+                if let writer {
+                    writer.append(line, immediately: level > .info)
+                } else {
+                    LogWriter.writeAll(line, fd: 1)
+                }
             }
         case .text:
             var line = "\(timestamp) \(level.rawValue.uppercased()) \(label): \(message)"

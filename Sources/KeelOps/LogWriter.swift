@@ -1,14 +1,8 @@
-import NIOCore
+public import NIOCore
 import NIOPosix
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import SystemPackage
 
 /// Whole log lines to one file descriptor, routine ones in batches.
 ///
@@ -16,15 +10,14 @@ import Darwin
 /// and written with one `write` call, instead of one call per request: at thousands of requests a second the
 /// per-line system call was the largest part of the access log's cost. Lines at `notice` and above are written at
 /// once, after whatever is pending, so order is kept and a warning is on disk before the code that logged it goes on.
-/// The process's exit (`exit`, or `main` returning) writes what is pending; a process killed with SIGKILL can lose at
-/// most the last `delay` of routine lines.
-final class LogWriter: Sendable {
-    /// Standard output, where JSON lines go.
-    static let standardOutput: LogWriter = {
-        let writer = LogWriter(fd: 1)
-        atexit { LogWriter.standardOutput.flush() }
-        return writer
-    }()
+/// The executable owns its writer (no process-wide singleton): it hands it to the log handlers it bootstraps and
+/// flushes it before the process exits (`KeelCommandLine.main(bootstrap:beforeExit:)`), which is also after a
+/// graceful shutdown; a process killed with SIGKILL can lose at most the last `delay` of routine lines.
+/// ```swift
+/// let logs = LogWriter(fd: 1)
+/// await KeelCommandLine<App>.main(bootstrap: .standardBootstrap(label: App.name, logs: logs), beforeExit: { logs.flush() })
+/// ```
+public final class LogWriter: Sendable {
 
     private struct Pending {
         var bytes: [UInt8] = []
@@ -38,7 +31,11 @@ final class LogWriter: Sendable {
     /// Held while a batch is taken and written, so batches reach the file in the order their lines were logged.
     private let writing = Mutex(())
 
-    init(fd: Int32, delay: TimeAmount = .milliseconds(5), limit: Int = 32 * 1024) {
+    /// - Parameters:
+    ///   - fd: the file descriptor lines go to (1 for standard output).
+    ///   - delay: how long routine lines wait to be written together.
+    ///   - limit: how many pending bytes are written at once, whatever the delay.
+    public init(fd: Int32, delay: TimeAmount = .milliseconds(5), limit: Int = 32 * 1024) {
         self.fd = fd
         self.delay = delay
         self.limit = limit
@@ -63,7 +60,7 @@ final class LogWriter: Sendable {
     }
 
     /// Writes everything pending.
-    func flush() {
+    public func flush() {
         writing.withLock { _ in
             let batch = pending.withLock { pending -> [UInt8] in
                 pending.flushScheduled = false
@@ -74,16 +71,9 @@ final class LogWriter: Sendable {
         }
     }
 
-    /// Writes all of `bytes`, retrying short writes and interrupted calls.
+    /// Writes all of `bytes` (swift-system retries short writes and interrupted calls); a log line that cannot be
+    /// written is dropped, never a crash.
     static func writeAll(_ bytes: [UInt8], fd: Int32) {
-        bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 && errno == EINTR { continue }
-                if written <= 0 { break }
-                offset += written
-            }
-        }
+        _ = try? FileDescriptor(rawValue: fd).writeAll(bytes)
     }
 }

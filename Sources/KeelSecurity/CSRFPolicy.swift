@@ -39,8 +39,6 @@ package enum CSRFToken {
 /// It runs in route groups that load sessions and check CSRF (`web`); an exemption is a property of the group
 /// (`RouteGroup.web.exemptingCSRF(because:)`), never a path pattern.
 package struct CSRFPolicy: Sendable {
-    static let formField = "csrf_token"
-
     let trustedOrigins: Set<String>
 
     package init(trustedOrigins: [String]) {
@@ -97,7 +95,7 @@ package struct CSRFPolicy: Sendable {
         if token == nil, request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true {
             let body = try await request.body.collect(upTo: maxUploadSize)
             request.body = .init(buffer: body)
-            token = Self.formValue(named: Self.formField, in: String(buffer: body))
+            token = Self.formToken(in: String(buffer: body))
         }
         guard let token, !token.isEmpty else { throw failure("CSRF token missing.", security: security, logger: logger) }
         guard let secret, CSRFToken.matches(token, secret: secret) else {
@@ -118,13 +116,13 @@ package struct CSRFPolicy: Sendable {
         return KeelError(.forbidden, code: "csrf.failed", message: "CSRF verification failed. \(reason)")
     }
 
-    static func formValue(named name: String, in body: String) -> String? {
-        for pair in body.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard parts.count == 2, parts[0] == name else { continue }
-            return String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+    /// The `csrf_token` field of a URL-encoded form, decoded by Hummingbird's `URLEncodedFormDecoder`; `nil` when the
+    /// field is missing or the body does not decode (a failed check, never a 500).
+    static func formToken(in body: String) -> String? {
+        struct Form: Decodable {
+            let csrf_token: String?
         }
-        return nil
+        return (try? URLEncodedFormDecoder().decode(Form.self, from: body))?.csrf_token
     }
 }
 

@@ -2,6 +2,8 @@ package import Hummingbird
 import KeelCore
 package import Logging
 import HTTPTypes
+import NIOCore
+import NIOPosix
 import Synchronization
 
 /// Bounds how long a handler may work on a request: past `timeout` the handler's task is cancelled and the client gets
@@ -117,28 +119,28 @@ final class DeadlineWatchdog: Sendable {
         return try result.get()
     }
 
+    /// A repeating NIO timer, not a Swift task: it exists only while requests are in flight and cancels itself when
+    /// the last one leaves, so there is no unstructured task to outlive the server (and nothing for ServiceLifecycle
+    /// to stop: it ends with the requests it watches).
     private func startTimerTask() {
-        Task.detached { [self] in
-            await runTimer()
+        let tick = TimeAmount.nanoseconds(Int64(self.tick.components.seconds) * 1_000_000_000 + self.tick.components.attoseconds / 1_000_000_000)
+        MultiThreadedEventLoopGroup.singleton.any().scheduleRepeatedTask(initialDelay: tick, delay: tick) { [self] timer in
+            if !sweep(now: ContinuousClock.now) { timer.cancel() }
         }
     }
 
-    private func runTimer() async {
-        while true {
-            try? await Task.sleep(for: tick)
-            let now = ContinuousClock.now
-            let keepRunning = state.withLock { state -> Bool in
-                for (id, entry) in state.entries where entry.deadline <= now && !entry.expired {
-                    state.entries[id]?.expired = true
-                    entry.handle.task.cancel()
-                }
-                if state.entries.isEmpty {
-                    state.timerRunning = false
-                    return false
-                }
-                return true
+    /// Cancels every handler past its deadline; returns whether any is still registered (the timer keeps running).
+    private func sweep(now: ContinuousClock.Instant) -> Bool {
+        state.withLock { state -> Bool in
+            for (id, entry) in state.entries where entry.deadline <= now && !entry.expired {
+                state.entries[id]?.expired = true
+                entry.handle.task.cancel()
             }
-            if !keepRunning { return }
+            if state.entries.isEmpty {
+                state.timerRunning = false
+                return false
+            }
+            return true
         }
     }
 }

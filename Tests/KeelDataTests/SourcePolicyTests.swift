@@ -41,4 +41,28 @@ import Testing
         #expect(try Self.occurrences(of: "as! any SQLDatabase").isEmpty)
         #expect(try Self.occurrences(of: "as? any SQLDatabase") == ["Sources/KeelData/Database+SQL.swift:10"])
     }
+
+    /// Background work runs under ServiceLifecycle or on NIO timers owned by what they serve: no unstructured Swift
+    /// tasks, and nothing registered to run at process exit.
+    @Test func noUnstructuredTasksOrExitHooks() throws {
+        #expect(try Self.occurrences(of: "Task.detached").isEmpty)
+        // `Task {` on its own, not `group.addTask {` (structured children are fine).
+        let unstructured = try Self.sources().flatMap { file in
+            file.text.split(separator: "\n").filter { $0.contains(/(^|[^A-Za-z_.])Task \{/) }.map { "\(file.path): \($0)" }
+        }
+        #expect(unstructured.isEmpty, "\(unstructured)")
+        #expect(try Self.occurrences(of: "atexit").isEmpty)
+    }
+
+    /// No process-wide mutable state: no `static var` stored properties, no `nonisolated(unsafe)`.
+    @Test func noGlobalMutableState() throws {
+        #expect(try Self.occurrences(of: "nonisolated(unsafe)").isEmpty)
+        let storedStatics = try Self.sources().flatMap { file in
+            file.text.split(separator: "\n").filter { line in
+                // `static var x: T { … }` is computed; a stored one has an `=` or no body.
+                line.contains("static var ") && !line.contains("{") && !line.contains("@TaskLocal")
+            }.map { "\(file.path): \($0)" }
+        }
+        #expect(storedStatics.isEmpty, "\(storedStatics)")
+    }
 }

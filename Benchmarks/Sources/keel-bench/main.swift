@@ -99,5 +99,7 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == "bare" {
     try await runBare(arguments: Array(arguments.dropFirst()))
 } else {
-    await KeelCommandLine<KeelBenchApp>.main(bootstrap: CommandEnvironment.standardBootstrap(label: KeelBenchApp.name))
+    let logs = LogWriter(fd: 1)
+    await KeelCommandLine<KeelBenchApp>.main(
+        bootstrap: CommandEnvironment.standardBootstrap(label: KeelBenchApp.name, logs: logs), beforeExit: { logs.flush() })
 }

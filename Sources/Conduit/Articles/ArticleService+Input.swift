@@ -1,0 +1,55 @@
+import FluentKit
+import Foundation
+import HTTPTypes
+import Keel
+import SQLKit
+
+/// Validating and normalizing what clients send: lengths, tags (trimmed, distinct, sorted) and how tag names are stored.
+extension ArticleService {
+    /// Separates tag names in `articles.tag_names` (tags cannot contain control characters).
+    static let tagSeparator: Character = "\u{1F}"
+
+    /// Tag names as `articles.tag_names` stores them, sorted (so every read presents them sorted without sorting);
+    /// `nil` for none.
+    static func joinedTagNames(_ tags: [String]) -> String? {
+        tags.isEmpty ? nil : sortedTags(tags).joined(separator: String(tagSeparator))
+    }
+
+    /// Tags in the order every article presents them: by their UTF-8 bytes, which is code point order, the order of
+    /// SQLite's `BINARY` and PostgreSQL's `"C"` collation, so `GET /api/tags` and `tagList` agree
+    /// (`["training", "dragons"]` is shown as `["dragons", "training"]`, as RealWorld's own Postman collection expects).
+    static func sortedTags(_ tags: [String]) -> [String] {
+        tags.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+
+    /// `articles.tag_names` back as a list.
+    static func tagList(_ joined: String?) -> [String] {
+        joined.map { $0.split(separator: tagSeparator).map(String.init) } ?? []
+    }
+
+    /// The author columns (`username`, `bio`, `image`, `following`) every article and comment row carries.
+
+    static func check(title: String?, description: String?, body: String?, problems: inout ValidationProblems) {
+        if let title, title.count > 300 { problems.add("title", "is too long (maximum is 300 characters)") }
+        if let description, description.count > 1000 { problems.add("description", "is too long (maximum is 1000 characters)") }
+        if let body, body.utf8.count > 500_000 { problems.add("body", "is too long (maximum is 500000 bytes)") }
+    }
+
+    /// Trimmed, non-empty, distinct (in the order given), at most 20 of at most 50 characters.
+    static func normalize(tags: [String], problems: inout ValidationProblems) -> [String] {
+        var seen: Set<String> = []
+        var result: [String] = []
+        for tag in tags {
+            let name = tag.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !name.isEmpty, !seen.contains(name) else { continue }
+            if name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+                problems.add("tagList", "has a tag with control characters")
+            }
+            if name.count > 50 { problems.add("tagList", "has a tag longer than 50 characters") }
+            seen.insert(name)
+            result.append(name)
+        }
+        if result.count > 20 { problems.add("tagList", "has more than 20 tags") }
+        return result
+    }
+}

@@ -1,0 +1,81 @@
+import FluentKit
+import Foundation
+import HTTPTypes
+import Keel
+import SQLKit
+
+/// Reading articles: a page of the list or feed, one article, the tags in use.
+extension ArticleService {
+    /// One page of articles (or the reader's feed) with the total: a constant number of statements whatever the page.
+    func list(_ query: ArticleQuery, viewer: Int?, feed: Bool) async throws -> ArticleList {
+        var filters: [SQLQueryString] = []
+        if feed, let viewer { filters.append("a.author_id IN (SELECT followed_id FROM follows WHERE follower_id = \(bind: viewer))") }
+        if let tag = query.tag {
+            filters.append("a.id IN (SELECT at.article_id FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE t.name = \(bind: tag))")
+        }
+        if let author = query.author { filters.append("u.username = \(bind: author)") }
+        if let favorited = query.favorited {
+            filters.append("a.id IN (SELECT f.article_id FROM favorites f JOIN users fu ON fu.id = f.user_id WHERE fu.username = \(bind: favorited))")
+        }
+        let whereClause: SQLQueryString = filters.isEmpty ? "" : " WHERE " + filters.joined(separator: " AND ")
+        // The count needs `users` only to filter by author name.
+        let countFrom: SQLQueryString = query.author == nil ? "SELECT COUNT(*) AS n FROM articles a" : "SELECT COUNT(*) AS n FROM articles a JOIN users u ON u.id = a.author_id"
+        let count = countFrom + whereClause
+        // The total rides along as an uncorrelated subquery, which both databases evaluate once per statement: one
+        // round trip for the page and its count. Only a page past the end (no rows) asks for the count alone.
+        var rows: [Row] = []
+        if query.limit > 0 {
+            rows = try await sql.raw(select(body: false, viewer: viewer, total: count) + whereClause
+                + " ORDER BY a.created_at DESC, a.id DESC LIMIT \(bind: query.limit) OFFSET \(bind: query.offset)")
+                .all().map { try Row($0) }
+        }
+        let total = if let first = rows.first?.total { first } else { try await sql.raw(count).first(decoding: Count.self)?.n ?? 0 }
+        return ArticleList(articles: rows.map { Self.present($0, withBody: false) }, articlesCount: total)
+    }
+
+    func article(slug: String, viewer: Int?) async throws -> ArticleBody {
+        guard slug.utf8.count <= 300,
+              let row = try await sql.raw(select(body: true, viewer: viewer) + " WHERE a.slug = \(bind: slug)").first().map({ try Row($0) })
+        else { throw Self.articleNotFound }
+        return Self.present(row, withBody: true)
+    }
+
+    /// Everything an article shows in one statement, as Django's annotations do: the author, the favorites count, the
+    /// tags in order, and the reader's `favorited` and `following` flags, each a correlated subquery on an index.
+    func select(body: Bool, viewer: Int?, total: SQLQueryString? = nil) -> SQLQueryString {
+        let flags: SQLQueryString = if let viewer {
+            """
+            EXISTS (SELECT 1 FROM favorites fv WHERE fv.user_id = \(bind: viewer) AND fv.article_id = a.id) AS favorited,
+            EXISTS (SELECT 1 FROM follows fo WHERE fo.follower_id = \(bind: viewer) AND fo.followed_id = a.author_id) AS following
+            """
+        } else {
+            "FALSE AS favorited, FALSE AS following"
+        }
+        let bodyColumn: SQLQueryString = body ? "a.body" : "NULL AS body"
+        return """
+        SELECT a.slug, a.title, a.description, \(bodyColumn), a.created_at, a.updated_at,
+               u.username, u.bio, u.image,
+               (SELECT COUNT(*) FROM favorites f WHERE f.article_id = a.id) AS favorites_count,
+               a.tag_names,
+               \(flags)\(total.map { ", (" + $0 + ") AS total" } ?? "")
+        FROM articles a JOIN users u ON u.id = a.author_id
+        """
+    }
+
+    static func present(_ row: Row, withBody: Bool) -> ArticleBody {
+        ArticleBody(
+            slug: row.slug, title: row.title, description: row.description, body: withBody ? (row.body ?? "") : nil,
+            tagList: row.tagList,
+            createdAt: UTCTimestamp.string(secondsSince1970: row.created_at), updatedAt: UTCTimestamp.string(secondsSince1970: row.updated_at),
+            favorited: row.favorited, favoritesCount: row.favorites_count, author: row.author)
+    }
+
+    func tags() async throws -> [String] {
+        // Tags in use, by name: one probe of article_tags' tag index per tag, walking the unique name index (no sort on
+        // SQLite). By bytes on both databases, as `tagList` is sorted: PostgreSQL's default collation would follow
+        // the server's locale instead.
+        let order: SQLQueryString = sql.dialect.name == "postgresql" ? #"ORDER BY name COLLATE "C""# : "ORDER BY name"
+        return try await sql.raw("SELECT name FROM tags WHERE EXISTS (SELECT 1 FROM article_tags WHERE article_tags.tag_id = tags.id) " + order)
+            .all().map { try $0.decode(column: "name", as: String.self) }
+    }
+}
