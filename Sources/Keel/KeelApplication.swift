@@ -14,9 +14,9 @@ struct KeelCoreModule: KeelModule {
     let applicationName: String
     var name: String { "keel" }
     var settings: [any AnySetting] {
-        CoreSettings.all + SecuritySettings.all + AuthSettings.all + DatabaseSettings.all(defaultName: applicationName)
+        CoreSettings.all + OpsSettings.all + SecuritySettings.all + AuthSettings.all + DatabaseSettings.all(defaultName: applicationName)
     }
-    var checks: [SystemCheck] { CoreChecks.all + SecurityChecks.all + AuthSettings.checks }
+    var checks: [SystemCheck] { OpsChecks.all + SecurityChecks.all + AuthSettings.checks + DatabaseChecks.all }
     var migrations: [any KeelMigration] { [SQLSessionStore.migration] + LoginThrottle.migrations }
 
     func readinessChecks(app: KeelApplication) -> [ReadinessCheck] {
@@ -78,7 +78,7 @@ public struct KeelApplication: Sendable, CustomReflectable {
         self.metrics = metrics
         self.lifecycle = LifecycleState()
         self.database = KeelDatabase(settings: settings, logger: logger)
-        self.keyring = Keyring(key: settings[CoreSettings.signingKey], fallbackKeys: settings[CoreSettings.signingFallbackKeys])
+        self.keyring = Keyring(key: settings[SecuritySettings.signingKey], fallbackKeys: settings[SecuritySettings.signingFallbackKeys])
         self.clock = clock
         self.passwordHasher = PasswordHasher(iterations: settings[AuthSettings.passwordIterations])
         self.passwordPolicy = PasswordPolicy(
@@ -126,17 +126,17 @@ public struct KeelApplication: Sendable, CustomReflectable {
     /// stack (`RouteGroup`), and the unmatched-route stack around the 404.
     public func buildRouter() throws -> Router<KeelContext> {
         let router = Router(context: KeelContext.self)
-        let metricsOn = settings[CoreSettings.metricsEnabled]
+        let metricsOn = settings[OpsSettings.metricsEnabled]
         let stages = PipelineStages(app: self, metricsOn: metricsOn)
         let routes = KeelRoutes(router: router, corsEnabled: stages.cors.isEnabled) { group in stages.pipeline(for: group) }
-        HealthEndpoints(checks: readinessChecks, lifecycle: lifecycle, timeout: settings[CoreSettings.healthCheckTimeout])
+        HealthEndpoints(checks: readinessChecks, lifecycle: lifecycle, timeout: settings[OpsSettings.healthCheckTimeout])
             .register(on: routes.health)
         if settings[SecuritySettings.cspEnabled], let path = settings[SecuritySettings.cspReportPath], !path.isEmpty {
             // Browsers post reports without a CSRF token or a session: an endpoint of its own kind, JSON, no CORS.
             CSPReportEndpoint(path: path, perMinute: settings[SecuritySettings.cspReportsPerMinute]).register(on: routes.group(.api.withoutCORS()))
         }
-        if metricsOn && settings[CoreSettings.metricsPort] == nil {
-            MetricsEndpoint(metrics: metrics, token: settings[CoreSettings.metricsToken], requireToken: true).register(on: routes.health)
+        if metricsOn && settings[OpsSettings.metricsPort] == nil {
+            MetricsEndpoint(metrics: metrics, token: settings[OpsSettings.metricsToken], requireToken: true).register(on: routes.health)
         }
         for module in modules {
             try module.routes(into: routes, app: self)
@@ -187,18 +187,18 @@ public struct KeelApplication: Sendable, CustomReflectable {
     /// reverse): readiness fails first, then the server drains, then module services stop, then the database pools close.
     public func services(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) throws -> [any Service] {
         var services: [any Service] = []
-        if settings[CoreSettings.metricsEnabled], let port = settings[CoreSettings.metricsPort] {
+        if settings[OpsSettings.metricsEnabled], let port = settings[OpsSettings.metricsPort] {
             let router = Router()
-            MetricsEndpoint(metrics: metrics, token: settings[CoreSettings.metricsToken], requireToken: false).register(on: router)
+            MetricsEndpoint(metrics: metrics, token: settings[OpsSettings.metricsToken], requireToken: false).register(on: router)
             services.append(Application(
                 router: router,
-                configuration: .init(address: .hostname(settings[CoreSettings.metricsHost], port: port), serverName: nil),
+                configuration: .init(address: .hostname(settings[OpsSettings.metricsHost], port: port), serverName: nil),
                 logger: logger))
         }
         services.append(database)
         services += modules.flatMap { $0.services(app: self) }
         services.append(try buildApplication(onServerRunning: onServerRunning))
-        services.append(ShutdownCoordinator(lifecycle: lifecycle, drainDelay: settings[CoreSettings.httpShutdownDrainDelay], logger: logger))
+        services.append(ShutdownCoordinator(lifecycle: lifecycle, drainDelay: settings[OpsSettings.httpShutdownDrainDelay], logger: logger))
         return services
     }
 
@@ -212,7 +212,7 @@ public struct KeelApplication: Sendable, CustomReflectable {
             gracefulShutdownSignals: gracefulShutdownSignals,
             logger: logger
         )
-        configuration.maximumGracefulShutdownDuration = settings[CoreSettings.httpShutdownTimeout]
+        configuration.maximumGracefulShutdownDuration = settings[OpsSettings.httpShutdownTimeout]
         return ServiceGroup(configuration: configuration)
     }
 

@@ -8,8 +8,8 @@ public enum KeelLogging {
     /// on standard error elsewhere.
     /// JSON lines go through `writer` (batched; the executable flushes it before exiting).
     public static func handlerFactory(_ settings: ResolvedSettings, writer: LogWriter? = nil) -> @Sendable (String) -> any LogHandler {
-        let format = settings[CoreSettings.logFormat]
-        let level = settings[CoreSettings.logLevel]
+        let format = settings[OpsSettings.logFormat]
+        let level = settings[OpsSettings.logLevel]
         return { label in KeelLogHandler(label: label, format: format, level: level, writer: writer) }
     }
 }

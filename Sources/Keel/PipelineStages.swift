@@ -26,7 +26,7 @@ struct PipelineStages {
         // Request ids and CSP nonces come from one read-ahead buffer instead of a system call each.
         let random = RandomPool()
         observability = RequestObservability(
-            metricsFactory: metricsOn ? app.metrics.factory : nil, accessLog: settings[CoreSettings.logAccessLog], random: random)
+            metricsFactory: metricsOn ? app.metrics.factory : nil, accessLog: settings[OpsSettings.logAccessLog], random: random)
         securityHeaders = SecurityHeaders(.init(
             cspPolicy: settings[SecuritySettings.cspEnabled] ? settings[SecuritySettings.cspPolicy] : nil,
             cspReportOnly: settings[SecuritySettings.cspReportOnly],

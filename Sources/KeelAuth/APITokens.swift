@@ -107,7 +107,7 @@ public struct APITokens: Sendable {
 extension KeelError {
     /// A 401 for a bad or missing API token, with the challenge RealWorld clients expect.
     public static var invalidToken: KeelError {
-        KeelError(.unauthorized, code: "auth.invalid_token", message: "Missing, malformed, expired or invalid token.",
+        KeelError(.unauthorized, code: .invalidToken, message: "Missing, malformed, expired or invalid token.",
                   headers: [.wwwAuthenticate: "Token"])
     }
 }
@@ -115,4 +115,9 @@ extension KeelError {
 /// Whether the token keys were added to the collection (a reference, so the token service stays a value).
 final class LoadFlag: Sendable {
     let value = Mutex(false)
+}
+
+extension ErrorCode {
+    /// `auth.invalid_token`: A missing, malformed, expired or tampered API token.
+    public static let invalidToken: ErrorCode = "auth.invalid_token"
 }

@@ -70,24 +70,34 @@ public enum AuthSettings {
 
     /// `security.W012`: a session cookie sent over plain HTTP can be stolen on the network.
     public static let checks = [
-        SystemCheck(ids: ["security.W012", "security.W107", "security.W108"], deploy: true) { settings in
+        SystemCheck(ids: [.insecureSessionCookie, .memorySessions, .weakPasswordHashing], deploy: true) { settings in
             var found: [CheckFinding] = []
             if !settings[sessionCookieSecure] {
-                found.append(CheckFinding(id: "security.W012", level: settings.profile.isDeployed ? .error : .warning,
+                found.append(CheckFinding(id: .insecureSessionCookie, level: settings.profile.isDeployed ? .error : .warning,
                     message: "security.session.cookieSecure is off, so the session cookie is sent over plain HTTP and can be stolen on the network.",
                     hint: "Set SECURITY_SESSION_COOKIE_SECURE=true."))
             }
             if settings[sessionStore] == .memory {
-                found.append(CheckFinding(id: "security.W107", level: .warning,
+                found.append(CheckFinding(id: .memorySessions, level: .warning,
                     message: "security.session.store is memory: sessions vanish on restart and are not shared between instances.",
                     hint: "Set SECURITY_SESSION_STORE=database."))
             }
             if settings[passwordIterations] < 600_000 {
-                found.append(CheckFinding(id: "security.W108", level: .warning,
+                found.append(CheckFinding(id: .weakPasswordHashing, level: .warning,
                     message: "auth.passwordIterations is \(settings[passwordIterations]): stolen password hashes would be cheap to crack.",
                     hint: "Set AUTH_PASSWORD_ITERATIONS to at least 600000 (OWASP) — 1000000 is the default."))
             }
             return found
         }
     ]
+}
+
+/// The ids KeelAuth's checks reports (see `docs/checks.md`).
+extension CheckID {
+    /// `security.W012`: the session cookie is sent over plain HTTP.
+    public static let insecureSessionCookie: CheckID = "security.W012"
+    /// `security.W107`: sessions live in one process only.
+    public static let memorySessions: CheckID = "security.W107"
+    /// `security.W108`: too few PBKDF2 iterations.
+    public static let weakPasswordHashing: CheckID = "security.W108"
 }

@@ -2,7 +2,7 @@ public import Foundation
 public import KeelData
 public import Logging
 import Crypto
-import KeelCore
+public import KeelCore
 import KeelSecurity
 import HTTPTypes
 import SQLKit
@@ -279,7 +279,7 @@ public struct LoginThrottle: Sendable {
 
     func lockedOut(retry: Double) -> KeelError {
         let seconds = max(1, Int(retry.rounded(.up)))
-        return KeelError(.tooManyRequests, code: "auth.locked_out",
+        return KeelError(.tooManyRequests, code: .lockedOut,
                          message: "Too many login attempts. Try again in \(seconds) seconds.", headers: [.retryAfter: String(seconds)])
     }
 
@@ -389,4 +389,9 @@ final class FairGate: Sendable {
         }
         next?.continuation.resume()
     }
+}
+
+extension ErrorCode {
+    /// `auth.locked_out`: Too many failed logins for the account or the client; `Retry-After` says when.
+    public static let lockedOut: ErrorCode = "auth.locked_out"
 }

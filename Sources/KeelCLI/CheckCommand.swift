@@ -41,7 +41,7 @@ public struct CheckCommand<App: KeelApp>: AsyncParsableCommand, KeelCommand {
         let silenced = Set(resolved[CoreSettings.checksSilenced])
         let registry = KeelApplication.checks(name: App.name, modules: App.modules)
         let all = registry.run(resolved, deploy: deploy, silenced: [])
-        let findings = all.filter { !silenced.contains($0.id) }
+        let findings = all.filter { !silenced.contains($0.id.rawValue) }
         let report = CheckReport(findings: findings, silencedCount: all.count - findings.count)
         if json {
             let encoder = JSONEncoder()

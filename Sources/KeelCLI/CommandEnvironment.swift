@@ -70,7 +70,7 @@ extension CommandEnvironment {
             LoggingSystem.bootstrap(KeelLogging.handlerFactory(settings, writer: logs))
             MetricsSystem.bootstrap(metrics.factory)
             var logger = Logger(label: label)
-            logger.logLevel = settings[CoreSettings.logLevel]
+            logger.logLevel = settings[OpsSettings.logLevel]
             return logger
         }
     }

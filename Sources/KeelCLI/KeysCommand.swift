@@ -64,14 +64,14 @@ public struct KeysStatusCommand<App: KeelApp>: AsyncParsableCommand, KeelCommand
 
     public func execute(in environment: CommandEnvironment) async throws -> Int32 {
         guard let resolved = await settings.resolve(App.self, in: environment) else { return SettingsError.exitCode }
-        let current = resolved[CoreSettings.signingKey]
-        let fallbacks = resolved[CoreSettings.signingFallbackKeys]
+        let current = resolved[SecuritySettings.signingKey]
+        let fallbacks = resolved[SecuritySettings.signingFallbackKeys]
         let keyring = Keyring(key: current, fallbackKeys: fallbacks)
-        var keys = [KeyStatus(role: "current", id: keyring.current.id, strong: !CoreChecks.isWeakKey(current))]
+        var keys = [KeyStatus(role: "current", id: keyring.current.id, strong: !SecurityChecks.isWeakKey(current))]
         for (index, key) in keyring.fallbacks.enumerated() {
-            keys.append(KeyStatus(role: "fallback \(index)", id: key.id, strong: !CoreChecks.isWeakKey(fallbacks[index])))
+            keys.append(KeyStatus(role: "fallback \(index)", id: key.id, strong: !SecurityChecks.isWeakKey(fallbacks[index])))
         }
-        let source = resolved.entry(CoreSettings.signingKey.key)?.source.description ?? "default"
+        let source = resolved.entry(SecuritySettings.signingKey.key)?.source.description ?? "default"
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -45,7 +45,7 @@ public struct ServeCommand<App: KeelApp>: AsyncParsableCommand, KeelCommand {
         let metrics = KeelMetrics()
         let logger = environment.bootstrap(resolved, metrics)
         let app = try KeelApplication(name: App.name, settings: resolved, modules: App.modules, logger: logger, metrics: metrics)
-        let textLogs = resolved[CoreSettings.logFormat] == .text
+        let textLogs = resolved[OpsSettings.logFormat] == .text
         let host = resolved[CoreSettings.httpHost]
         let profile = resolved.profile
         let appName = App.name

@@ -130,3 +130,23 @@ public enum DatabaseURL: Sendable, Equatable, CustomStringConvertible, CustomDeb
         }
     }
 }
+
+/// KeelData's system checks. Ids are append-only; see `docs/checks.md`.
+public enum DatabaseChecks {
+    /// `database.W001`: a PostgreSQL server off this machine reached without required TLS.
+    public static let databaseTLS = SystemCheck(ids: [.databaseWithoutTLS], deploy: true) { settings in
+        guard let url = DatabaseURL(settings[DatabaseSettings.url]), case .postgres = url, !url.isLocal, !url.requiresTLS else { return [] }
+        return [CheckFinding(
+            id: .databaseWithoutTLS, level: .warning,
+            message: "database.url reaches a PostgreSQL server on another machine without sslmode=require (or verify-full): the connection may silently fall back to plain text.",
+            hint: "Add ?sslmode=verify-full (or require) to DATABASE_URL.")]
+    }
+
+    public static var all: [SystemCheck] { [databaseTLS] }
+}
+
+/// The ids `DatabaseChecks` reports (see `docs/checks.md`).
+extension CheckID {
+    /// `database.W001`: a remote PostgreSQL without TLS required.
+    public static let databaseWithoutTLS: CheckID = "database.W001"
+}

@@ -1,5 +1,5 @@
 public import Hummingbird
-import KeelCore
+public import KeelCore
 public import KeelSettings
 import HTTPTypes
 package import Logging
@@ -56,7 +56,7 @@ package struct QueryRecording: Sendable {
                 } else {
                     logger.error("N+1 query", metadata: metadata)
                     // The fingerprint goes to the log only: a response never carries SQL.
-                    throw KeelError(.internalServerError, code: "database.n_plus_one",
+                    throw KeelError(.internalServerError, code: .nPlusOne,
                                     message: "N+1 query detected (\(repeated.count) runs of one statement); see the log.")
                 }
             }
@@ -68,4 +68,9 @@ package struct QueryRecording: Sendable {
 extension HTTPField.Name {
     /// `Server-Timing` (W3C): per-response timings shown by browser developer tools.
     public static let serverTiming = HTTPField.Name("Server-Timing")!
+}
+
+extension ErrorCode {
+    /// `database.n_plus_one`: A request ran the same statement fingerprint too often (`database.nPlusOne` is `error`, the test profile).
+    public static let nPlusOne: ErrorCode = "database.n_plus_one"
 }

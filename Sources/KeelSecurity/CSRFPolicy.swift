@@ -1,7 +1,7 @@
 public import Hummingbird
 import Foundation
 import HTTPTypes
-import KeelCore
+public import KeelCore
 package import Logging
 import NIOCore
 
@@ -113,7 +113,7 @@ package struct CSRFPolicy: Sendable {
         logger.warning("csrf failure", metadata: [
             "keel.security.event": "csrf_failure", "csrf.reason": .string(reason), "client": .string(security.clientAddress ?? "-"),
         ])
-        return KeelError(.forbidden, code: "csrf.failed", message: "CSRF verification failed. \(reason)")
+        return KeelError(.forbidden, code: .csrfFailed, message: "CSRF verification failed. \(reason)")
     }
 
     /// The `csrf_token` field of a URL-encoded form, decoded by Hummingbird's `URLEncodedFormDecoder`; `nil` when the
@@ -131,4 +131,9 @@ extension HTTPField.Name {
     public static let xCSRFToken = HTTPField.Name("X-CSRF-Token")!
     /// `Sec-Fetch-Site`: where a browser says a request comes from (`same-origin`, `same-site`, `cross-site`, `none`).
     public static let secFetchSite = HTTPField.Name("Sec-Fetch-Site")!
+}
+
+extension ErrorCode {
+    /// `csrf.failed`: A cookie-authenticated unsafe request failed the CSRF checks.
+    public static let csrfFailed: ErrorCode = "csrf.failed"
 }

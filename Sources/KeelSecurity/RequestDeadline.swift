@@ -1,5 +1,5 @@
 package import Hummingbird
-import KeelCore
+public import KeelCore
 package import Logging
 import HTTPTypes
 import NIOCore
@@ -49,7 +49,7 @@ package struct RequestDeadline: Sendable {
                     return try await group.next()!
                 } catch is DeadlineWatchdog.TimedOut {
                     logger.warning("request timed out", metadata: ["http.timeout_ms": .stringConvertible(Int(watchdog.timeout.inSeconds * 1000))])
-                    throw KeelError(.serviceUnavailable, code: "http.timeout", message: "The request took too long.", headers: [.retryAfter: "5"])
+                    throw KeelError(.serviceUnavailable, code: .timeout, message: "The request took too long.", headers: [.retryAfter: "5"])
                 }
             }
         }
@@ -143,4 +143,9 @@ final class DeadlineWatchdog: Sendable {
             return true
         }
     }
+}
+
+extension ErrorCode {
+    /// `http.timeout`: The handler ran past `http.requestTimeout`.
+    public static let timeout: ErrorCode = "http.timeout"
 }

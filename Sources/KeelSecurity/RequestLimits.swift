@@ -1,6 +1,6 @@
 public import Hummingbird
 import HTTPTypes
-import KeelCore
+public import KeelCore
 import Foundation
 import Logging
 import Synchronization
@@ -25,14 +25,14 @@ package struct RequestLimits: Sendable {
     /// Throws the 414, 431, 400 or 413 the request has earned, before anything reads it.
     package func check(_ request: Request) throws {
         if (request.head.path?.utf8.count ?? 0) > maxURLLength {
-            throw KeelError(.uriTooLong, code: "http.uri_too_long", message: "The URL is longer than \(maxURLLength) bytes.")
+            throw KeelError(.uriTooLong, code: .uriTooLong, message: "The URL is longer than \(maxURLLength) bytes.")
         }
         var headerBytes = 0
         for field in request.headers {
             headerBytes += field.name.rawName.utf8.count + field.value.utf8.count + 4
         }
         if headerBytes > maxHeaderBytes {
-            throw KeelError(.requestHeaderFieldsTooLarge, code: "http.headers_too_large", message: "The request headers are too large.")
+            throw KeelError(.requestHeaderFieldsTooLarge, code: .headersTooLarge, message: "The request headers are too large.")
         }
         if let length = request.headers[.contentLength] {
             guard let bytes = Int(length), bytes >= 0 else {
@@ -104,4 +104,11 @@ final class RateLimiter: Sendable {
             return true
         }
     }
+}
+
+extension ErrorCode {
+    /// `http.uri_too_long`: The request target exceeds `http.maxURLLength`.
+    public static let uriTooLong: ErrorCode = "http.uri_too_long"
+    /// `http.headers_too_large`: The header fields exceed `http.maxHeaderBytes`.
+    public static let headersTooLarge: ErrorCode = "http.headers_too_large"
 }

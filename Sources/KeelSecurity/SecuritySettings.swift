@@ -99,6 +99,13 @@ public enum SecuritySettings {
                 .map { "'\($0)' is not an origin (scheme://host[:port], no path)" }
         },
         doc: "Other origins whose cookie-authenticated unsafe requests are accepted (a separate front end).")
+    public static let signingKey = Setting<String>(
+        "signing.key", default: "keel-insecure-development-key-change-me", requiredIn: [.staging, .production], secret: true,
+        allowed: .nonEmpty,
+        doc: "Secret key for signatures (sessions, tokens). At least 32 random bytes; `conduit keys generate` prints one.")
+    public static let signingFallbackKeys = Setting<[String]>(
+        "signing.fallbackKeys", default: [], secret: true,
+        doc: "Previous signing keys, still accepted when verifying, so a key can be rotated without logging anyone out.")
     public static let corsAllowedOrigins = Setting<[String]>(
         "cors.allowedOrigins", default: [],
         allowed: .init(allowed: "origins such as https://app.example.com, or *") { origins in
@@ -115,6 +122,7 @@ public enum SecuritySettings {
             cspEnabled, cspPolicy, cspReportOnly, cspReportPath, cspReportsPerMinute,
             frameOptions, referrerPolicy, crossOriginOpenerPolicy, contentTypeNosniff,
             csrfTrustedOrigins,
+            signingKey, signingFallbackKeys,
         ]
     }
 }

@@ -1,6 +1,6 @@
 public import Hummingbird
 import HTTPTypes
-import KeelCore
+public import KeelCore
 package import Logging
 import Foundation
 
@@ -90,7 +90,7 @@ package struct TransportSecurity: Sendable {
         guard enforcing else { return nil }
         guard let authority, let hostName, isAllowed(hostName) else {
             logger.warning("disallowed host", metadata: ["http.host": .string(String((host ?? "").prefix(100)))])
-            throw KeelError(.badRequest, code: "http.disallowed_host", message: "Invalid Host header.")
+            throw KeelError(.badRequest, code: .disallowedHost, message: "Invalid Host header.")
         }
         if configuration.sslRedirect && !security.isSecure {
             return Response(status: .movedPermanently, headers: [.location: "https://\(authority)\(request.uri.description)"])
@@ -198,4 +198,9 @@ extension HTTPField.Name {
     public static let xForwardedProto = HTTPField.Name("X-Forwarded-Proto")!
     public static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
     public static let xForwardedHost = HTTPField.Name("X-Forwarded-Host")!
+}
+
+extension ErrorCode {
+    /// `http.disallowed_host`: The Host is not in `http.allowedHosts`.
+    public static let disallowedHost: ErrorCode = "http.disallowed_host"
 }

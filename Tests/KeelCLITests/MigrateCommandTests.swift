@@ -125,7 +125,7 @@ func runLedger(_ arguments: [String], url: String) async -> (code: Int32, output
         let generated = await runLedger(["keys", "generate"], url: "sqlite://:memory:")
         #expect(generated.code == 0)
         #expect(generated.output.count == 64)
-        #expect(!CoreChecks.isWeakKey(generated.output))
+        #expect(!SecurityChecks.isWeakKey(generated.output))
 
         let weak = "weak-fallback"
         let status = await runLedger(["keys", "status", "--set", "signing.key=\(Self.strongKey)", "--set", "signing.fallbackKeys=\(weak)"],

@@ -9,7 +9,7 @@ import Testing
         var values = values
         if profile.isDeployed { values["http.allowedHosts"] = values["http.allowedHosts"] ?? "example.com" }
         let settings = try await KeelTestApplication.resolveSettings(profile: profile, values: values)
-        return CheckRegistry(checks: CoreChecks.all).run(settings, deploy: true, silenced: [])
+        return CheckRegistry(checks: [SecurityChecks.signingKeys] + OpsChecks.all + DatabaseChecks.all).run(settings, deploy: true, silenced: [])
     }
 
     @Test func signingKeyCheckFiresOnTheDevelopmentDefault() async throws {

@@ -69,7 +69,7 @@ import Testing
         let second = Keyring.generateKey()
         #expect(first.count == 64)
         #expect(first != second)
-        #expect(!CoreChecks.isWeakKey(first))
+        #expect(!SecurityChecks.isWeakKey(first))
         #expect(Base64URL.decode(first)?.count == 48)
     }
 }

@@ -5,7 +5,7 @@ import Testing
 @Suite struct SecurityChecksTests {
     func ids(_ values: [String: String], profile: Profile = .production) async throws -> [String] {
         let settings = try await KeelTestApplication.resolveSettings(profile: profile, values: productionValues.merging(values) { $1 })
-        return CheckRegistry(checks: SecurityChecks.all + CoreChecks.all + AuthSettings.checks).run(settings, deploy: true, silenced: []).map(\.id)
+        return CheckRegistry(checks: SecurityChecks.all + OpsChecks.all + DatabaseChecks.all + AuthSettings.checks).run(settings, deploy: true, silenced: []).map(\.id.rawValue)
     }
 
     @Test func productionDefaultsWithARealKeyAndHostsAreQuiet() async throws {

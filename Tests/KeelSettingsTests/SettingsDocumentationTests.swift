@@ -14,7 +14,7 @@ import Testing
 }
 
 @Suite struct CheckRegistryTests {
-    static func finding(_ id: String, _ level: CheckLevel) -> CheckFinding { CheckFinding(id: id, level: level, message: "m", hint: "h") }
+    static func finding(_ id: String, _ level: CheckLevel) -> CheckFinding { CheckFinding(id: CheckID(rawValue: id), level: level, message: "m", hint: "h") }
 
     @Test func deployChecksRunOnlyWhenAskedAndSilencedIdsDrop() async throws {
         let settings = try await Sample.load(SettingsInput(dotEnvPath: "/nonexistent"))

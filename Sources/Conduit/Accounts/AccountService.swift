@@ -62,7 +62,7 @@ struct AccountService: Sendable {
             return try await app.passwordHasher.verify(password!, against: user.password_hash)
         }
         guard valid, let user else {
-            throw KeelError(.unauthorized, code: "auth.invalid_credentials", messages: ["email or password": ["is invalid"]])
+            throw KeelError(.unauthorized, code: .invalidCredentials, messages: ["email or password": ["is invalid"]])
         }
         if app.passwordHasher.needsRehash(user.password_hash) {
             let upgraded = try await app.passwordHasher.hash(password!)
@@ -168,4 +168,9 @@ enum JSONResponse {
         Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
                  body: .init(byteBuffer: ByteBuffer(bytes: try JSONBody.encode(body))))
     }
+}
+
+extension ErrorCode {
+    /// `auth.invalid_credentials`: Login with an unknown e-mail or a wrong password.
+    static let invalidCredentials: ErrorCode = "auth.invalid_credentials"
 }
