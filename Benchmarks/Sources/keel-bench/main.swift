@@ -22,9 +22,9 @@ import Foundation
 
 let greeting = "Hello, World!"
 
-/// The trivial route as a Keel module: it goes through request ids, observability, error rendering, security headers,
-/// CORS, transport security, request limits, the request deadline, sessions, token authentication, CSRF and the query
-/// recorder, exactly as Conduit's routes do.
+/// The trivial route as a Keel module in the `api` route group: it goes through request ids, observability, error
+/// rendering, security headers, CORS, transport security, request limits, path decoding, the request deadline, token
+/// authentication and the query recorder, exactly as Conduit's API routes do.
 struct PlaintextModule: KeelModule {
     var name: String { "bench" }
 
