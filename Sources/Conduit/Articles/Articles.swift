@@ -65,11 +65,7 @@ public struct Articles: KeelModule {
             // the truth for filtering and `/api/tags`; `articles.tag_names` is written with it, in one transaction.
             NamedMigration("articles.0002_article_tag_names", prepare: { db in
                 try await db.schema("articles").field("tag_names", .string).update()
-                let sql = db.sql
-                let aggregate: SQLQueryString = sql.dialect.name == "postgresql"
-                    ? "string_agg(t.name, chr(31) ORDER BY at.position)" : "group_concat(t.name, char(31) ORDER BY at.position)"
-                try await sql.raw("UPDATE articles SET tag_names = (SELECT " + aggregate
-                    + " FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE at.article_id = articles.id)").run()
+                try await Self.fillTagNames(db.sql, sorted: false)
             }, revert: { db in
                 try await db.schema("articles").deleteField("tag_names").update()
             }),
@@ -77,15 +73,21 @@ public struct Articles: KeelModule {
             // for `["training", "dragons"]`); new articles store them sorted, and this re-sorts the ones stored before,
             // by bytes (code points) on both databases, as `ArticleService.sortedTags` does.
             NamedMigration("articles.0003_sorted_tag_names", prepare: { db in
-                let sql = db.sql
-                let aggregate: SQLQueryString = sql.dialect.name == "postgresql"
-                    ? "string_agg(t.name, chr(31) ORDER BY t.name COLLATE \"C\")" : "group_concat(t.name, char(31) ORDER BY t.name)"
-                try await sql.raw("UPDATE articles SET tag_names = (SELECT " + aggregate
-                    + " FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE at.article_id = articles.id)").run()
+                try await Self.fillTagNames(db.sql, sorted: true)
             }, revert: { _ in
                 // The given order is still in article_tags.position; reverting leaves the sorted names, which read the same.
             }),
         ]
+    }
+
+    /// Rewrites every article's `tag_names` from its `article_tags` links, in their given order (`articles.0002`) or
+    /// sorted by bytes (`articles.0003`: SQLite's `BINARY`, PostgreSQL's `"C"` collation), joined by U+001F.
+    static func fillTagNames(_ sql: any SQLDatabase, sorted: Bool) async throws {
+        let postgres = sql.dialect.name == "postgresql"
+        let order: SQLQueryString = sorted ? (postgres ? #"t.name COLLATE "C""# : "t.name") : "at.position"
+        let aggregate: SQLQueryString = postgres ? "string_agg(t.name, chr(31) ORDER BY " + order + ")" : "group_concat(t.name, char(31) ORDER BY " + order + ")"
+        try await sql.raw("UPDATE articles SET tag_names = (SELECT " + aggregate
+            + " FROM article_tags at JOIN tags t ON t.id = at.tag_id WHERE at.article_id = articles.id)").run()
     }
 
     public func routes(into routes: KeelRoutes, app: KeelApplication) throws {
