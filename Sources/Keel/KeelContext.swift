@@ -34,6 +34,9 @@ public struct KeelContext: RequestContext, RequestIDRequestContext, SecurityRequ
         self.identity = Identity()
     }
 
+    /// Values handlers return are encoded as JSON by Keel's streaming encoder (`JSONBodyEncoder`).
+    public var responseEncoder: JSONBodyEncoder { JSONBodyEncoder() }
+
     /// The Content-Security-Policy nonce of this request, for inline `<script nonce="…">` and `<style nonce="…">`.
     public var cspNonce: String { security.cspNonce }
 }

@@ -127,11 +127,11 @@ struct AccountService: Sendable {
         return updated
     }
 
-    func userResponse(_ user: UserRow, status: HTTPResponse.Status = .ok, token: String? = nil) async throws -> Response {
+    /// The RealWorld `{"user": …}` body with the token as sent, or a newly issued one.
+    func envelope(_ user: UserRow, token: String? = nil) async throws -> UserEnvelope {
         let issued: String
         if let token { issued = token } else { issued = try await app.apiTokens.issue(subject: String(user.id)) }
-        let body = ["user": UserBody(email: user.email, token: issued, username: user.username, bio: user.bio, image: user.image)]
-        return try JSONResponse.make(body, status: status)
+        return UserEnvelope(user: UserBody(email: user.email, token: issued, username: user.username, bio: user.bio, image: user.image))
     }
 
     func find(_ column: String, _ value: some Encodable & Sendable) async throws -> UserRow? {
@@ -158,15 +158,6 @@ struct AccountService: Sendable {
 
     static func normalize(email: String) -> String {
         email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
-    }
-
-}
-
-/// Encodes a response body as JSON.
-enum JSONResponse {
-    static func make(_ body: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-        Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
-                 body: .init(byteBuffer: ByteBuffer(bytes: try JSONBody.encode(body))))
     }
 }
 

@@ -33,25 +33,25 @@ public struct Accounts: KeelModule {
     public func routes(into routes: KeelRoutes, app: KeelApplication) throws {
         let api = routes.api
         let service = AccountService(app: app)
-        api.post("/api/users") { request, context -> Response in
+        api.post("/api/users") { request, context -> EditedResponse<UserEnvelope> in
             let input = try await JSONInput.read(request, context: context, envelope: "user")
             let user = try await service.register(input)
-            return try await service.userResponse(user, status: .created)
+            return EditedResponse(status: .created, response: try await service.envelope(user))
         }
-        api.post("/api/users/login") { request, context -> Response in
+        api.post("/api/users/login") { request, context -> UserEnvelope in
             let input = try await JSONInput.read(request, context: context, envelope: "user")
             let user = try await service.login(input, client: context.security.clientAddress, logger: context.logger)
-            return try await service.userResponse(user)
+            return try await service.envelope(user)
         }
-        api.get("/api/user") { _, context -> Response in
+        api.get("/api/user") { _, context -> UserEnvelope in
             let user = try await service.currentUser(context)
-            return try await service.userResponse(user, token: context.identity.token)
+            return try await service.envelope(user, token: context.identity.token)
         }
-        api.put("/api/user") { request, context -> Response in
+        api.put("/api/user") { request, context -> UserEnvelope in
             let current = try await service.currentUser(context)
             let input = try await JSONInput.read(request, context: context, envelope: "user")
             let user = try await service.update(current, with: input)
-            return try await service.userResponse(user)
+            return try await service.envelope(user)
         }
     }
 }
@@ -67,7 +67,7 @@ struct UserRow: Codable, Sendable {
 }
 
 /// The RealWorld `User` body: `bio` and `image` are always present (null when unset).
-struct UserBody: Encodable {
+struct UserBody: Encodable, Sendable {
     let email: String
     let token: String
     let username: String

@@ -93,58 +93,58 @@ public struct Articles: KeelModule {
     public func routes(into routes: KeelRoutes, app: KeelApplication) throws {
         let api = routes.api
         let service = ArticleService(app: app)
-        api.get("/api/articles") { request, context -> Response in
+        api.get("/api/articles") { request, context -> ArticleList in
             let viewer = try context.identity.optionalUserID(as: Int.self)
             let query = try ArticleQuery(request.uri.queryParameters)
-            return try JSONResponse.make(try await service.list(query, viewer: viewer, feed: false))
+            return try await service.list(query, viewer: viewer, feed: false)
         }
-        api.get("/api/articles/feed") { request, context -> Response in
+        api.get("/api/articles/feed") { request, context -> ArticleList in
             let viewer = try context.identity.requireUserID(as: Int.self)
             let query = try ArticleQuery(request.uri.queryParameters)
-            return try JSONResponse.make(try await service.list(query, viewer: viewer, feed: true))
+            return try await service.list(query, viewer: viewer, feed: true)
         }
-        api.post("/api/articles") { request, context -> Response in
+        api.post("/api/articles") { request, context -> EditedResponse<ArticleEnvelope> in
             let viewer = try context.identity.requireUserID(as: Int.self)
             let input = try await JSONInput.read(request, context: context, envelope: "article")
             let slug = try await service.create(input, author: viewer)
-            return try JSONResponse.make(["article": try await service.article(slug: slug, viewer: viewer)], status: .created)
+            return EditedResponse(status: .created, response: ArticleEnvelope(article: try await service.article(slug: slug, viewer: viewer)))
         }
-        api.get("/api/articles/{slug}") { _, context -> Response in
+        api.get("/api/articles/{slug}") { _, context -> ArticleEnvelope in
             let viewer = try context.identity.optionalUserID(as: Int.self)
-            return try JSONResponse.make(["article": try await service.article(slug: try context.parameters.require("slug"), viewer: viewer)])
+            return ArticleEnvelope(article: try await service.article(slug: try context.parameters.require("slug"), viewer: viewer))
         }
-        api.put("/api/articles/{slug}") { request, context -> Response in
+        api.put("/api/articles/{slug}") { request, context -> ArticleEnvelope in
             let viewer = try context.identity.requireUserID(as: Int.self)
             let input = try await JSONInput.read(request, context: context, envelope: "article")
             let slug = try await service.update(slug: try context.parameters.require("slug"), with: input, by: viewer)
-            return try JSONResponse.make(["article": try await service.article(slug: slug, viewer: viewer)])
+            return ArticleEnvelope(article: try await service.article(slug: slug, viewer: viewer))
         }
         api.delete("/api/articles/{slug}") { _, context -> Response in
             let viewer = try context.identity.requireUserID(as: Int.self)
             try await service.delete(slug: try context.parameters.require("slug"), by: viewer)
             return Response(status: .noContent)
         }
-        api.post("/api/articles/{slug}/favorite") { _, context -> Response in
+        api.post("/api/articles/{slug}/favorite") { _, context -> ArticleEnvelope in
             let viewer = try context.identity.requireUserID(as: Int.self)
             let slug = try context.parameters.require("slug")
             try await service.favorite(slug: slug, by: viewer, on: true)
-            return try JSONResponse.make(["article": try await service.article(slug: slug, viewer: viewer)])
+            return ArticleEnvelope(article: try await service.article(slug: slug, viewer: viewer))
         }
-        api.delete("/api/articles/{slug}/favorite") { _, context -> Response in
+        api.delete("/api/articles/{slug}/favorite") { _, context -> ArticleEnvelope in
             let viewer = try context.identity.requireUserID(as: Int.self)
             let slug = try context.parameters.require("slug")
             try await service.favorite(slug: slug, by: viewer, on: false)
-            return try JSONResponse.make(["article": try await service.article(slug: slug, viewer: viewer)])
+            return ArticleEnvelope(article: try await service.article(slug: slug, viewer: viewer))
         }
-        api.get("/api/articles/{slug}/comments") { _, context -> Response in
+        api.get("/api/articles/{slug}/comments") { _, context -> CommentsEnvelope in
             let viewer = try context.identity.optionalUserID(as: Int.self)
-            return try JSONResponse.make(["comments": try await service.comments(slug: try context.parameters.require("slug"), viewer: viewer)])
+            return CommentsEnvelope(comments: try await service.comments(slug: try context.parameters.require("slug"), viewer: viewer))
         }
-        api.post("/api/articles/{slug}/comments") { request, context -> Response in
+        api.post("/api/articles/{slug}/comments") { request, context -> CommentEnvelope in
             let viewer = try context.identity.requireUserID(as: Int.self)
             let input = try await JSONInput.read(request, context: context, envelope: "comment")
             let comment = try await service.addComment(slug: try context.parameters.require("slug"), input: input, by: viewer)
-            return try JSONResponse.make(["comment": comment])
+            return CommentEnvelope(comment: comment)
         }
         api.delete("/api/articles/{slug}/comments/{id}") { _, context -> Response in
             let viewer = try context.identity.requireUserID(as: Int.self)
@@ -152,8 +152,8 @@ public struct Articles: KeelModule {
             try await service.deleteComment(slug: try context.parameters.require("slug"), id: id, by: viewer)
             return Response(status: .noContent)
         }
-        api.get("/api/tags") { _, _ -> Response in
-            try JSONResponse.make(["tags": try await service.tags()])
+        api.get("/api/tags") { _, _ -> TagsEnvelope in
+            TagsEnvelope(tags: try await service.tags())
         }
     }
 }

@@ -28,20 +28,20 @@ public struct Profiles: KeelModule {
     public func routes(into routes: KeelRoutes, app: KeelApplication) throws {
         let api = routes.api
         let service = ProfileService(app: app)
-        api.get("/api/profiles/{username}") { _, context -> Response in
+        api.get("/api/profiles/{username}") { _, context -> ProfileEnvelope in
             let viewer = try context.identity.optionalUserID(as: Int.self)
             let profile = try await service.profile(username: try context.parameters.require("username"), viewer: viewer)
-            return try JSONResponse.make(["profile": profile])
+            return ProfileEnvelope(profile: profile)
         }
-        api.post("/api/profiles/{username}/follow") { _, context -> Response in
+        api.post("/api/profiles/{username}/follow") { _, context -> ProfileEnvelope in
             let viewer = try context.identity.requireUserID(as: Int.self)
             let profile = try await service.follow(username: try context.parameters.require("username"), viewer: viewer, following: true)
-            return try JSONResponse.make(["profile": profile])
+            return ProfileEnvelope(profile: profile)
         }
-        api.delete("/api/profiles/{username}/follow") { _, context -> Response in
+        api.delete("/api/profiles/{username}/follow") { _, context -> ProfileEnvelope in
             let viewer = try context.identity.requireUserID(as: Int.self)
             let profile = try await service.follow(username: try context.parameters.require("username"), viewer: viewer, following: false)
-            return try JSONResponse.make(["profile": profile])
+            return ProfileEnvelope(profile: profile)
         }
     }
 }
