@@ -40,7 +40,6 @@ struct KeelRequestPipeline: RouterMiddleware {
     let tokens: APITokens?
     let csrf: CSRFPolicy?
     let queries: QueryRecording?
-    let errorFormat: ErrorFormat
 
     init(
         group: RouteGroup, observability: RequestObservability, securityHeaders: SecurityHeaders, cors: CORSPolicy,
@@ -58,7 +57,6 @@ struct KeelRequestPipeline: RouterMiddleware {
         self.tokens = group.authenticatesTokens ? tokens : nil
         self.csrf = group.loadsSessions && group.checksCSRF ? csrf : nil
         self.queries = group.runsHandlersUnderBudget ? queries : nil
-        self.errorFormat = group.errorFormat
     }
 
     /// What steps 4–5 decided for the response's headers, applied once the response exists.
@@ -79,7 +77,7 @@ struct KeelRequestPipeline: RouterMiddleware {
         do {
             response = try await respond(request, context: &context, headers: &decided, next: next)
         } catch {
-            response = renderError(error, request: request, context: context, requestID: requestID, format: errorFormat)
+            response = renderError(error, request: request, context: context, requestID: requestID, format: group.errorFormat)
         }
         // Headers every response gets, error responses included, appended straight into the response's fields and
         // never over one the route set: security headers, then CORS, then HSTS.
@@ -123,7 +121,7 @@ struct KeelRequestPipeline: RouterMiddleware {
     private func authenticated(_ request: Request, context: KeelContext, next: (Request, KeelContext) async throws -> Response) async throws -> Response {
         guard let sessions else {
             var context = context
-            if let tokens, let identity = await tokens.identity(for: request) { context.identity = identity }
+            if let identity = await identity(of: request, session: nil) { context.identity = identity }
             return try await handler(request, context: context, next: next)
         }
         let session = context.session
@@ -131,18 +129,12 @@ struct KeelRequestPipeline: RouterMiddleware {
         var response: Response
         do {
             var context = context
-            // One identity: the token's when the group takes tokens and `Authorization` is sent (a bad one is
-            // `.invalid`, never the session's user instead), else the session's logged-in user.
-            if let tokens, let identity = await tokens.identity(for: request) {
-                context.identity = identity
-            } else if let identity = session.identity {
-                context.identity = identity
-            }
+            if let identity = await identity(of: request, session: session) { context.identity = identity }
             var request = request
             if let csrf {
                 try await csrf.check(
-                    &request, security: context.security, hasSessionCookie: request.cookies[sessions.cookieName] != nil,
-                    secret: session.existingCSRFSecret, maxUploadSize: context.maxUploadSize, logger: context.logger)
+                    &request, security: context.security, secret: session.existingCSRFSecret, maxUploadSize: context.maxUploadSize,
+                    logger: context.logger)
             }
             response = try await handler(request, context: context, next: next)
         } catch {
@@ -150,6 +142,13 @@ struct KeelRequestPipeline: RouterMiddleware {
         }
         try await sessions.finish(session, staleCookie: staleCookie, response: &response)
         return response
+    }
+
+    /// Step 10, one identity: the token's when the group takes tokens and `Authorization` is sent (a bad one is
+    /// `.invalid`, never the session's user instead), else the loaded session's logged-in user.
+    private func identity(of request: Request, session: Session?) async -> Identity? {
+        if let tokens, let identity = await tokens.identity(for: request) { return identity }
+        return session?.identity
     }
 
     /// Step 12 and the route.

@@ -56,7 +56,8 @@ struct PipelineStages {
                 idleTimeout: settings[AuthSettings.sessionIdleTimeout], absoluteTimeout: settings[AuthSettings.sessionAbsoluteTimeout]),
             clock: app.clock)
         tokens = app.apiTokens
-        csrf = CSRFPolicy(trustedOrigins: settings[SecuritySettings.csrfTrustedOrigins])
+        csrf = CSRFPolicy(
+            sessionCookieName: settings[AuthSettings.sessionCookieName], trustedOrigins: settings[SecuritySettings.csrfTrustedOrigins])
         queries = QueryRecording(
             serverTiming: settings[DatabaseSettings.serverTiming],
             nPlusOneThreshold: settings[DatabaseSettings.nPlusOneThreshold],

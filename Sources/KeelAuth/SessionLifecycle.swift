@@ -47,9 +47,6 @@ package struct SessionLifecycle: Sendable {
         self.clock = clock
     }
 
-    /// The session cookie's name.
-    package var cookieName: String { configuration.cookieName }
-
     /// Restores the session the cookie names, if it is live. Returns whether the request carried a cookie that
     /// names no live session (it is then cleared on the response). No cookie, no work.
     package func load(_ request: Request, into session: Session) async throws -> Bool {

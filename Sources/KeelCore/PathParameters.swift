@@ -1,3 +1,4 @@
+import Foundation
 public import Hummingbird
 
 /// Percent-decoding of path parameters, done once per request by Keel's request pipeline.
@@ -21,46 +22,14 @@ public enum PathParameters {
         var result = Parameters()
         for (key, value) in parameters {
             if value.utf8.contains(UInt8(ascii: "%")) {
-                guard let text = percentDecoded(value.utf8) else { throw malformed }
+                // Foundation's decoder refuses a bad escape and bytes that are not UTF-8 (never U+FFFD: two different
+                // paths must not become one name).
+                guard let text = String(value).removingPercentEncoding else { throw malformed }
                 result.append(key: key, value: Substring(text))
             } else {
                 result.append(key: key, value: value)
             }
         }
         return result
-    }
-
-    /// `bytes` with each `%XX` replaced by the byte it names, as UTF-8 text; `nil` for a bad escape or bytes that are
-    /// not UTF-8.
-    public static func percentDecoded(_ bytes: some Collection<UInt8>) -> String? {
-        var output: [UInt8] = []
-        output.reserveCapacity(bytes.count)
-        var index = bytes.startIndex
-        while index != bytes.endIndex {
-            let byte = bytes[index]
-            index = bytes.index(after: index)
-            guard byte == UInt8(ascii: "%") else {
-                output.append(byte)
-                continue
-            }
-            guard index != bytes.endIndex, let high = hexValue(bytes[index]) else { return nil }
-            index = bytes.index(after: index)
-            guard index != bytes.endIndex, let low = hexValue(bytes[index]) else { return nil }
-            index = bytes.index(after: index)
-            output.append(high << 4 | low)
-        }
-        // Strict: a sequence that is not UTF-8 is refused, never replaced with U+FFFD (two different paths must not
-        // become one name).
-        guard let text = String(validating: output, as: UTF8.self) else { return nil }
-        return text
-    }
-
-    static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }

@@ -39,19 +39,21 @@ package enum CSRFToken {
 /// It runs in route groups that load sessions and check CSRF (`web`); an exemption is a property of the group
 /// (`RouteGroup.web.exemptingCSRF(because:)`), never a path pattern.
 package struct CSRFPolicy: Sendable {
+    /// The session cookie: the ambient credential whose presence makes an unsafe request need a token.
+    let sessionCookieName: String
     let trustedOrigins: Set<String>
 
-    package init(trustedOrigins: [String]) {
+    package init(sessionCookieName: String, trustedOrigins: [String]) {
+        self.sessionCookieName = sessionCookieName
         self.trustedOrigins = Set(trustedOrigins.map { $0.lowercased() })
     }
 
     /// Throws the 403 an unsafe request has earned. A form body read for its token is put back on `request`.
     ///
-    /// - Parameters:
-    ///   - hasSessionCookie: whether the request carries the session cookie (an ambient credential).
-    ///   - secret: the CSRF secret of the session the cookie loaded, if it loaded one.
+    /// - Parameter secret: the CSRF secret of the session the cookie loaded, if it loaded one (read only for an unsafe
+    ///   request that carries the cookie and a token).
     package func check(
-        _ request: inout Request, security: RequestSecurity, hasSessionCookie: Bool, secret: String?, maxUploadSize: Int, logger: Logger
+        _ request: inout Request, security: RequestSecurity, secret: @autoclosure () -> String?, maxUploadSize: Int, logger: Logger
     ) async throws {
         switch request.method {
         case .get, .head, .options, .trace: return
@@ -61,7 +63,7 @@ package struct CSRFPolicy: Sendable {
         var origins: Set<String> = []
         if let authority = security.authority ?? request.head.authority?.lowercased() { origins.insert("\(scheme)://\(authority)") }
 
-        guard hasSessionCookie else {
+        guard request.cookies[sessionCookieName] != nil else {
             // No session cookie, so no ambient credential, except that a cross-site page can still post a form that
             // logs the victim into the attacker's account (login CSRF). Browsers send such "simple" requests without
             // a CORS preflight, so refuse them when they come from another site; JSON and token-authenticated API
@@ -98,7 +100,7 @@ package struct CSRFPolicy: Sendable {
             token = Self.formToken(in: String(buffer: body))
         }
         guard let token, !token.isEmpty else { throw failure("CSRF token missing.", security: security, logger: logger) }
-        guard let secret, CSRFToken.matches(token, secret: secret) else {
+        guard let secret = secret(), CSRFToken.matches(token, secret: secret) else {
             throw failure("CSRF token incorrect.", security: security, logger: logger)
         }
     }

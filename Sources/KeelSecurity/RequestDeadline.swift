@@ -123,7 +123,7 @@ final class DeadlineWatchdog: Sendable {
     /// the last one leaves, so there is no unstructured task to outlive the server (and nothing for ServiceLifecycle
     /// to stop: it ends with the requests it watches).
     private func startTimerTask() {
-        let tick = TimeAmount.nanoseconds(Int64(self.tick.components.seconds) * 1_000_000_000 + self.tick.components.attoseconds / 1_000_000_000)
+        let tick = TimeAmount(self.tick)
         MultiThreadedEventLoopGroup.singleton.any().scheduleRepeatedTask(initialDelay: tick, delay: tick) { [self] timer in
             if !sweep(now: ContinuousClock.now) { timer.cancel() }
         }

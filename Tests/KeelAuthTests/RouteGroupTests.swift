@@ -35,6 +35,10 @@ struct GroupsProbe: KeelModule {
         routes.web.get("/fail") { _, _ -> String in throw KeelError(.notFound, message: "No page <here> & \"there\".") }
         routes.api.get("/api/fail") { _, _ -> String in throw KeelError(.notFound, message: "No such thing.") }
         routes.health.get("/health/custom") { _, _ in "probe" }
+        routes.static.get("/static/{file}") { _, context -> String in
+            guard context.parameters.get("file") == "app.css" else { throw KeelError(.notFound, message: "No such file.") }
+            return "session=\(context.session.userID ?? "-") identity=\(Self.describe(context.identity))"
+        }
         let exempt = routes.group(.web.exemptingCSRF(because: "signed by the sender"))
         exempt.post("/hooks/signed") { _, context in "hook " + Self.describe(context.identity) }
         #expect(exempt.group.csrfExemptionReason == "signed by the sender")
@@ -146,6 +150,22 @@ struct GroupsProbe: KeelModule {
                     #expect(response.status == .notFound)
                     #expect(response.headers[.contentType] == "application/json; charset=utf-8", "\(accept ?? "-")")
                 }
+            }
+        }
+    }
+
+    @Test func staticRoutesLoadNoSessionAndAnswerErrorsAsPages() async throws {
+        let app = try await app()
+        try await app.application().test(.router) { client in
+            let key = try await client.execute(uri: "/sign-in", method: .post) { try #require($0.sessionKey) }
+            try await client.execute(uri: "/static/app.css", method: .get, headers: cookie(key)) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body) == "session=- identity=anonymous")
+                #expect(response.headers[.setCookie] == nil)
+            }
+            try await client.execute(uri: "/static/missing.css", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect(response.headers[.contentType] == "text/html; charset=utf-8")
             }
         }
     }

@@ -39,6 +39,36 @@ import Testing
 }
 
 @Suite struct DatabaseLifecycleTests {
+    /// `KeelDatabase.transaction { sql in … }` commits what the closure wrote when it returns, rolls all of it back when
+    /// it throws, and hands back the closure's value.
+    @Test(arguments: TestDatabase.available)
+    func transactionsCommitOrRollBackAsAWhole(backend: TestDatabase) async throws {
+        try await backend.withFreshDatabase { url in
+            let app = try await KeelTestApplication.notes(url: url, profile: .test)
+            try await app.keel.database.prepare()
+            try await app.keel.migrator.migrate()
+            let database = app.keel.database
+            struct Abort: Error {}
+            await #expect(throws: Abort.self) {
+                try await database.transaction { sql in
+                    try await sql.insert(into: "notes").columns("title", "author").values(SQLBind("lost"), SQLBind("a")).run()
+                    try await sql.insert(into: "notes").columns("title", "author").values(SQLBind("lost too"), SQLBind("a")).run()
+                    throw Abort()
+                }
+            }
+            let kept = try await database.transaction { sql -> Int in
+                try await sql.insert(into: "notes").columns("title", "author").values(SQLBind("kept"), SQLBind("b")).run()
+                try await sql.insert(into: "notes").columns("title", "author").values(SQLBind("kept too"), SQLBind("b")).run()
+                return 2
+            }
+            #expect(kept == 2)
+            let titles = try await database.sql.select().column("title").from("notes").orderBy("title").all()
+                .map { try $0.decode(column: "title", as: String.self) }
+            #expect(titles == ["kept", "kept too"])
+            await database.shutdown()
+        }
+    }
+
     @Test(arguments: TestDatabase.available)
     func readinessWaitsForMigrationsAndChecksTheDatabase(backend: TestDatabase) async throws {
         try await backend.withFreshDatabase { url in

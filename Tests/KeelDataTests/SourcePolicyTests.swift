@@ -39,7 +39,8 @@ import Testing
     /// The one cast to `SQLDatabase` is `Database.sql`; transactions come as `KeelDatabase.transaction { sql in … }`.
     @Test func noForceCastToSQLDatabase() throws {
         #expect(try Self.occurrences(of: "as! any SQLDatabase").isEmpty)
-        #expect(try Self.occurrences(of: "as? any SQLDatabase") == ["Sources/KeelData/Database+SQL.swift:10"])
+        let casts = try Self.occurrences(of: "as? any SQLDatabase").map { $0.prefix { $0 != ":" } }
+        #expect(casts == ["Sources/KeelData/Database+SQL.swift"])
     }
 
     /// Background work runs under ServiceLifecycle or on NIO timers owned by what they serve: no unstructured Swift

@@ -27,8 +27,7 @@ extension ArticleService {
         joined.map { $0.split(separator: tagSeparator).map(String.init) } ?? []
     }
 
-    /// The author columns (`username`, `bio`, `image`, `following`) every article and comment row carries.
-
+    /// Length limits of an article's fields, each a 422 naming the field.
     static func check(title: String?, description: String?, body: String?, problems: inout ValidationProblems) {
         if let title, title.count > 300 { problems.add("title", "is too long (maximum is 300 characters)") }
         if let description, description.count > 1000 { problems.add("description", "is too long (maximum is 1000 characters)") }

@@ -41,7 +41,7 @@ extension ArticleService {
     }
 
     /// Everything an article shows in one statement, as Django's annotations do: the author, the favorites count, the
-    /// tags in order, and the reader's `favorited` and `following` flags, each a correlated subquery on an index.
+    /// tags (stored sorted), and the reader's `favorited` and `following` flags, each a correlated subquery on an index.
     func select(body: Bool, viewer: Int?, total: SQLQueryString? = nil) -> SQLQueryString {
         let flags: SQLQueryString = if let viewer {
             """

@@ -16,6 +16,7 @@ import SQLKit
 /// (`username`, `bio`, `image`, `follower_id`, `followed_id`) must update them, which the HTTP tests of both modules
 /// catch.
 extension ArticleService {
+    /// The author columns (`username`, `bio`, `image`, `following`) every article and comment row carries.
     static func author(of row: some SQLRow) throws -> ProfileBody {
         ProfileBody(
             username: try row.decode(column: "username", as: String.self), bio: try row.decode(column: "bio", as: String?.self),
