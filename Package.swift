@@ -87,10 +87,28 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "KeelKernel",
+            dependencies: [
+                "KeelCore",
+                "KeelSettings",
+                "KeelData",
+                .product(name: "FluentKit", package: "fluent-kit"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "KeelSecurity",
             dependencies: [
                 "KeelCore",
                 "KeelSettings",
+                "KeelKernel",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -105,6 +123,7 @@ let package = Package(
             dependencies: [
                 "KeelCore",
                 "KeelSettings",
+                "KeelKernel",
                 "KeelData",
                 "KeelSecurity",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -125,6 +144,7 @@ let package = Package(
             dependencies: [
                 "KeelCore",
                 "KeelSettings",
+                "KeelKernel",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -143,6 +163,7 @@ let package = Package(
             dependencies: [
                 "KeelCore",
                 "KeelSettings",
+                "KeelKernel",
                 "KeelData",
                 "KeelOps",
                 "KeelSecurity",
@@ -217,6 +238,16 @@ let package = Package(
                 .product(name: "SQLKit", package: "sql-kit"),
             ],
             path: "Benchmarks/Sources/keel-bench",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KeelKernelTests",
+            dependencies: [
+                "Keel", "KeelTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

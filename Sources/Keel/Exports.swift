@@ -4,3 +4,4 @@
 @_exported import KeelData
 @_exported import KeelSecurity
 @_exported import KeelAuth
+@_exported import KeelKernel

@@ -2,9 +2,11 @@ public import Foundation
 public import KeelSecurity
 import Crypto
 import HTTPTypes
+package import Hummingbird
+package import KeelKernel
 import JWTKit
 import Synchronization
-public import KeelCore
+import KeelCore
 
 /// Signed API tokens (JWT, HS256) for `Authorization: Token <jwt>`, made with the application keyring.
 ///
@@ -104,20 +106,24 @@ public struct APITokens: Sendable {
     }
 }
 
-extension KeelError {
-    /// A 401 for a bad or missing API token, with the challenge RealWorld clients expect.
-    public static var invalidToken: KeelError {
-        KeelError(.unauthorized, code: .invalidToken, message: "Missing, malformed, expired or invalid token.",
-                  headers: [.wwwAuthenticate: "Token"])
-    }
-}
 
 /// Whether the token keys were added to the collection (a reference, so the token service stays a value).
 final class LoadFlag: Sendable {
     let value = Mutex(false)
 }
 
-extension ErrorCode {
-    /// `auth.invalid_token`: A missing, malformed, expired or tampered API token.
-    public static let invalidToken: ErrorCode = "auth.invalid_token"
+
+extension APITokens {
+    /// The identity the request's `Authorization` header claims: `nil` without the header, `.invalid` when it does not
+    /// verify. Routes decide with `requireUserID()` or `optionalUserID()`, so login and register can ignore a stale
+    /// token.
+    package func identity(for request: Request) async -> Identity? {
+        guard let header = request.headers[.authorization] else { return nil }
+        do {
+            guard let token = try APITokens.token(fromAuthorization: header) else { return Identity() }
+            return Identity(userID: try await verify(token), method: .token, token: token)
+        } catch {
+            return .invalid
+        }
+    }
 }

@@ -1,14 +1,9 @@
+package import KeelKernel
 package import Foundation
 public import Hummingbird
 import HTTPTypes
 import KeelCore
 import Synchronization
-
-/// A request context with a session.
-public protocol SessionRequestContext: RequestContext {
-    /// The request's session (a reference: changes in the handler reach the middleware).
-    var session: Session { get }
-}
 
 /// The session cookie and timeouts (`security.session.*` settings).
 public struct SessionConfiguration: Sendable {
@@ -45,6 +40,11 @@ package struct SessionLifecycle: Sendable {
         self.store = store
         self.configuration = configuration
         self.clock = clock
+    }
+
+    /// Whether the request names a session in its cookie (live or not): an ambient credential.
+    package func carriesCookie(_ request: Request) -> Bool {
+        request.cookies[configuration.cookieName] != nil
     }
 
     /// Restores the session the cookie names, if it is live. Returns whether the request carried a cookie that

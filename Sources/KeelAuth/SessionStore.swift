@@ -1,3 +1,4 @@
+public import KeelKernel
 public import Foundation
 public import KeelData
 import Crypto

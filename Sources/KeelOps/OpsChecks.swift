@@ -1,3 +1,4 @@
+import KeelKernel
 public import KeelSettings
 import Logging
 
@@ -27,8 +28,8 @@ public enum OpsChecks {
 
     /// `ops.E003`: a drain delay at least as long as the shutdown timeout means in-flight requests are cancelled.
     public static let shutdownBudget = SystemCheck(ids: [.shutdownBudget], deploy: false) { settings in
-        let delay = settings[OpsSettings.httpShutdownDrainDelay]
-        let timeout = settings[OpsSettings.httpShutdownTimeout]
+        let delay = settings[CoreSettings.httpShutdownDrainDelay]
+        let timeout = settings[CoreSettings.httpShutdownTimeout]
         guard delay > .zero, delay >= timeout else { return [] }
         return [CheckFinding(
             id: .shutdownBudget, level: .error,

@@ -1,14 +1,8 @@
 public import KeelSettings
 public import Logging
 
-/// The operations settings keys KeelOps reads: graceful shutdown, logs, metrics and health (see `docs/operations.md`).
+/// The operations settings keys KeelOps reads: logs, metrics and health (see `docs/operations.md`).
 public enum OpsSettings {
-    public static let httpShutdownTimeout = Setting<Duration>(
-        "http.shutdownTimeout", default: .seconds(30), allowed: .range(.zero ... .seconds(3600)),
-        doc: "How long graceful shutdown waits for requests in flight and services before cancelling them.")
-    public static let httpShutdownDrainDelay = Setting<Duration>(
-        "http.shutdownDrainDelay", default: .zero, allowed: .range(.zero ... .seconds(300)),
-        doc: "After SIGTERM, how long readiness reports 503 while still serving, so load balancers move traffic first.")
 
     public static let logLevel = Setting<Logger.Level>(
         "log.level", default: .info,
@@ -41,7 +35,6 @@ public enum OpsSettings {
     /// Every key above, in reference order.
     public static var all: [any AnySetting] {
         [
-            httpShutdownTimeout, httpShutdownDrainDelay,
             logLevel, logFormat, logAccessLog,
             metricsEnabled, metricsPort, metricsHost, metricsToken,
             healthCheckTimeout,

@@ -1,6 +1,7 @@
 public import Hummingbird
 import Foundation
 import HTTPTypes
+public import KeelKernel
 public import KeelCore
 package import Logging
 import NIOCore
@@ -39,12 +40,10 @@ package enum CSRFToken {
 /// It runs in route groups that load sessions and check CSRF (`web`); an exemption is a property of the group
 /// (`RouteGroup.web.exemptingCSRF(because:)`), never a path pattern.
 package struct CSRFPolicy: Sendable {
-    /// The session cookie: the ambient credential whose presence makes an unsafe request need a token.
-    let sessionCookieName: String
+    /// Origins besides the request's own whose unsafe requests are accepted (`security.csrf.trustedOrigins`).
     let trustedOrigins: Set<String>
 
-    package init(sessionCookieName: String, trustedOrigins: [String]) {
-        self.sessionCookieName = sessionCookieName
+    package init(trustedOrigins: [String]) {
         self.trustedOrigins = Set(trustedOrigins.map { $0.lowercased() })
     }
 
@@ -63,7 +62,7 @@ package struct CSRFPolicy: Sendable {
         var origins: Set<String> = []
         if let authority = security.authority ?? request.head.authority?.lowercased() { origins.insert("\(scheme)://\(authority)") }
 
-        guard request.cookies[sessionCookieName] != nil else {
+        guard security.carriesSessionCookie else {
             // No session cookie, so no ambient credential, except that a cross-site page can still post a form that
             // logs the victim into the attacker's account (login CSRF). Browsers send such "simple" requests without
             // a CORS preflight, so refuse them when they come from another site; JSON and token-authenticated API
@@ -138,4 +137,12 @@ extension HTTPField.Name {
 extension ErrorCode {
     /// `csrf.failed`: A cookie-authenticated unsafe request failed the CSRF checks.
     public static let csrfFailed: ErrorCode = "csrf.failed"
+}
+
+extension Session {
+    /// A fresh masked CSRF token for a form field (`csrf_token`) or the `X-CSRF-Token` header. Each call gives a
+    /// different string (so the token cannot be recovered through compression side channels); all verify.
+    public func csrfToken() -> String {
+        CSRFToken.mask(csrfSecret)
+    }
 }

@@ -1,3 +1,4 @@
+import KeelCore
 public import KeelSettings
 
 /// The deploy checks for transport security and headers. Ids reuse Django's numbers where the check is the same;

@@ -1,3 +1,4 @@
+public import KeelKernel
 public import Hummingbird
 import HTTPTypes
 package import KeelCore

@@ -1,3 +1,4 @@
+import KeelCore
 public import KeelSettings
 
 /// `X-Frame-Options` (`security.frameOptions`).
@@ -42,9 +43,6 @@ public enum SecuritySettings {
     public static let requestTimeout = Setting<Duration>(
         "http.requestTimeout", default: .seconds(30), allowed: .range(.zero ... .seconds(3600)),
         doc: "Longest a handler may work on a request before it is cancelled and answered 503 http.timeout; 0 turns the limit off.")
-    public static let idleTimeout = Setting<Duration>(
-        "http.idleTimeout", default: .seconds(60), allowed: .range(.seconds(1) ... .seconds(3600)),
-        doc: "A connection that sends nothing for this long is closed (slow or idle clients).")
 
     public static let sslRedirect = Setting<Bool>(
         "security.sslRedirect", default: false, profiles: [.staging: true, .production: true],
@@ -117,7 +115,7 @@ public enum SecuritySettings {
     public static var all: [any AnySetting] {
         [
             corsAllowedOrigins,
-            allowedHosts, maxBodySize, maxURLLength, maxHeaderBytes, requestTimeout, idleTimeout,
+            allowedHosts, maxBodySize, maxURLLength, maxHeaderBytes, requestTimeout,
             sslRedirect, trustedProxies, hstsMaxAge, hstsIncludeSubDomains, hstsPreload,
             cspEnabled, cspPolicy, cspReportOnly, cspReportPath, cspReportsPerMinute,
             frameOptions, referrerPolicy, crossOriginOpenerPolicy, contentTypeNosniff,

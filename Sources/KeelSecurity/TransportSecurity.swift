@@ -1,3 +1,4 @@
+package import KeelKernel
 public import Hummingbird
 import HTTPTypes
 public import KeelCore

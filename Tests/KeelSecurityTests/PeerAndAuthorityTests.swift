@@ -2,6 +2,8 @@ import HTTPTypes
 import NIOCore
 import Testing
 @testable import KeelSecurity
+@testable import KeelKernel
+@testable import KeelCore
 
 @Suite struct PeerAndAuthorityTests {
     @Test func peersAreMadeOnceAsTextAndBytes() throws {

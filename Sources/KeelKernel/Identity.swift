@@ -1,7 +1,6 @@
 public import Foundation
-public import Hummingbird
+public import KeelCore
 import HTTPTypes
-import KeelCore
 import Synchronization
 
 /// Who a request is from, however they proved it: `context.identity`, filled by Keel's request pipeline from the API
@@ -95,26 +94,6 @@ public struct Identity: Sendable, Equatable {
     }
 }
 
-/// A request context that carries the request's identity.
-public protocol IdentityRequestContext: RequestContext {
-    var identity: Identity { get set }
-}
-
-extension APITokens {
-    /// The identity the request's `Authorization` header claims: `nil` without the header, `.invalid` when it does not
-    /// verify. Routes decide with `requireUserID()` or `optionalUserID()`, so login and register can ignore a stale
-    /// token.
-    package func identity(for request: Request) async -> Identity? {
-        guard let header = request.headers[.authorization] else { return nil }
-        do {
-            guard let token = try APITokens.token(fromAuthorization: header) else { return Identity() }
-            return Identity(userID: try await verify(token), method: .token, token: token)
-        } catch {
-            return .invalid
-        }
-    }
-}
-
 extension Session {
     /// Session keys Keel keeps its own identity data under; applications never write them.
     enum IdentityKey {
@@ -139,4 +118,17 @@ extension Session {
         _ = mutate { record in record.data[IdentityKey.elevatedUntil] = String(until.timeIntervalSince1970) }
         cycleKey()
     }
+}
+
+extension KeelError {
+    /// A 401 for a bad or missing API token, with the challenge RealWorld clients expect.
+    public static var invalidToken: KeelError {
+        KeelError(.unauthorized, code: .invalidToken, message: "Missing, malformed, expired or invalid token.",
+                  headers: [.wwwAuthenticate: "Token"])
+    }
+}
+
+extension ErrorCode {
+    /// `auth.invalid_token`: A missing, malformed, expired or tampered API token.
+    public static let invalidToken: ErrorCode = "auth.invalid_token"
 }

@@ -1,13 +1,12 @@
 public import Hummingbird
+public import HTTPTypes
 public import KeelCore
-public import KeelAuth
-public import KeelSecurity
 
 /// The request context of every Keel application route.
 ///
 /// It carries what Keel's middleware sets per request: the request id, the security state (CSP nonce, whether the
 /// request came over HTTPS, the client's address, the host), the body-size limit and the session. Handlers read it; middleware writes it.
-public struct KeelContext: RequestContext, RequestIDRequestContext, SecurityRequestContext, SessionRequestContext, IdentityRequestContext {
+public struct KeelContext: RequestContext, RequestIDRequestContext, SecurityRequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by the request pipeline: the accepted or generated `X-Request-ID`.
     public var requestID: String
@@ -23,6 +22,10 @@ public struct KeelContext: RequestContext, RequestIDRequestContext, SecurityRequ
     public let session: Session
     /// Who the request is from: the API token's user, or else the session's; set by the request pipeline.
     public var identity: Identity
+    /// When the request pipeline received the request (for durations).
+    public internal(set) var receivedAt: ContinuousClock.Instant
+    /// Headers stages queued for the response (CORS): added where the response has no field of that name.
+    public private(set) var responseHeaders: HTTPFields?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
@@ -32,6 +35,14 @@ public struct KeelContext: RequestContext, RequestIDRequestContext, SecurityRequ
         self.maxUploadSize = 1_048_576
         self.session = Session()
         self.identity = Identity()
+        self.receivedAt = .now
+        self.responseHeaders = nil
+    }
+
+    /// Queues headers for the response, however it ends (the route's, an early answer or an error page); a field
+    /// the response already has is kept.
+    public mutating func addResponseHeaders(_ fields: HTTPFields) {
+        if responseHeaders == nil { responseHeaders = fields } else { responseHeaders!.append(contentsOf: fields) }
     }
 
     /// Values handlers return are encoded as JSON by Keel's streaming encoder (`JSONBodyEncoder`).

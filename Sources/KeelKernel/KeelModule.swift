@@ -1,14 +1,15 @@
 public import ArgumentParser
-import Hummingbird
 public import KeelData
-public import KeelOps
 public import KeelSettings
 public import ServiceLifecycle
 
-/// A business capability, the counterpart of a Django app in `INSTALLED_APPS`.
+/// A capability, the counterpart of a Django app in `INSTALLED_APPS`: Keel's own (`SecurityModule`, `AuthModule`,
+/// `OpsModule`) and an application's (Conduit's `Accounts`, `Articles`) are the same kind of value.
 ///
-/// A module contributes, all optional: settings keys, routes, CLI commands, system checks, readiness checks and
-/// background services. `KeelApplication` assembles the modules it is given; nothing registers itself globally.
+/// A module contributes, all optional: settings keys, system checks, migrations, CLI commands, shared parts other
+/// modules and handlers use (`install`), request pipeline stages (`stages(for:app:)`), routes, readiness checks and
+/// background services. `KeelApplication` folds the modules it is given, in order; it knows none by name, and
+/// nothing registers itself globally.
 /// ```swift
 /// struct Blog: KeelModule {
 ///     var name: String { "blog" }
@@ -20,24 +21,31 @@ public import ServiceLifecycle
 /// }
 /// ```
 public protocol KeelModule: Sendable {
-    /// A short, stable name (`accounts`): it prefixes the module's section of the settings reference.
+    /// A short, stable name (`accounts`): it prefixes the module's section of the settings reference and names its
+    /// migrations' owner.
     var name: String { get }
     /// The settings keys the module reads; resolved and validated with every other key at start-up.
     var settings: [any AnySetting] { get }
     /// The module's migrations, in order, each with an explicit stable name.
     var migrations: [any KeelMigration] { get }
-    /// Extra `conduit <command>` subcommands.
+    /// Extra `<app> <command>` subcommands.
     var commands: [any ParsableCommand.Type] { get }
     /// System checks, run by `check` (and `check --deploy` for deploy checks).
     var checks: [SystemCheck] { get }
+    /// Builds, once per application, the parts other modules and handlers share (a session store, a password
+    /// hasher), from the settings and what earlier modules installed; stores them under a `KeelApplication.Key`.
+    func install(into parts: inout KeelApplication.Parts) throws
+    /// The stages this module adds to one route group's request pipeline (asked once per group when the router is
+    /// built; return none for groups it has nothing to do with).
+    func stages(for group: RouteGroup, app: KeelApplication) -> [PipelineStage]
     /// Adds the module's routes, each in a route group (`routes.api`, `routes.web`, `routes.health`,
     /// `routes.static`, or `routes.group(…)` for an exemption) whose stack it runs inside.
     func routes(into routes: KeelRoutes, app: KeelApplication) throws
     /// Conditions `/health/ready` requires.
     func readinessChecks(app: KeelApplication) -> [ReadinessCheck]
-    /// Background services run beside the HTTP server under ServiceLifecycle; they are shut down after the server
-    /// has drained.
-    func services(app: KeelApplication) -> [any Service]
+    /// Background services run beside the HTTP server under ServiceLifecycle; they are started before the server and
+    /// shut down after it has drained.
+    func services(app: KeelApplication) throws -> [any Service]
 }
 
 extension KeelModule {
@@ -45,15 +53,18 @@ extension KeelModule {
     public var migrations: [any KeelMigration] { [] }
     public var commands: [any ParsableCommand.Type] { [] }
     public var checks: [SystemCheck] { [] }
+    public func install(into parts: inout KeelApplication.Parts) throws {}
+    public func stages(for group: RouteGroup, app: KeelApplication) -> [PipelineStage] { [] }
     public func routes(into routes: KeelRoutes, app: KeelApplication) throws {}
     public func readinessChecks(app: KeelApplication) -> [ReadinessCheck] { [] }
-    public func services(app: KeelApplication) -> [any Service] { [] }
+    public func services(app: KeelApplication) throws -> [any Service] { [] }
 }
 
 /// An application definition: its name and its modules, read by the command line (`KeelCommandLine<App>`).
 public protocol KeelApp {
     /// The executable's name, as in `conduit serve`.
     static var name: String { get }
-    /// The application's modules, in order; Keel's own core module is added in front of them.
+    /// The application's own modules, in order. Keel's standard modules (`KeelApplication.standardModules`) are
+    /// added in front of them unless `composesStandardModules` is `false`.
     static var modules: [any KeelModule] { get }
 }

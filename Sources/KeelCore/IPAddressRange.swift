@@ -33,7 +33,7 @@ public struct IPAddressRange: Sendable, Hashable, CustomStringConvertible {
         return contains(bytes: address)
     }
 
-    func contains(bytes address: [UInt8]) -> Bool {
+    package func contains(bytes address: [UInt8]) -> Bool {
         var candidate = address
         // An IPv4-mapped IPv6 address (::ffff:a.b.c.d) matches IPv4 ranges.
         if candidate.count == 16, network.count == 4, candidate[0..<10].allSatisfy({ $0 == 0 }), candidate[10] == 0xFF, candidate[11] == 0xFF {
@@ -53,7 +53,7 @@ public struct IPAddressRange: Sendable, Hashable, CustomStringConvertible {
     /// The address's bytes (4 for IPv4, 16 for IPv6); `nil` when it is not an address.
     public static func parseBytes(_ text: String) -> [UInt8]? { parse(text) }
 
-    static func parse(_ text: String) -> [UInt8]? {
+    package static func parse(_ text: String) -> [UInt8]? {
         var trimmed = text
         if trimmed.hasPrefix("["), trimmed.hasSuffix("]") { trimmed = String(trimmed.dropFirst().dropLast()) }
         if let zone = trimmed.firstIndex(of: "%") { trimmed = String(trimmed[..<zone]) }

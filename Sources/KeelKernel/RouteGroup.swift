@@ -106,13 +106,10 @@ public struct RouteGroup: Sendable, Hashable, CustomStringConvertible {
 public final class KeelRoutes {
     let router: Router<KeelContext>
     let makePipeline: (RouteGroup) -> KeelRequestPipeline
-    /// Whether CORS is configured at all: groups that allow it then answer preflights for their paths.
-    let corsEnabled: Bool
     private var groups: [RouteGroup: KeelRouteGroup] = [:]
 
-    init(router: Router<KeelContext>, corsEnabled: Bool, makePipeline: @escaping (RouteGroup) -> KeelRequestPipeline) {
+    init(router: Router<KeelContext>, makePipeline: @escaping (RouteGroup) -> KeelRequestPipeline) {
         self.router = router
-        self.corsEnabled = corsEnabled
         self.makePipeline = makePipeline
     }
 
@@ -128,9 +125,11 @@ public final class KeelRoutes {
     /// The routes of any group, such as `.web.exemptingCSRF(because: …)`; the same group twice is the same stack.
     public func group(_ group: RouteGroup) -> KeelRouteGroup {
         if let existing = groups[group] { return existing }
+        let pipeline = makePipeline(group)
+        // A group with a CORS stage answers preflights for its paths.
         let made = KeelRouteGroup(
-            group: group, inner: router.group().add(middleware: makePipeline(group)),
-            preflights: group.allowsCORS && corsEnabled ? PreflightPaths() : nil)
+            group: group, inner: router.group().add(middleware: pipeline),
+            preflights: pipeline.slots.contains(.cors) ? PreflightPaths() : nil)
         groups[group] = made
         return made
     }

@@ -1,4 +1,5 @@
 package import NIOCore
+import KeelCore
 
 /// The TCP peer of a request, as text (logs, throttling, `clientAddress`) and as address bytes (the trusted-proxy
 /// check), made once per request.

@@ -1,7 +1,6 @@
 public import Foundation
 import KeelCore
-import KeelSecurity
-import Synchronization
+package import Synchronization
 
 /// A stored session: who is logged in, small string data, its CSRF secret and its times.
 public struct SessionRecord: Sendable, Equatable, Codable {
@@ -29,17 +28,17 @@ public struct SessionRecord: Sendable, Equatable, Codable {
 /// `login(userID:)` and `cycleKey()` give the session a new key and a new CSRF secret (session fixation defense);
 /// `logout()` ends it.
 public final class Session: Sendable {
-    struct State {
-        var record: SessionRecord?
+    package struct State: Sendable {
+        package var record: SessionRecord?
         /// The key the request's cookie named, if it loaded a session: deleted when the key rotates or on logout.
-        var loadedKey: String?
+        package var loadedKey: String?
         /// The record must be inserted under its (new) key: a new session, or a rotated one.
-        var isNew = false
-        var modified = false
-        var destroy = false
+        package var isNew = false
+        package var modified = false
+        package var destroy = false
     }
 
-    let state = Mutex(State())
+    package let state = Mutex(State())
     let clock: @Sendable () -> Date
 
     public init(clock: @escaping @Sendable () -> Date = Date.init) {
@@ -121,7 +120,7 @@ public final class Session: Sendable {
         }
     }
 
-    func restore(_ record: SessionRecord) {
+    package func restore(_ record: SessionRecord) {
         state.withLock { state in
             state.record = record
             state.loadedKey = record.key
@@ -136,12 +135,4 @@ enum SessionKeys {
         Base64URL.encode(SecureRandom.bytes(32))
     }
 
-}
-
-extension Session {
-    /// A fresh masked CSRF token for a form field (`csrf_token`) or the `X-CSRF-Token` header. Each call gives a
-    /// different string (so the token cannot be recovered through compression side channels); all verify.
-    public func csrfToken() -> String {
-        CSRFToken.mask(csrfSecret)
-    }
 }

@@ -1,0 +1,136 @@
+public import KeelData
+public import KeelKernel
+import KeelSecurity
+public import KeelSettings
+import Hummingbird
+import KeelCore
+
+/// Keel's authentication capability as a module: the `security.session.*`, `security.loginThrottle.*` and `auth.*`
+/// keys with their checks, the session and login-throttle tables, the shared parts (`app.sessions`,
+/// `app.loginThrottle`, `app.passwordHasher`, `app.passwordPolicy`, `app.apiTokens`) and two stages:
+///
+/// | stage | slot | groups |
+/// |---|---|---|
+/// | `auth.session`: load the cookie's session; save, rotate or clear it after the route | session | `loadsSessions` |
+/// | `auth.identity`: `context.identity` from the API token, else the session's user | identity | `authenticatesTokens` or `loadsSessions` |
+///
+/// Needs `SecurityModule` before it (API tokens are signed with its keyring).
+public struct AuthModule: KeelModule {
+    public init() {}
+
+    public var name: String { "auth" }
+    public var settings: [any AnySetting] { AuthSettings.all }
+    public var checks: [SystemCheck] { AuthSettings.checks }
+    public var migrations: [any KeelMigration] { [SQLSessionStore.migration] + LoginThrottle.migrations }
+
+    /// What the module builds once per application.
+    public struct Parts: ApplicationPart {
+        /// Where sessions live (`security.session.store`).
+        public let sessions: any SessionStore
+        /// Failed-login counters shared by every instance (`security.loginThrottle.*`).
+        public let loginThrottle: LoginThrottle
+        /// Password hashing (`auth.passwordIterations`).
+        public let passwordHasher: PasswordHasher
+        /// Password policy (`auth.passwordMinLength`, `auth.passwordRejectCommon`).
+        public let passwordPolicy: PasswordPolicy
+        /// API tokens (JWT) signed with the keyring (`auth.tokenLifetime`).
+        public let apiTokens: APITokens
+        let lifecycle: SessionLifecycle
+    }
+
+    public func install(into parts: inout KeelApplication.Parts) throws {
+        let settings = parts.settings
+        let clock = parts.clock
+        let sessions: any SessionStore = settings[AuthSettings.sessionStore] == .memory ? MemorySessionStore() : SQLSessionStore(database: parts.database)
+        parts.install(Parts(
+            sessions: sessions,
+            loginThrottle: LoginThrottle(
+                database: parts.database,
+                limits: .init(
+                    maxFailures: settings[AuthSettings.throttleMaxFailures], maxClientFailures: settings[AuthSettings.throttleMaxClientFailures],
+                    window: settings[AuthSettings.throttleWindow], lockout: settings[AuthSettings.throttleLockout]),
+                clock: clock),
+            passwordHasher: PasswordHasher(iterations: settings[AuthSettings.passwordIterations]),
+            passwordPolicy: PasswordPolicy(
+                minimumLength: settings[AuthSettings.passwordMinLength], rejectCommon: settings[AuthSettings.passwordRejectCommon]),
+            apiTokens: APITokens(keyring: parts.part(Keyring.self), lifetime: settings[AuthSettings.tokenLifetime], clock: clock),
+            lifecycle: SessionLifecycle(
+                store: sessions,
+                configuration: .init(
+                    cookieName: settings[AuthSettings.sessionCookieName], secure: settings[AuthSettings.sessionCookieSecure],
+                    sameSite: settings[AuthSettings.sessionCookieSameSite] == .strict ? .strict : .lax,
+                    idleTimeout: settings[AuthSettings.sessionIdleTimeout], absoluteTimeout: settings[AuthSettings.sessionAbsoluteTimeout]),
+                clock: clock)))
+    }
+
+    public func stages(for group: RouteGroup, app: KeelApplication) -> [PipelineStage] {
+        let parts = app.part(Parts.self)
+        var stages: [PipelineStage] = []
+        if group.loadsSessions {
+            stages.append(.wrapper(.session, "auth.session", SessionWrapper(sessions: parts.lifecycle)))
+        }
+        if group.authenticatesTokens || group.loadsSessions {
+            stages.append(.hook(.identity, "auth.identity", IdentityHook(
+                tokens: group.authenticatesTokens ? parts.apiTokens : nil, fromSession: group.loadsSessions)))
+        }
+        return stages
+    }
+}
+
+extension KeelApplication {
+    /// What `AuthModule` installed.
+    public var auth: AuthModule.Parts { part(AuthModule.Parts.self) }
+    /// Where sessions live (`security.session.store`).
+    public var sessions: any SessionStore { auth.sessions }
+    /// Failed-login counters shared by every instance (`security.loginThrottle.*`).
+    public var loginThrottle: LoginThrottle { auth.loginThrottle }
+    /// Password hashing (`auth.passwordIterations`).
+    public var passwordHasher: PasswordHasher { auth.passwordHasher }
+    /// Password policy (`auth.passwordMinLength`, `auth.passwordRejectCommon`).
+    public var passwordPolicy: PasswordPolicy { auth.passwordPolicy }
+    /// API tokens (JWT) signed with the keyring (`auth.tokenLifetime`).
+    public var apiTokens: APITokens { auth.apiTokens }
+
+    /// Ends every session of a user except, if given, the current one: call it when a password changes, an account
+    /// is disabled, or a user asks to log out everywhere.
+    public func endSessions(of userID: String, except current: Session? = nil) async throws {
+        try await sessions.deleteAll(userID: userID, except: current?.key)
+    }
+}
+
+/// Loads the session the cookie names before the rest of the pipeline; afterwards saves it (rotating the key and
+/// setting the cookie as needed), and after a client error still commits it (a logout before a 403 sticks).
+struct SessionWrapper: RequestWrapper {
+    let sessions: SessionLifecycle
+
+    func run(_ request: Request, context: KeelContext, next: (Request, KeelContext) async throws -> Response) async throws -> Response {
+        let session = context.session
+        var context = context
+        context.security.carriesSessionCookie = sessions.carriesCookie(request)
+        let staleCookie = try await sessions.load(request, into: session)
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            throw try await sessions.commit(session, staleCookie: staleCookie, after: error)
+        }
+        try await sessions.finish(session, staleCookie: staleCookie, response: &response)
+        return response
+    }
+}
+
+/// One identity: the token's when the group takes tokens and `Authorization` is sent (a bad one is `.invalid`, never
+/// the session's user instead), else the loaded session's logged-in user.
+struct IdentityHook: RequestHook {
+    let tokens: APITokens?
+    let fromSession: Bool
+
+    func enter(_ request: inout Request, context: inout KeelContext) async throws -> Response? {
+        if let tokens, let identity = await tokens.identity(for: request) {
+            context.identity = identity
+        } else if fromSession, let identity = context.session.identity {
+            context.identity = identity
+        }
+        return nil
+    }
+}

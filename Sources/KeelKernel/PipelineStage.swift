@@ -1,0 +1,108 @@
+public import Hummingbird
+
+/// Where in a route group's request pipeline a stage runs, outermost first.
+///
+/// Slots follow the request: observability sees everything; the error boundary comes right after it (a stage in any
+/// later slot that throws still gets a rendered error response with every header); the handler is innermost.
+public enum StageSlot: Int, Sendable, Comparable, CaseIterable, CustomStringConvertible {
+    /// Request id, access log, metrics, tracing: outside the error boundary.
+    case observability
+    /// Trusted proxies, allowed hosts, the HTTPS redirect and HSTS.
+    case transport
+    /// Response headers every response gets (security headers, CSP nonce).
+    case headers
+    /// CORS headers and preflights.
+    case cors
+    /// Maintenance mode.
+    case maintenance
+    /// Static files.
+    case staticFiles
+    /// URL, header and body limits.
+    case limits
+    /// The request deadline (everything below runs under it).
+    case deadline
+    /// The session: loaded before, saved after.
+    case session
+    /// `context.identity`.
+    case identity
+    /// CSRF checks on unsafe methods.
+    case csrf
+    /// Throttling of sensitive routes.
+    case throttle
+    /// The per-route response cache.
+    case responseCache
+    /// Innermost, around the handler: the query recorder, audit flush.
+    case handler
+
+    public static func < (lhs: StageSlot, rhs: StageSlot) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    public var description: String {
+        switch self {
+        case .observability: "observability"
+        case .transport: "transport"
+        case .headers: "headers"
+        case .cors: "cors"
+        case .maintenance: "maintenance"
+        case .staticFiles: "staticFiles"
+        case .limits: "limits"
+        case .deadline: "deadline"
+        case .session: "session"
+        case .identity: "identity"
+        case .csrf: "csrf"
+        case .throttle: "throttle"
+        case .responseCache: "responseCache"
+        case .handler: "handler"
+        }
+    }
+}
+
+/// A stage that looks at the request on its way in and at the response on its way out, without wrapping the rest
+/// of the pipeline (so it costs a call, not an async frame): headers, transport checks, limits, identity, CSRF.
+public protocol RequestHook: Sendable {
+    /// Before the route: change the request or the context, answer early with a response (a redirect, a
+    /// preflight), or throw (rendered as the group's error response). The default does nothing.
+    func enter(_ request: inout Request, context: inout KeelContext) async throws -> Response?
+    /// After the route, for every response of the group (error responses and early answers included, whether or not
+    /// this stage's `enter` ran), innermost stage first, with the context as it was when the request reached the
+    /// innermost wrapping stage. The default does nothing.
+    func leave(_ request: Request, response: inout Response, context: KeelContext)
+}
+
+extension RequestHook {
+    public func enter(_ request: inout Request, context: inout KeelContext) async throws -> Response? { nil }
+    public func leave(_ request: Request, response: inout Response, context: KeelContext) {}
+}
+
+/// A stage that runs the rest of the pipeline itself: a deadline (a child task), a session (load, then save or roll
+/// back), a task-local recorder.
+public protocol RequestWrapper: Sendable {
+    func run(
+        _ request: Request, context: KeelContext, next: (Request, KeelContext) async throws -> Response
+    ) async throws -> Response
+}
+
+/// One stage of a route group's pipeline, as a module contributes it (`KeelModule.stages(for:app:)`).
+public struct PipelineStage: Sendable, CustomStringConvertible {
+    enum Kind: Sendable {
+        case hook(any RequestHook)
+        case wrapper(any RequestWrapper)
+    }
+
+    /// Where it runs.
+    public let slot: StageSlot
+    /// A name for docs and `KeelApplication.pipelineDescription` (`security.headers`).
+    public let name: String
+    let kind: Kind
+
+    /// A stage that sees the request going in and the response going out.
+    public static func hook(_ slot: StageSlot, _ name: String, _ hook: some RequestHook) -> PipelineStage {
+        PipelineStage(slot: slot, name: name, kind: .hook(hook))
+    }
+
+    /// A stage that runs the rest of the pipeline inside itself.
+    public static func wrapper(_ slot: StageSlot, _ name: String, _ wrapper: some RequestWrapper) -> PipelineStage {
+        PipelineStage(slot: slot, name: name, kind: .wrapper(wrapper))
+    }
+
+    public var description: String { "\(slot): \(name)" }
+}

@@ -1,0 +1,178 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Keel
+import KeelTesting
+import Logging
+import Testing
+
+/// A capability written the way a new Keel module is: a shared part, a hook and a wrapper in slots of the `web`
+/// group, and routes. Nothing in `KeelApplication` or the pipeline knows it.
+struct Stamp: KeelModule {
+    var name: String { "stamp" }
+
+    /// Shared between the module's stages and its routes.
+    struct Counter: ApplicationPart {
+        let prefix: String
+    }
+
+    func install(into parts: inout KeelApplication.Parts) throws {
+        parts.install(Counter(prefix: "stamp-\(parts.settings.profile)"))
+    }
+
+    func stages(for group: RouteGroup, app: KeelApplication) -> [PipelineStage] {
+        guard group == .web else { return [] }
+        let prefix = app.part(Counter.self).prefix
+        return [
+            .hook(.throttle, "stamp.who", WhoHook(prefix: prefix)),
+            .wrapper(.responseCache, "stamp.wrap", WrapStage()),
+        ]
+    }
+
+    func routes(into routes: KeelRoutes, app: KeelApplication) throws {
+        routes.web.get("/stamped") { _, context in "handler saw " + (context.identity.userID ?? "anonymous") }
+        routes.web.get("/stamped/fail") { _, _ -> String in throw KeelError(.conflict, message: "No.") }
+        routes.web.get("/stamped/early") { _, _ in "never reached" }
+        routes.web.post("/stamped/login") { _, context -> String in
+            context.session.login(userID: "42")
+            return "in"
+        }
+        routes.api.get("/api/unstamped") { _, _ in "plain" }
+    }
+}
+
+/// In the throttle slot: after identity and CSRF, so it sees who the request is from; answers `/stamped/early`
+/// itself; marks every response on the way out, error pages included.
+struct WhoHook: RequestHook {
+    let prefix: String
+
+    func enter(_ request: inout Request, context: inout KeelContext) async throws -> Response? {
+        context.addResponseHeaders([HTTPField.Name("X-Stamp-Identity")!: context.identity.userID ?? "anonymous"])
+        if request.uri.path == "/stamped/early" {
+            return Response(status: .tooManyRequests, headers: [.retryAfter: "1"])
+        }
+        return nil
+    }
+
+    func leave(_ request: Request, response: inout Response, context: KeelContext) {
+        response.headers.append(HTTPField(name: HTTPField.Name("X-Stamp")!, value: prefix))
+    }
+}
+
+/// In the response-cache slot: runs the rest inside itself, and sees the route's response before any hook leaves.
+struct WrapStage: RequestWrapper {
+    func run(_ request: Request, context: KeelContext, next: (Request, KeelContext) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
+        response.headers.append(HTTPField(name: HTTPField.Name("X-Wrapped")!, value: "yes"))
+        return response
+    }
+}
+
+@Suite struct ModuleStagesTests {
+    func app(_ values: [String: String] = [:]) async throws -> KeelTestApplication {
+        var all = values
+        all["database.url"] = "sqlite://:memory:"
+        let app = try await KeelTestApplication.make(modules: [Stamp()], values: all)
+        try await app.keel.database.prepare()
+        try await app.keel.migrator.migrate()
+        return app
+    }
+
+    @Test func eachGroupListsItsStagesInSlotOrder() async throws {
+        let keel = try await app(["cors.allowedOrigins": "https://app.example"]).keel
+        #expect(keel.stages(for: .api).map(\.name) == [
+            "ops.observability", "security.transport", "security.headers", "security.cors", "security.limits", "security.deadline",
+            "auth.identity", "data.queries",
+        ])
+        #expect(keel.stages(for: .web).map(\.name) == [
+            "ops.observability", "security.transport", "security.headers", "security.limits", "security.deadline", "auth.session",
+            "auth.identity", "security.csrf", "stamp.who", "stamp.wrap", "data.queries",
+        ])
+        #expect(keel.stages(for: .web.exemptingCSRF(because: "test")).map(\.name).contains("security.csrf") == false)
+        #expect(keel.stages(for: .health).map(\.name) == ["ops.observability", "security.transport", "security.headers", "security.limits"])
+        // Without CORS origins there is no CORS stage at all.
+        #expect(try await app().keel.stages(for: .api).map(\.name).contains("security.cors") == false)
+    }
+
+    @Test func aModuleStageRunsInItsSlotWithoutEditingTheApplication() async throws {
+        let app = try await app()
+        try await Application(router: try app.keel.buildRouter()).test(.router) { client in
+            let response = try await client.execute(uri: "/stamped", method: .get)
+            #expect(String(buffer: response.body) == "handler saw anonymous")
+            #expect(response.headers[HTTPField.Name("X-Stamp")!] == "stamp-test")
+            #expect(response.headers[HTTPField.Name("X-Wrapped")!] == "yes")
+            #expect(response.headers[HTTPField.Name("X-Stamp-Identity")!] == "anonymous")
+            // Keel's own stages still ran around it.
+            #expect(response.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
+            #expect(response.headers[HTTPField.Name("X-Request-ID")!]?.isEmpty == false)
+
+            // Other groups do not get it.
+            let api = try await client.execute(uri: "/api/unstamped", method: .get)
+            #expect(api.headers[HTTPField.Name("X-Stamp")!] == nil)
+            #expect(api.headers[HTTPField.Name("X-Wrapped")!] == nil)
+        }
+    }
+
+    @Test func aHookInALaterSlotSeesTheIdentityEarlierStagesSet() async throws {
+        let app = try await app()
+        try await Application(router: try app.keel.buildRouter()).test(.router) { client in
+            // No cookie yet, so no ambient credential: the login needs no CSRF token.
+            let login = try await client.execute(uri: "/stamped/login", method: .post)
+            #expect(login.status == .ok)
+            let cookie = try #require(login.headers[.setCookie]?.split(separator: ";").first.map(String.init))
+            let signedIn = try await client.execute(uri: "/stamped", method: .get, headers: [.cookie: cookie])
+            #expect(String(buffer: signedIn.body) == "handler saw 42")
+            #expect(signedIn.headers[HTTPField.Name("X-Stamp-Identity")!] == "42", "the throttle slot runs after the identity slot")
+
+            // With the cookie, CSRF (an earlier slot) refuses a tokenless POST before the module's hook runs.
+            let refused = try await client.execute(uri: "/stamped/login", method: .post, headers: [.cookie: cookie])
+            #expect(refused.status == .forbidden)
+            #expect(refused.headers[HTTPField.Name("X-Stamp-Identity")!] == nil)
+            #expect(refused.headers[HTTPField.Name("X-Stamp")!] == "stamp-test", "but its leave still marks the error page")
+        }
+    }
+
+    @Test func errorsAndEarlyAnswersPassBackThroughEveryHook() async throws {
+        let app = try await app()
+        try await Application(router: try app.keel.buildRouter()).test(.router) { client in
+            let failed = try await client.execute(uri: "/stamped/fail", method: .get)
+            #expect(failed.status == .conflict)
+            #expect(failed.headers[.contentType]?.hasPrefix("text/html") == true, "web errors are HTML pages")
+            #expect(failed.headers[HTTPField.Name("X-Stamp")!] == "stamp-test")
+            #expect(failed.headers[HTTPField.Name("X-Wrapped")!] == nil, "the wrapper saw a thrown error, not a response")
+            #expect(failed.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
+
+            let early = try await client.execute(uri: "/stamped/early", method: .get)
+            #expect(early.status == .tooManyRequests)
+            #expect(String(buffer: early.body).isEmpty)
+            #expect(early.headers[HTTPField.Name("X-Stamp")!] == "stamp-test")
+            #expect(early.headers[HTTPField.Name("X-Stamp-Identity")!] == "anonymous")
+            #expect(early.headers[HTTPField.Name("Content-Security-Policy")!]?.contains("nonce-") == true)
+        }
+    }
+
+    @Test func composingOnlyTheGivenModulesLeavesOutKeelsStandardOnes() async throws {
+        let settings = try await KeelTestApplication.resolveSettings(values: ["database.url": "sqlite://:memory:"])
+        let bare = try KeelApplication(name: "test-app", settings: settings, composing: [Probe()], logger: Logger(label: "test"))
+        #expect(bare.modules.map(\.name) == ["keel", "probe"])
+        #expect(bare.stages(for: .api).map(\.name) == ["data.queries"])
+        try await Application(router: try bare.buildRouter()).test(.router) { client in
+            let ok = try await client.execute(uri: "/api/probe", method: .get)
+            #expect(String(buffer: ok.body) == "probe")
+            #expect(ok.headers[HTTPField.Name("X-Content-Type-Options")!] == nil, "no security module, no security headers")
+            let missing = try await client.execute(uri: "/api/nothing", method: .get)
+            #expect(missing.status == .notFound)
+            #expect(missing.headers[.contentType]?.hasPrefix("application/json") == true, "errors still render in Keel's one format")
+        }
+        let full = try await KeelTestApplication.make(modules: [Probe()], values: ["database.url": "sqlite://:memory:"]).keel
+        #expect(full.modules.map(\.name) == ["keel", "ops", "security", "auth", "probe"])
+    }
+}
+
+struct Probe: KeelModule {
+    var name: String { "probe" }
+    func routes(into routes: KeelRoutes, app: KeelApplication) throws {
+        routes.api.get("/api/probe") { _, _ in "probe" }
+    }
+}
