@@ -3,6 +3,7 @@ public import KeelKernel
 import KeelSecurity
 public import KeelSettings
 import Hummingbird
+import HTTPTypes
 import KeelCore
 
 /// Keel's authentication capability as a module: the `security.session.*`, `security.loginThrottle.*` and `auth.*`
@@ -70,7 +71,7 @@ public struct AuthModule: KeelModule {
             stages.append(.wrapper(.session, "auth.session", SessionWrapper(sessions: parts.lifecycle)))
         }
         if group.authenticatesTokens || group.loadsSessions {
-            stages.append(.hook(.identity, "auth.identity", IdentityHook(
+            stages.append(.asyncHook(.identity, "auth.identity", IdentityHook(
                 tokens: group.authenticatesTokens ? parts.apiTokens : nil, fromSession: group.loadsSessions)))
         }
         return stages
@@ -121,12 +122,12 @@ struct SessionWrapper: RequestWrapper {
 
 /// One identity: the token's when the group takes tokens and `Authorization` is sent (a bad one is `.invalid`, never
 /// the session's user instead), else the loaded session's logged-in user.
-struct IdentityHook: RequestHook {
+struct IdentityHook: AsyncRequestHook {
     let tokens: APITokens?
     let fromSession: Bool
 
     func enter(_ request: inout Request, context: inout KeelContext) async throws -> Response? {
-        if let tokens, let identity = await tokens.identity(for: request) {
+        if let tokens, request.headers[.authorization] != nil, let identity = await tokens.identity(for: request) {
             context.identity = identity
         } else if fromSession, let identity = context.session.identity {
             context.identity = identity

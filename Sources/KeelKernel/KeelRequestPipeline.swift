@@ -9,7 +9,7 @@ import KeelCore
 /// 2. the error boundary: every later stage and the route run inside it, and any error becomes Keel's one error
 ///    response in the group's `ErrorFormat` (`renderError`);
 ///    - path parameters are percent-decoded once (`PathParameters`) before any stage after `limits`;
-///    - hooks enter in slot order; a hook may answer early;
+///    - hooks enter in slot order (a call each; an async hook one await); a hook may answer early;
 ///    - a wrapper runs everything after it inside itself (one async frame per wrapper);
 /// 3. every hook leaves, innermost first, on whatever response came out (the route's, an early one, an error page);
 /// 4. headers hooks queued with `KeelContext.addResponseHeaders` are added where the response has none of that name
@@ -28,7 +28,7 @@ struct KeelRequestPipeline: RouterMiddleware {
     /// Where path parameters are decoded: before the first stage past `limits`.
     let decodeAt: Int
     /// Every hook, innermost first: the order they leave in.
-    let leaving: [any RequestHook]
+    let leaving: [PipelineStage.Kind]
     /// The slots that have a stage.
     let slots: Set<StageSlot>
 
@@ -38,17 +38,21 @@ struct KeelRequestPipeline: RouterMiddleware {
         let sorted = stages.enumerated().sorted { ($0.element.slot, $0.offset) < ($1.element.slot, $1.offset) }.map(\.element)
         var outer: [any RequestHook] = []
         var inner: [PipelineStage.Kind] = []
-        var leaving: [any RequestHook] = []
+        var leaving: [PipelineStage.Kind] = []
         var decodeAt: Int?
         for stage in sorted {
             if stage.slot > .limits, decodeAt == nil { decodeAt = inner.count }
             switch stage.kind {
-            case .hook(let hook) where stage.slot == .observability: outer.append(hook)
-            case .wrapper where stage.slot == .observability:
-                preconditionFailure("\(stage.name): the observability slot takes hooks only (it is outside the error boundary)")
-            default: inner.append(stage.kind)
+            case .hook(let hook) where stage.slot == .observability:
+                outer.append(hook)
+                leaving.append(stage.kind)
+            case _ where stage.slot == .observability:
+                preconditionFailure("\(stage.name): the observability slot takes synchronous hooks only (it is outside the error boundary)")
+            case .wrapper: inner.append(stage.kind)
+            case .hook, .asyncHook:
+                inner.append(stage.kind)
+                leaving.append(stage.kind)
             }
-            if case .hook(let hook) = stage.kind { leaving.append(hook) }
         }
         self.outer = outer
         self.inner = inner
@@ -62,7 +66,7 @@ struct KeelRequestPipeline: RouterMiddleware {
         context.receivedAt = .now
         for hook in outer {
             // Outside the error boundary: observability hooks do not throw.
-            _ = try? await hook.enter(&request, context: &context)
+            _ = try? hook.enter(&request, context: &context)
         }
         var response: Response
         do {
@@ -76,8 +80,12 @@ struct KeelRequestPipeline: RouterMiddleware {
         } else {
             response.headers.reserveCapacity(response.headers.count + 8)
         }
-        for hook in leaving {
-            hook.leave(request, response: &response, context: context)
+        for stage in leaving {
+            switch stage {
+            case .hook(let hook): hook.leave(request, response: &response, context: context)
+            case .asyncHook(let hook): hook.leave(request, response: &response, context: context)
+            case .wrapper: break
+            }
         }
         return response
     }
@@ -91,6 +99,8 @@ struct KeelRequestPipeline: RouterMiddleware {
             if index == decodeAt { try decodeParameters(&context) }
             switch inner[index] {
             case .hook(let hook):
+                if let early = try hook.enter(&request, context: &context) { return early }
+            case .asyncHook(let hook):
                 if let early = try await hook.enter(&request, context: &context) { return early }
             case .wrapper(let wrapper):
                 let rest = index + 1

@@ -7,6 +7,9 @@ public import Hummingbird
 public enum StageSlot: Int, Sendable, Comparable, CaseIterable, CustomStringConvertible {
     /// Request id, access log, metrics, tracing: outside the error boundary.
     case observability
+    /// Just inside the error boundary: a wrapper here sees every error the stages below and the route throw, and may
+    /// render it its own way (templated error pages); what it lets through is rendered in the group's `ErrorFormat`.
+    case errors
     /// Trusted proxies, allowed hosts, the HTTPS redirect and HSTS.
     case transport
     /// Response headers every response gets (security headers, CSP nonce).
@@ -39,6 +42,7 @@ public enum StageSlot: Int, Sendable, Comparable, CaseIterable, CustomStringConv
     public var description: String {
         switch self {
         case .observability: "observability"
+        case .errors: "errors"
         case .transport: "transport"
         case .headers: "headers"
         case .cors: "cors"
@@ -57,11 +61,12 @@ public enum StageSlot: Int, Sendable, Comparable, CaseIterable, CustomStringConv
 }
 
 /// A stage that looks at the request on its way in and at the response on its way out, without wrapping the rest
-/// of the pipeline (so it costs a call, not an async frame): headers, transport checks, limits, identity, CSRF.
+/// of the pipeline: headers, transport checks, limits. Synchronous, so it costs a call, not an async frame; a stage
+/// that must await on its way in is an `AsyncRequestHook`.
 public protocol RequestHook: Sendable {
     /// Before the route: change the request or the context, answer early with a response (a redirect, a
     /// preflight), or throw (rendered as the group's error response). The default does nothing.
-    func enter(_ request: inout Request, context: inout KeelContext) async throws -> Response?
+    func enter(_ request: inout Request, context: inout KeelContext) throws -> Response?
     /// After the route, for every response of the group (error responses and early answers included, whether or not
     /// this stage's `enter` ran), innermost stage first, with the context as it was when the request reached the
     /// innermost wrapping stage. The default does nothing.
@@ -69,7 +74,20 @@ public protocol RequestHook: Sendable {
 }
 
 extension RequestHook {
-    public func enter(_ request: inout Request, context: inout KeelContext) async throws -> Response? { nil }
+    public func enter(_ request: inout Request, context: inout KeelContext) throws -> Response? { nil }
+    public func leave(_ request: Request, response: inout Response, context: KeelContext) {}
+}
+
+/// A hook whose way in awaits (verifying a token, reading a form body for its CSRF token); the way out is the same
+/// as a `RequestHook`'s.
+public protocol AsyncRequestHook: Sendable {
+    /// Before the route, as `RequestHook.enter`.
+    func enter(_ request: inout Request, context: inout KeelContext) async throws -> Response?
+    /// After the route, as `RequestHook.leave`. The default does nothing.
+    func leave(_ request: Request, response: inout Response, context: KeelContext)
+}
+
+extension AsyncRequestHook {
     public func leave(_ request: Request, response: inout Response, context: KeelContext) {}
 }
 
@@ -85,6 +103,7 @@ public protocol RequestWrapper: Sendable {
 public struct PipelineStage: Sendable, CustomStringConvertible {
     enum Kind: Sendable {
         case hook(any RequestHook)
+        case asyncHook(any AsyncRequestHook)
         case wrapper(any RequestWrapper)
     }
 
@@ -97,6 +116,11 @@ public struct PipelineStage: Sendable, CustomStringConvertible {
     /// A stage that sees the request going in and the response going out.
     public static func hook(_ slot: StageSlot, _ name: String, _ hook: some RequestHook) -> PipelineStage {
         PipelineStage(slot: slot, name: name, kind: .hook(hook))
+    }
+
+    /// A stage that awaits on the request's way in and sees the response going out.
+    public static func asyncHook(_ slot: StageSlot, _ name: String, _ hook: some AsyncRequestHook) -> PipelineStage {
+        PipelineStage(slot: slot, name: name, kind: .asyncHook(hook))
     }
 
     /// A stage that runs the rest of the pipeline inside itself.

@@ -2,10 +2,12 @@ public import Hummingbird
 public import HTTPTypes
 public import KeelCore
 
-/// What a group of routes gets from Keel's request pipeline: which stages run, and how errors look.
+/// What a group of routes asks of the request pipeline, as flags the modules read when they contribute stages
+/// (`KeelModule.stages(for:app:)`), and how its errors look.
 ///
-/// Every route belongs to exactly one group; the group, not the path, decides what runs. Observability (request id,
-/// access line, metrics), error rendering, security headers and request limits run for every group.
+/// Every route belongs to exactly one group; the group, not the path, decides what runs. With Keel's standard
+/// modules, observability (request id, access line, metrics), error rendering, security headers and request limits
+/// run for every group, and the flags give:
 ///
 /// | group | transport (hosts, HTTPS) | CORS | identity from | session | CSRF | deadline, query recorder | errors |
 /// |---|---|---|---|---|---|---|---|

@@ -73,7 +73,7 @@ extension KeelApplication {
 struct ObservabilityHook: RequestHook {
     let observability: RequestObservability
 
-    func enter(_ request: inout Request, context: inout KeelContext) async throws -> Response? {
+    func enter(_ request: inout Request, context: inout KeelContext) throws -> Response? {
         context.requestID = observability.begin(request, logger: &context.logger)
         return nil
     }

@@ -77,7 +77,7 @@ public struct SecurityModule: KeelModule {
             stages.append(.wrapper(.deadline, "security.deadline", DeadlineWrapper(deadline: built.deadline)))
         }
         if group.loadsSessions && group.checksCSRF {
-            stages.append(.hook(.csrf, "security.csrf", CSRFHook(csrf: built.csrf)))
+            stages.append(.asyncHook(.csrf, "security.csrf", CSRFHook(csrf: built.csrf)))
         }
         return stages
     }
@@ -104,7 +104,7 @@ struct TransportHook: RequestHook {
     let transport: TransportSecurity
     let enforcing: Bool
 
-    func enter(_ request: inout Request, context: inout KeelContext) async throws -> Response? {
+    func enter(_ request: inout Request, context: inout KeelContext) throws -> Response? {
         try transport.inspect(request, peer: context.peer, security: &context.security, enforcing: enforcing, logger: context.logger)
     }
 
@@ -119,7 +119,7 @@ struct TransportHook: RequestHook {
 struct HeadersHook: RequestHook {
     let headers: SecurityHeaders
 
-    func enter(_ request: inout Request, context: inout KeelContext) async throws -> Response? {
+    func enter(_ request: inout Request, context: inout KeelContext) throws -> Response? {
         if let nonce = headers.makeNonce() { context.security.cspNonce = nonce }
         return nil
     }
@@ -135,7 +135,7 @@ struct HeadersHook: RequestHook {
 struct CORSHook: RequestHook {
     let cors: CORSPolicy
 
-    func enter(_ request: inout Request, context: inout KeelContext) async throws -> Response? {
+    func enter(_ request: inout Request, context: inout KeelContext) throws -> Response? {
         switch cors.decide(request) {
         case .none: return nil
         case .preflight(let response): return response
@@ -150,7 +150,7 @@ struct CORSHook: RequestHook {
 struct LimitsHook: RequestHook {
     let limits: RequestLimits
 
-    func enter(_ request: inout Request, context: inout KeelContext) async throws -> Response? {
+    func enter(_ request: inout Request, context: inout KeelContext) throws -> Response? {
         try limits.check(request)
         context.maxUploadSize = limits.maxBodySize
         return nil
@@ -167,7 +167,7 @@ struct DeadlineWrapper: RequestWrapper {
 }
 
 /// Origin and masked token for cookie-authenticated unsafe requests, checked against the loaded session's secret.
-struct CSRFHook: RequestHook {
+struct CSRFHook: AsyncRequestHook {
     let csrf: CSRFPolicy
 
     func enter(_ request: inout Request, context: inout KeelContext) async throws -> Response? {

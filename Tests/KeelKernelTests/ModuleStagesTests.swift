@@ -47,7 +47,7 @@ struct Stamp: KeelModule {
 struct WhoHook: RequestHook {
     let prefix: String
 
-    func enter(_ request: inout Request, context: inout KeelContext) async throws -> Response? {
+    func enter(_ request: inout Request, context: inout KeelContext) throws -> Response? {
         context.addResponseHeaders([HTTPField.Name("X-Stamp-Identity")!: context.identity.userID ?? "anonymous"])
         if request.uri.path == "/stamped/early" {
             return Response(status: .tooManyRequests, headers: [.retryAfter: "1"])
