@@ -43,6 +43,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", exact: "4.5.2"),
         .package(url: "https://github.com/vapor/jwt-kit.git", exact: "5.8.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", exact: "2.1.1"),
     ],
     targets: [
         .target(
@@ -159,8 +160,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "KeelWeb",
+            dependencies: [
+                "KeelCore",
+                "KeelSettings",
+                "KeelKernel",
+                "KeelSecurity",
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Keel",
             dependencies: [
+                "KeelWeb",
                 "KeelCore",
                 "KeelSettings",
                 "KeelKernel",
@@ -238,6 +255,16 @@ let package = Package(
                 .product(name: "SQLKit", package: "sql-kit"),
             ],
             path: "Benchmarks/Sources/keel-bench",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KeelWebTests",
+            dependencies: [
+                "Keel", "KeelTesting", "KeelWeb",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

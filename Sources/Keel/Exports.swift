@@ -5,3 +5,4 @@
 @_exported import KeelSecurity
 @_exported import KeelAuth
 @_exported import KeelKernel
+@_exported import KeelWeb

@@ -21,10 +21,10 @@ public enum ErrorFormat: Sendable, Hashable {
 
 /// What an error becomes: its status, the headers it carries, its stable code and its client-facing messages.
 package struct ClassifiedError {
-    var status: HTTPResponse.Status
-    var headers: HTTPFields
-    var code: ErrorCode
-    var messages: [String: [String]]
+    package var status: HTTPResponse.Status
+    package var headers: HTTPFields
+    package var code: ErrorCode
+    package var messages: [String: [String]]
 }
 
 /// Turns every thrown error into Keel's one error response: the JSON error body (see `ErrorBody`), or the same

@@ -1,12 +1,12 @@
 import HTTPTypes
-import Hummingbird
+package import Hummingbird
 import NIOCore
 
 /// The HTML page an error becomes on `web` routes: the status, the messages and the request id, every character
 /// escaped, no inline script or style (so the default Content-Security-Policy holds). The web UI's templates replace
 /// it with the application's own pages.
 package enum HTMLErrorPage {
-    static func response(_ error: ClassifiedError, requestID: String) -> Response {
+    package static func response(_ error: ClassifiedError, requestID: String) -> Response {
         var headers = error.headers
         headers[.contentType] = "text/html; charset=utf-8"
         return Response(status: error.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html(error, requestID: requestID))))

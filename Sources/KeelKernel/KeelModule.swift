@@ -64,7 +64,7 @@ extension KeelModule {
 public protocol KeelApp {
     /// The executable's name, as in `conduit serve`.
     static var name: String { get }
-    /// The application's own modules, in order. Keel's standard modules (`KeelApplication.standardModules`) are
-    /// added in front of them unless `composesStandardModules` is `false`.
+    /// The application's own modules, in order. The command line puts Keel's core module and standard modules
+    /// (`KeelApplication.standardModules`: ops, security, auth) in front of them.
     static var modules: [any KeelModule] { get }
 }

@@ -97,7 +97,7 @@ struct WrapStage: RequestWrapper {
 
     @Test func aModuleStageRunsInItsSlotWithoutEditingTheApplication() async throws {
         let app = try await app()
-        try await Application(router: try app.keel.buildRouter()).test(.router) { client in
+        try await app.application().test(.router) { client in
             let response = try await client.execute(uri: "/stamped", method: .get)
             #expect(String(buffer: response.body) == "handler saw anonymous")
             #expect(response.headers[HTTPField.Name("X-Stamp")!] == "stamp-test")
@@ -116,7 +116,7 @@ struct WrapStage: RequestWrapper {
 
     @Test func aHookInALaterSlotSeesTheIdentityEarlierStagesSet() async throws {
         let app = try await app()
-        try await Application(router: try app.keel.buildRouter()).test(.router) { client in
+        try await app.application().test(.router) { client in
             // No cookie yet, so no ambient credential: the login needs no CSRF token.
             let login = try await client.execute(uri: "/stamped/login", method: .post)
             #expect(login.status == .ok)
@@ -135,7 +135,7 @@ struct WrapStage: RequestWrapper {
 
     @Test func errorsAndEarlyAnswersPassBackThroughEveryHook() async throws {
         let app = try await app()
-        try await Application(router: try app.keel.buildRouter()).test(.router) { client in
+        try await app.application().test(.router) { client in
             let failed = try await client.execute(uri: "/stamped/fail", method: .get)
             #expect(failed.status == .conflict)
             #expect(failed.headers[.contentType]?.hasPrefix("text/html") == true, "web errors are HTML pages")

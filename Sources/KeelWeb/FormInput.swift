@@ -1,0 +1,76 @@
+public import Hummingbird
+public import KeelCore
+public import KeelKernel
+import Foundation
+import HTTPTypes
+
+/// A URL-encoded form (`application/x-www-form-urlencoded`, what a `<form method="post">` sends), read with typed
+/// field access that collects every problem by field, for the page to show next to its fields:
+///
+/// ```swift
+/// let form = try await FormInput.read(request, context: context)
+/// var problems = ValidationProblems()
+/// let email = form.string("email", problems: &problems, required: true)
+/// if !problems.isEmpty {
+///     return try templates.page("register", Register(email: email, errors: problems.messages), context: context,
+///                               status: .unprocessableContent)
+/// }
+/// ```
+/// A body that is not a form is a 415, a malformed one a 400, one past `context.maxUploadSize` a 413: never a 500.
+public struct FormInput: Sendable {
+    /// The fields as sent; `csrf_token` is left out.
+    public let fields: [String: String]
+
+    public init(fields: [String: String]) {
+        var fields = fields
+        fields["csrf_token"] = nil
+        self.fields = fields
+    }
+
+    /// Reads the request's body as a form.
+    public static func read(_ request: Request, context: KeelContext) async throws -> FormInput {
+        let type = request.headers[.contentType]?.lowercased() ?? ""
+        guard type.hasPrefix("application/x-www-form-urlencoded") else {
+            throw KeelError(.unsupportedMediaType, message: "Send the form as application/x-www-form-urlencoded.")
+        }
+        let body = try await request.body.collect(upTo: context.maxUploadSize)
+        return try parse(String(buffer: body))
+    }
+
+    /// Parses `a=1&b=two+words` (percent-escapes decoded, `+` as a space) with Hummingbird's `URLEncodedFormDecoder`.
+    public static func parse(_ text: String) throws -> FormInput {
+        do {
+            return FormInput(fields: try URLEncodedFormDecoder().decode([String: String].self, from: text))
+        } catch {
+            throw KeelError(.badRequest, message: "The form is not correctly encoded.")
+        }
+    }
+
+    /// A field's value as sent, or `nil`.
+    public subscript(name: String) -> String? { fields[name] }
+
+    /// A text field with surrounding whitespace trimmed; `nil` (and a problem when `required`) when empty, a problem
+    /// when longer than `maxLength` characters.
+    public func string(_ name: String, problems: inout ValidationProblems, required: Bool = false, maxLength: Int? = nil) -> String? {
+        let value = fields[name]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        if value.isEmpty {
+            if required { problems.add(name, "can't be blank") }
+            return nil
+        }
+        if let maxLength, value.count > maxLength {
+            problems.add(name, "is too long (at most \(maxLength) characters)")
+            return nil
+        }
+        return value
+    }
+
+    /// A field kept exactly as sent (a password: spaces count); `nil` and a problem when `required` and empty.
+    public func raw(_ name: String, problems: inout ValidationProblems, required: Bool = false) -> String? {
+        let value = fields[name] ?? ""
+        if value.isEmpty {
+            if required { problems.add(name, "can't be blank") }
+            return nil
+        }
+        return value
+    }
+}

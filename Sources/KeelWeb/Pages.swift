@@ -1,0 +1,65 @@
+import Logging
+public import Hummingbird
+public import HTTPTypes
+public import KeelKernel
+import KeelCore
+import KeelSecurity
+import Mustache
+import NIOCore
+
+extension Templates {
+    /// An HTML page: `name` rendered with `model`, plus Keel's values under `keel`:
+    ///
+    /// | name | what |
+    /// |---|---|
+    /// | `keel.csrf_token` | a fresh masked CSRF token (the session is created only if a template uses it); put it in every form with `{{> keel/csrf}}` or `<input type="hidden" name="csrf_token" value="{{keel.csrf_token}}">` |
+    /// | `keel.csp_nonce` | the request's CSP nonce, for `<script nonce="{{keel.csp_nonce}}">` |
+    /// | `keel.flash` | the session's flash messages (`level`, `message`), shown once |
+    /// | `keel.user_id` | the signed-in user's id, or nothing |
+    /// | `keel.request_id` | the request id |
+    ///
+    /// ```swift
+    /// routes.web.get("/") { _, context in try app.templates.page("home", Home(articles: …), context: context) }
+    /// ```
+    public func page(
+        _ name: String, _ model: Any, context: KeelContext, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]
+    ) throws -> Response {
+        let html: String
+        do {
+            html = try render(name, model, keel: Self.keelValues(context: context))
+        } catch {
+            context.logger.error("template failed", metadata: ["template": .string(name), "error": .string(error.description)])
+            throw KeelError(.internalServerError, message: "The page could not be rendered.")
+        }
+        var headers = headers
+        headers[.contentType] = "text/html; charset=utf-8"
+        if headers[.cacheControl] == nil { headers[.cacheControl] = "no-cache" }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    static func keelValues(context: KeelContext) -> [String: Any] {
+        var values: [String: Any] = [
+            "csrf_token": LazyCSRFToken(session: context.session),
+            "csp_nonce": context.cspNonce,
+            "request_id": context.requestID,
+            "flash": context.session.takeFlashes().map { ["level": $0.level.rawValue, "message": $0.message] },
+        ]
+        if let user = context.identity.userID { values["user_id"] = user }
+        return values
+    }
+}
+
+/// The CSRF token, made only when a template renders it (making one creates the session and its cookie).
+struct LazyCSRFToken: MustacheCustomRenderable {
+    let session: Session
+    var renderText: String { session.csrfToken() }
+    var isNull: Bool { false }
+}
+
+/// The partials every template folder gets from Keel (`{{> keel/csrf}}`), unless the folder has its own.
+enum KeelPartials {
+    static let all: [String: String] = [
+        "keel/csrf": #"<input type="hidden" name="csrf_token" value="{{keel.csrf_token}}">"#,
+        "keel/flash": #"{{#keel.flash}}<p class="flash flash-{{level}}" role="status">{{message}}</p>{{/keel.flash}}"#,
+    ]
+}

@@ -1,0 +1,26 @@
+public import Hummingbird
+import HTTPTypes
+
+/// Where to send a user after signing in (`?next=`), only ever on this site: a path that starts with one `/`, with
+/// no scheme, host, backslash or control character. Anything else (`https://evil.example`, `//evil.example`,
+/// `/\evil.example`, `javascript:…`) falls back. Django's `url_has_allowed_host_and_scheme` for the same-host case.
+public enum SafeRedirect {
+    /// `next` when it is a path on this site, else `fallback`.
+    public static func path(_ next: String?, fallback: String = "/") -> String {
+        guard let next, isLocalPath(next) else { return fallback }
+        return next
+    }
+
+    /// Whether `text` is a path on this site.
+    public static func isLocalPath(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard bytes.first == UInt8(ascii: "/"), bytes.count <= 2048 else { return false }
+        if bytes.count > 1, bytes[1] == UInt8(ascii: "/") || bytes[1] == UInt8(ascii: "\\") { return false }
+        return !bytes.contains { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "\\") }
+    }
+
+    /// A `303 See Other` to `path` (after a form POST, so a reload does not post again).
+    public static func seeOther(_ path: String) -> Response {
+        Response(status: .seeOther, headers: [.location: path])
+    }
+}

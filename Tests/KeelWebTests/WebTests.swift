@@ -1,0 +1,234 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+@testable import KeelWeb
+import Keel
+import Logging
+import KeelTesting
+import Testing
+
+/// A template folder on disk, removed at the end of the test.
+struct TemplateFolder {
+    let path: String
+
+    init(_ files: [String: String]) throws {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("keel-web-\(UUID().uuidString)").path
+        for (name, text) in files {
+            let file = URL(fileURLWithPath: path).appendingPathComponent(name + ".mustache")
+            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try text.write(to: file, atomically: true, encoding: .utf8)
+        }
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+struct Article {
+    let title: String
+    let subtitle: String?
+}
+
+struct Listing {
+    let heading: String
+    let articles: [Article]
+    let note: String?
+}
+
+@Suite struct TemplateTests {
+    @Test func valuesAreEscapedAndRawOnlyWhereWrittenRaw() throws {
+        let set = try TemplateSet.compile(["page": "<h1>{{heading}}</h1>{{{note}}}"])
+        let html = try Templates(set).render("page", Listing(heading: "<script>alert('x')</script> & co", articles: [], note: "<em>ok</em>"))
+        #expect(html == "<h1>&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; co</h1><em>ok</em>")
+    }
+
+    @Test func sectionsOptionalsAndTheOuterScope() throws {
+        let set = try TemplateSet.compile([
+            "list": "{{#articles}}<li>{{title}}{{#subtitle}}: {{subtitle}}{{/subtitle}} ({{heading}})</li>{{/articles}}{{^note}}no note{{/note}}",
+        ])
+        let html = try Templates(set).render("list", Listing(
+            heading: "Feed", articles: [Article(title: "A", subtitle: "sub"), Article(title: "B", subtitle: nil)], note: nil))
+        #expect(html == "<li>A: sub (Feed)</li><li>B (Feed)</li>no note")
+    }
+
+    @Test func aNameTheModelLacksIsAnErrorWhenStrict() throws {
+        let set = try TemplateSet.compile(["page": "<h1>{{heding}}</h1>{{#articles}}{{titel}}{{/articles}}"])
+        let model = Listing(heading: "x", articles: [Article(title: "A", subtitle: nil)], note: nil)
+        #expect(throws: TemplateError.self) { try Templates(set).render("page", model) }
+        do {
+            _ = try Templates(set).render("page", model)
+        } catch {
+            #expect(error.kind == .missingVariables)
+            #expect(error.description.contains("'heding', 'titel'"))
+            #expect(error.description.contains("Listing"))
+        }
+        // Not strict: rendered empty (and logged by the page helper).
+        #expect(try Templates(set, strict: false).render("page", model) == "<h1></h1>")
+    }
+
+    @Test func brokenFoldersAreRefusedWithWhereAndWhy() throws {
+        #expect(throws: TemplateError.folderMissing("/nonexistent/templates")) { try TemplateSet.load(directory: "/nonexistent/templates") }
+        do {
+            _ = try TemplateSet.compile(["layout": "{{> header}}<main>{{{body}}}</main>"])
+            Issue.record("a missing partial must be refused")
+        } catch {
+            #expect(error.kind == .missingPartial)
+            #expect(error.description == "Template 'layout' includes 'header', which does not exist.")
+        }
+        do {
+            _ = try TemplateSet.compile(["page": "line one\n{{#open}} never closed"])
+            Issue.record("a template that does not parse must be refused")
+        } catch {
+            #expect(error.kind == .parse)
+            #expect(error.description.hasPrefix("page.mustache:"))
+        }
+        do {
+            _ = try Templates(try TemplateSet.compile([:])).render("nope", Listing(heading: "", articles: [], note: nil))
+            Issue.record("a missing template must be refused")
+        } catch {
+            #expect(error.kind == .missingTemplate)
+        }
+    }
+
+    @Test func foldersLoadBySubfolderNameAndKeelPartialsAreThere() throws {
+        let folder = try TemplateFolder(["layout": "[{{> errors/part}}]", "errors/part": "inner"])
+        defer { folder.remove() }
+        let set = try TemplateSet.load(directory: folder.path)
+        #expect(set.names.contains("errors/part"))
+        #expect(set.names.contains("keel/csrf"))
+        #expect(try Templates(set).render("layout", Listing(heading: "", articles: [], note: nil)) == "[inner]")
+    }
+}
+
+@Suite struct FormAndRedirectTests {
+    @Test func formsDecodeAndBadOnesAreClientErrors() throws {
+        let form = try FormInput.parse("email=a%40b.example&bio=two+words&csrf_token=abc&mark=%E2%9C%93")
+        #expect(form["email"] == "a@b.example")
+        #expect(form["bio"] == "two words")
+        #expect(form["mark"] == "✓")
+        #expect(form["csrf_token"] == nil)
+        var problems = ValidationProblems()
+        #expect(form.string("missing", problems: &problems, required: true) == nil)
+        #expect(form.string("bio", problems: &problems, maxLength: 3) == nil)
+        #expect(problems.messages == ["missing": ["can't be blank"], "bio": ["is too long (at most 3 characters)"]])
+        #expect(throws: KeelError.self) { try FormInput.parse("a=%ZZ") }
+    }
+
+    @Test(arguments: [
+        ("/articles/x?tab=feed", "/articles/x?tab=feed"), ("https://evil.example/", "/"), ("//evil.example", "/"),
+        ("/\\evil.example", "/"), ("javascript:alert(1)", "/"), ("/a\r\nSet-Cookie: x", "/"), ("", "/"), ("relative", "/"),
+    ])
+    func nextGoesOnlyToThisSite(next: String, expected: String) {
+        #expect(SafeRedirect.path(next) == expected)
+    }
+}
+
+/// Pages the HTTP tests use.
+struct Pages: KeelModule {
+    var name: String { "pages" }
+
+    struct Form { let greeting: String }
+
+    func routes(into routes: KeelRoutes, app: KeelApplication) throws {
+        let templates = app.templates
+        routes.web.get("/form") { _, context in try templates.page("form", Form(greeting: "Hello <you>"), context: context) }
+        routes.web.post("/form") { request, context -> Response in
+            let form = try await FormInput.read(request, context: context)
+            context.session.flash("Saved \(form["name"] ?? "?")", level: .success)
+            return SafeRedirect.seeOther(SafeRedirect.path(form["next"]))
+        }
+        routes.web.get("/plain") { _, context in try templates.page("plain", Form(greeting: "hi"), context: context) }
+        routes.web.get("/broken") { _, context in try templates.page("broken", Form(greeting: "hi"), context: context) }
+        routes.web.get("/limited") { _, _ -> Response in throw KeelError(.tooManyRequests, message: "Slow down.", headers: [.retryAfter: "30"]) }
+    }
+}
+
+@Suite struct WebPagesTests {
+    static let files = [
+        "form": #"<p>{{greeting}}</p><form method="post">{{> keel/csrf}}<input name="name"></form>{{> keel/flash}}"#,
+        "plain": "{{> keel/flash}}<p>{{greeting}}</p>",
+        "broken": "<p>{{greting}}</p>",
+        "errors/default": "<h1>{{status}} {{title}}</h1><p>{{explanation}}</p>{{#messages}}<li>{{.}}</li>{{/messages}}<code>{{request_id}}</code>",
+        "errors/404": "<h1>Not here</h1><p>{{explanation}}</p>",
+    ]
+
+    func app(_ folder: TemplateFolder) async throws -> KeelTestApplication {
+        let app = try await KeelTestApplication.make(
+            modules: [WebModule(templates: folder.path), Pages()], values: ["database.url": "sqlite://:memory:"])
+        try await app.keel.database.prepare()
+        try await app.keel.migrator.migrate()
+        return app
+    }
+
+    @Test func aFormCarriesItsTokenAndAPostWithItFlashesOnce() async throws {
+        let folder = try TemplateFolder(Self.files)
+        defer { folder.remove() }
+        let app = try await app(folder)
+        try await app.application().test(.router) { client in
+            let page = try await client.execute(uri: "/form", method: .get)
+            #expect(page.status == .ok)
+            #expect(page.headers[.contentType] == "text/html; charset=utf-8")
+            let html = String(buffer: page.body)
+            #expect(html.contains("<p>Hello &lt;you&gt;</p>"))
+            let token = try #require(html.firstMatch(of: /name="csrf_token" value="([A-Za-z0-9_-]+)"/)?.output.1)
+            let cookie = try #require(page.headers[.setCookie]?.split(separator: ";").first.map(String.init))
+
+            // Without the token the cookie is an ambient credential: refused, as the application's error page.
+            let forged = try await client.execute(
+                uri: "/form", method: .post, headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "name=x"))
+            #expect(forged.status == .forbidden)
+            #expect(String(buffer: forged.body).contains("security token is missing or does not match"))
+            #expect(forged.headers[HTTPField.Name("Content-Security-Policy")!] != nil)
+            #expect(forged.headers[HTTPField.Name("X-Frame-Options")!] == "DENY")
+
+            let posted = try await client.execute(
+                uri: "/form", method: .post, headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "name=Ada&csrf_token=\(token)&next=%2F%2Fevil.example"))
+            #expect(posted.status == .seeOther)
+            #expect(posted.headers[.location] == "/", "an off-site next falls back")
+
+            let shown = try await client.execute(uri: "/plain", method: .get, headers: [.cookie: cookie])
+            #expect(String(buffer: shown.body).contains(#"<p class="flash flash-success" role="status">Saved Ada</p>"#))
+            let again = try await client.execute(uri: "/plain", method: .get, headers: [.cookie: cookie])
+            #expect(!String(buffer: again.body).contains("Saved Ada"), "a flash is shown once")
+        }
+    }
+
+    @Test func errorsBecomeTheApplicationsPagesWithTheirHeaders() async throws {
+        let folder = try TemplateFolder(Self.files)
+        defer { folder.remove() }
+        let app = try await app(folder)
+        try await app.application().test(.router) { client in
+            let limited = try await client.execute(uri: "/limited", method: .get)
+            #expect(limited.status == .tooManyRequests)
+            #expect(limited.headers[.retryAfter] == "30")
+            let body = String(buffer: limited.body)
+            #expect(body.contains("<h1>429 Too Many Requests</h1>"))
+            #expect(body.contains("<li>Slow down.</li>"))
+            #expect(body.contains("<code>\(limited.headers[HTTPField.Name("X-Request-ID")!] ?? "?")</code>"))
+
+            let missing = try await client.execute(uri: "/no/such/page", method: .get, headers: [.accept: "text/html"])
+            #expect(missing.status == .notFound)
+            #expect(String(buffer: missing.body).contains("<h1>Not here</h1>"))
+            let missingJSON = try await client.execute(uri: "/no/such/page", method: .get, headers: [.accept: "application/json"])
+            #expect(missingJSON.headers[.contentType]?.hasPrefix("application/json") == true)
+
+            // A template that names what its model lacks is a 500 page in test (strict), not a blank.
+            let broken = try await client.execute(uri: "/broken", method: .get)
+            #expect(broken.status == .internalServerError)
+            #expect(String(buffer: broken.body).contains("<h1>500 Internal Server Error</h1>"))
+        }
+        #expect(app.logs.lines.contains { $0.contains("greting") && $0.contains("template failed") })
+    }
+
+    @Test func theCheckNamesABrokenFolder() async throws {
+        let settings = try await KeelTestApplication.resolveSettings(modules: [WebModule(templates: "/nonexistent/t")])
+        let findings = KeelApplication.checks(name: "test-app", modules: [WebModule(templates: "/nonexistent/t")]).run(settings, deploy: false, silenced: [])
+        #expect(findings.map(\.id) == [.templatesBroken])
+        #expect(findings.first?.message.contains("/nonexistent/t") == true)
+        #expect(throws: TemplateError.self) {
+            _ = try KeelApplication(name: "test-app", settings: settings, modules: [WebModule(templates: "/nonexistent/t")], logger: .init(label: "t"))
+        }
+    }
+}
