@@ -4,11 +4,14 @@ import Foundation
 import NIOCore
 
 /// Conduit, Keel's reference application: the RealWorld API, a server-rendered UI and a staff area, built only on
-/// Keel's public API. Modules: `Accounts`, `Profiles`, `Articles` (with comments, favorites, tags) and `APIDocs` (the spec at
-/// `GET /api/openapi.yml`).
+/// Keel's public API. Modules: Keel's `WebModule` with Conduit's templates, `Accounts`, `Profiles`, `Articles` (with comments,
+/// favorites, tags), `APIDocs` (the spec at `GET /api/openapi.yml`), `DemoData` and `Pages` (the web UI).
 public enum ConduitApp: KeelApp {
     public static var name: String { "conduit" }
-    public static var modules: [any KeelModule] { [Accounts(), Profiles(), Articles(), APIDocs(), DemoData()] }
+    public static var modules: [any KeelModule] {
+        [WebModule(templates: Bundle.module.path(forResource: "Templates", ofType: nil)), Accounts(), Profiles(), Articles(), APIDocs(),
+         DemoData(), Pages()]
+    }
 }
 
 /// Serves the RealWorld specification the API implements: `GET /api/openapi.yml`.

@@ -10,7 +10,7 @@ import Foundation
 /// let email = input.string("email", problems: &problems, required: true)
 /// try problems.throwIfAny()
 /// ```
-public struct JSONInput {
+public struct JSONInput: FieldInput {
     // Not Sendable: read within the handler that parsed it.
     let object: [String: Any]
 
@@ -77,6 +77,14 @@ public struct JSONInput {
 }
 
 /// Field problems collected during validation, thrown together as one 422.
+/// Named text fields of a request body, read the same way whatever encoded them (a JSON object, an HTML form), so
+/// one piece of logic serves the API and the pages.
+public protocol FieldInput {
+    /// A text field: `nil` when absent (a problem if `required`, as is one that is only whitespace); whitespace is
+    /// kept.
+    func string(_ key: String, problems: inout ValidationProblems, required: Bool) -> String?
+}
+
 public struct ValidationProblems: Sendable {
     public private(set) var messages: [String: [String]] = [:]
 

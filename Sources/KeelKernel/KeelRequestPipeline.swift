@@ -6,8 +6,9 @@ import KeelCore
 /// in slot order, run by one async function.
 ///
 /// 1. stages in the `observability` slot enter (request id, the logger's metadata);
-/// 2. the error boundary: every later stage and the route run inside it, and any error becomes Keel's one error
-///    response in the group's `ErrorFormat` (`renderError`);
+/// 2. the error boundary: every later stage and the route run inside it, and any error becomes the response of the
+///    first `ErrorRenderer` that takes it (slot `errors`), else Keel's one error response in the group's
+///    `ErrorFormat` (`renderError`);
 ///    - path parameters are percent-decoded once (`PathParameters`) before any stage after `limits`;
 ///    - hooks enter in slot order (a call each; an async hook one await); a hook may answer early;
 ///    - a wrapper runs everything after it inside itself (one async frame per wrapper);
@@ -29,6 +30,8 @@ struct KeelRequestPipeline: RouterMiddleware {
     let decodeAt: Int
     /// Every hook, innermost first: the order they leave in.
     let leaving: [PipelineStage.Kind]
+    /// The error renderers, in order; Keel's own comes after them.
+    let renderers: [any ErrorRenderer]
     /// The slots that have a stage.
     let slots: Set<StageSlot>
 
@@ -39,6 +42,7 @@ struct KeelRequestPipeline: RouterMiddleware {
         var outer: [any RequestHook] = []
         var inner: [PipelineStage.Kind] = []
         var leaving: [PipelineStage.Kind] = []
+        var renderers: [any ErrorRenderer] = []
         var decodeAt: Int?
         for stage in sorted {
             if stage.slot > .limits, decodeAt == nil { decodeAt = inner.count }
@@ -48,6 +52,7 @@ struct KeelRequestPipeline: RouterMiddleware {
                 leaving.append(stage.kind)
             case _ where stage.slot == .observability:
                 preconditionFailure("\(stage.name): the observability slot takes synchronous hooks only (it is outside the error boundary)")
+            case .errorRenderer(let renderer): renderers.append(renderer)
             case .wrapper: inner.append(stage.kind)
             case .hook, .asyncHook:
                 inner.append(stage.kind)
@@ -58,6 +63,7 @@ struct KeelRequestPipeline: RouterMiddleware {
         self.inner = inner
         self.decodeAt = decodeAt ?? inner.count
         self.leaving = leaving.reversed()
+        self.renderers = renderers
     }
 
     func handle(_ request: Request, context: KeelContext, next: (Request, KeelContext) async throws -> Response) async throws -> Response {
@@ -72,7 +78,7 @@ struct KeelRequestPipeline: RouterMiddleware {
         do {
             response = try await run(from: 0, request: &request, context: &context, next: next)
         } catch {
-            response = renderError(error, request: request, context: context, requestID: context.requestID, format: group.errorFormat)
+            response = render(error, request: request, context: context)
         }
         if let queued = context.responseHeaders {
             response.headers.reserveCapacity(response.headers.count + queued.count + 8)
@@ -84,10 +90,18 @@ struct KeelRequestPipeline: RouterMiddleware {
             switch stage {
             case .hook(let hook): hook.leave(request, response: &response, context: context)
             case .asyncHook(let hook): hook.leave(request, response: &response, context: context)
-            case .wrapper: break
+            case .wrapper, .errorRenderer: break
             }
         }
         return response
+    }
+
+    /// The first error renderer's response, else Keel's one error response in the group's format.
+    private func render(_ error: any Error, request: Request, context: KeelContext) -> Response {
+        for renderer in renderers {
+            if let response = renderer.render(error, request: request, context: context) { return response }
+        }
+        return renderError(error, request: request, context: context, requestID: context.requestID, format: group.errorFormat)
     }
 
     /// The stages from `index` on, then the route.
@@ -102,6 +116,8 @@ struct KeelRequestPipeline: RouterMiddleware {
                 if let early = try hook.enter(&request, context: &context) { return early }
             case .asyncHook(let hook):
                 if let early = try await hook.enter(&request, context: &context) { return early }
+            case .errorRenderer:
+                break
             case .wrapper(let wrapper):
                 let rest = index + 1
                 return try await wrapper.run(request, context: context) { request, context in

@@ -7,8 +7,8 @@ public import Hummingbird
 public enum StageSlot: Int, Sendable, Comparable, CaseIterable, CustomStringConvertible {
     /// Request id, access log, metrics, tracing: outside the error boundary.
     case observability
-    /// Just inside the error boundary: a wrapper here sees every error the stages below and the route throw, and may
-    /// render it its own way (templated error pages); what it lets through is rendered in the group's `ErrorFormat`.
+    /// The error boundary itself: `ErrorRenderer`s here turn errors into responses their own way (templated error
+    /// pages); what none of them renders is Keel's one error response in the group's `ErrorFormat`.
     case errors
     /// Trusted proxies, allowed hosts, the HTTPS redirect and HSTS.
     case transport
@@ -69,7 +69,8 @@ public protocol RequestHook: Sendable {
     func enter(_ request: inout Request, context: inout KeelContext) throws -> Response?
     /// After the route, for every response of the group (error responses and early answers included, whether or not
     /// this stage's `enter` ran), innermost stage first, with the context as it was when the request reached the
-    /// innermost wrapping stage. The default does nothing.
+    /// first wrapping stage (a wrapper runs the rest on its own copy): what a hook sets for its `leave` must be set
+    /// by a hook in a slot before `deadline`. The default does nothing.
     func leave(_ request: Request, response: inout Response, context: KeelContext)
 }
 
@@ -99,12 +100,20 @@ public protocol RequestWrapper: Sendable {
     ) async throws -> Response
 }
 
+/// Renders errors at the error boundary (the `errors` slot), before Keel's own renderer: with the context as the
+/// hooks before the first wrapper left it (the CSP nonce, the request id), so the page matches the response's headers.
+public protocol ErrorRenderer: Sendable {
+    /// The response for `error`, or `nil` to leave it to the next renderer and finally to Keel's.
+    func render(_ error: any Error, request: Request, context: KeelContext) -> Response?
+}
+
 /// One stage of a route group's pipeline, as a module contributes it (`KeelModule.stages(for:app:)`).
 public struct PipelineStage: Sendable, CustomStringConvertible {
     enum Kind: Sendable {
         case hook(any RequestHook)
         case asyncHook(any AsyncRequestHook)
         case wrapper(any RequestWrapper)
+        case errorRenderer(any ErrorRenderer)
     }
 
     /// Where it runs.
@@ -121,6 +130,11 @@ public struct PipelineStage: Sendable, CustomStringConvertible {
     /// A stage that awaits on the request's way in and sees the response going out.
     public static func asyncHook(_ slot: StageSlot, _ name: String, _ hook: some AsyncRequestHook) -> PipelineStage {
         PipelineStage(slot: slot, name: name, kind: .asyncHook(hook))
+    }
+
+    /// A renderer of errors at the error boundary (slot `errors`).
+    public static func errorRenderer(_ name: String, _ renderer: some ErrorRenderer) -> PipelineStage {
+        PipelineStage(slot: .errors, name: name, kind: .errorRenderer(renderer))
     }
 
     /// A stage that runs the rest of the pipeline inside itself.

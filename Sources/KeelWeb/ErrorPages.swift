@@ -11,7 +11,7 @@ import KeelSecurity
 ///
 /// Without `errors/default` errors pass through to Keel's built-in page; a template that fails to render falls back
 /// to it too, so an error page never becomes a second error.
-struct ErrorPages: RequestWrapper {
+struct ErrorPages: ErrorRenderer {
     let templates: Templates
     let format: ErrorFormat
 
@@ -26,27 +26,23 @@ struct ErrorPages: RequestWrapper {
         let is_csrf_failure: Bool
     }
 
-    func run(_ request: Request, context: KeelContext, next: (Request, KeelContext) async throws -> Response) async throws -> Response {
+    func render(_ error: any Error, request: Request, context: KeelContext) -> Response? {
+        guard format.resolved(for: request) == .html, templates.contains("errors/default") else { return nil }
+        let classified = classifyError(error, request: request, context: context, requestID: context.requestID)
+        let code = classified.status.code
+        let page = Page(
+            status: code, title: classified.status.reasonPhrase,
+            explanation: Self.explanation(status: code, code: classified.code),
+            messages: classified.messages.keys.sorted().flatMap { key in
+                (classified.messages[key] ?? []).map { key == "body" ? $0 : "\(key) \($0)" }
+            },
+            code: classified.code.rawValue, request_id: context.requestID, is_csrf_failure: classified.code == .csrfFailed)
+        let name = templates.contains("errors/\(code)") ? "errors/\(code)" : "errors/default"
         do {
-            return try await next(request, context)
+            return try templates.page(name, page, context: context, status: classified.status, headers: classified.headers)
         } catch {
-            guard format.resolved(for: request) == .html, templates.contains("errors/default") else { throw error }
-            let classified = classifyError(error, request: request, context: context, requestID: context.requestID)
-            let code = classified.status.code
-            let page = Page(
-                status: code, title: classified.status.reasonPhrase,
-                explanation: Self.explanation(status: code, code: classified.code),
-                messages: classified.messages.keys.sorted().flatMap { key in
-                    (classified.messages[key] ?? []).map { key == "body" ? $0 : "\(key) \($0)" }
-                },
-                code: classified.code.rawValue, request_id: context.requestID, is_csrf_failure: classified.code == .csrfFailed)
-            let name = templates.contains("errors/\(code)") ? "errors/\(code)" : "errors/default"
-            do {
-                return try templates.page(name, page, context: context, status: classified.status, headers: classified.headers)
-            } catch {
-                context.logger.error("error page failed to render", metadata: ["template": .string(name)])
-                return HTMLErrorPage.response(classified, requestID: context.requestID)
-            }
+            context.logger.error("error page failed to render", metadata: ["template": .string(name)])
+            return HTMLErrorPage.response(classified, requestID: context.requestID)
         }
     }
 

@@ -17,7 +17,7 @@ import HTTPTypes
 /// }
 /// ```
 /// A body that is not a form is a 415, a malformed one a 400, one past `context.maxUploadSize` a 413: never a 500.
-public struct FormInput: Sendable {
+public struct FormInput: Sendable, FieldInput {
     /// The fields as sent; `csrf_token` is left out.
     public let fields: [String: String]
 
@@ -49,11 +49,11 @@ public struct FormInput: Sendable {
     /// A field's value as sent, or `nil`.
     public subscript(name: String) -> String? { fields[name] }
 
-    /// A text field with surrounding whitespace trimmed; `nil` (and a problem when `required`) when empty, a problem
-    /// when longer than `maxLength` characters.
+    /// A text field as sent (whitespace kept: a password's spaces count); `nil` when absent or empty (a problem when
+    /// `required`, as is one that is only whitespace), a problem when longer than `maxLength` characters.
     public func string(_ name: String, problems: inout ValidationProblems, required: Bool = false, maxLength: Int? = nil) -> String? {
-        let value = fields[name]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-        if value.isEmpty {
+        let value = fields[name] ?? ""
+        if value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             if required { problems.add(name, "can't be blank") }
             return nil
         }
@@ -64,13 +64,7 @@ public struct FormInput: Sendable {
         return value
     }
 
-    /// A field kept exactly as sent (a password: spaces count); `nil` and a problem when `required` and empty.
-    public func raw(_ name: String, problems: inout ValidationProblems, required: Bool = false) -> String? {
-        let value = fields[name] ?? ""
-        if value.isEmpty {
-            if required { problems.add(name, "can't be blank") }
-            return nil
-        }
-        return value
+    public func string(_ name: String, problems: inout ValidationProblems, required: Bool) -> String? {
+        string(name, problems: &problems, required: required, maxLength: nil)
     }
 }

@@ -7,7 +7,7 @@ import KeelCore
 ///
 /// | stage | slot | groups |
 /// |---|---|---|
-/// | `web.errorPages`: errors as the application's `errors/<status>` or `errors/default` template | errors | groups with HTML errors (`web`, `static`; unmatched requests that prefer HTML) |
+/// | `web.errorPages` (an error renderer): errors as the application's `errors/<status>` or `errors/default` template | errors | groups with HTML errors (`web`, `static`; unmatched requests that prefer HTML) |
 ///
 /// Without an `errors/default` template errors keep Keel's built-in page. Add it to an application's modules with
 /// the folder its templates ship in; `web.templates` overrides it (a deployment's own copy):
@@ -52,7 +52,7 @@ public struct WebModule: KeelModule {
 
     public func stages(for group: RouteGroup, app: KeelApplication) -> [PipelineStage] {
         guard group.errorFormat != .json else { return [] }
-        return [.wrapper(.errors, "web.errorPages", ErrorPages(templates: app.templates, format: group.errorFormat))]
+        return [.errorRenderer("web.errorPages", ErrorPages(templates: app.templates, format: group.errorFormat))]
     }
 }
 

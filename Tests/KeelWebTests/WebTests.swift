@@ -146,9 +146,9 @@ struct Pages: KeelModule {
 @Suite struct WebPagesTests {
     static let files = [
         "form": #"<p>{{greeting}}</p><form method="post">{{> keel/csrf}}<input name="name"></form>{{> keel/flash}}"#,
-        "plain": "{{> keel/flash}}<p>{{greeting}}</p>",
+        "plain": "{{> keel/flash}}<p>{{greeting}}</p><style nonce=\"{{keel.csp_nonce}}\">p{}</style>",
         "broken": "<p>{{greting}}</p>",
-        "errors/default": "<h1>{{status}} {{title}}</h1><p>{{explanation}}</p>{{#messages}}<li>{{.}}</li>{{/messages}}<code>{{request_id}}</code>",
+        "errors/default": "<style nonce=\"{{keel.csp_nonce}}\"></style><h1>{{status}} {{title}}</h1><p>{{explanation}}</p>{{#messages}}<li>{{.}}</li>{{/messages}}<code>{{request_id}}</code>",
         "errors/404": "<h1>Not here</h1><p>{{explanation}}</p>",
     ]
 
@@ -192,6 +192,9 @@ struct Pages: KeelModule {
             #expect(String(buffer: shown.body).contains(#"<p class="flash flash-success" role="status">Saved Ada</p>"#))
             let again = try await client.execute(uri: "/plain", method: .get, headers: [.cookie: cookie])
             #expect(!String(buffer: again.body).contains("Saved Ada"), "a flash is shown once")
+            // The nonce in the page is the one the policy allows.
+            let nonce = try #require(String(buffer: again.body).firstMatch(of: /nonce="([^"]+)"/)?.output.1)
+            #expect(again.headers[HTTPField.Name("Content-Security-Policy")!]?.contains("'nonce-\(nonce)'") == true)
         }
     }
 
@@ -207,6 +210,8 @@ struct Pages: KeelModule {
             #expect(body.contains("<h1>429 Too Many Requests</h1>"))
             #expect(body.contains("<li>Slow down.</li>"))
             #expect(body.contains("<code>\(limited.headers[HTTPField.Name("X-Request-ID")!] ?? "?")</code>"))
+            let nonce = try #require(body.firstMatch(of: /nonce="([^"]+)"/)?.output.1)
+            #expect(limited.headers[HTTPField.Name("Content-Security-Policy")!]?.contains("'nonce-\(nonce)'") == true, "an error page's nonce is the header's")
 
             let missing = try await client.execute(uri: "/no/such/page", method: .get, headers: [.accept: "text/html"])
             #expect(missing.status == .notFound)

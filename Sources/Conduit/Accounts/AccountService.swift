@@ -14,7 +14,7 @@ struct AccountService: Sendable {
 
     static let columns = ["id", "username", "email", "password_hash", "bio", "image"]
 
-    func register(_ input: JSONInput) async throws -> UserRow {
+    func register(_ input: some FieldInput) async throws -> UserRow {
         var problems = ValidationProblems()
         let username = input.string("username", problems: &problems, required: true)
         let email = input.string("email", problems: &problems, required: true)
@@ -45,7 +45,7 @@ struct AccountService: Sendable {
         }
     }
 
-    func login(_ input: JSONInput, client: String?, logger: Logger) async throws -> UserRow {
+    func login(_ input: some FieldInput, client: String?, logger: Logger) async throws -> UserRow {
         var problems = ValidationProblems()
         let email = input.string("email", problems: &problems, required: true)
         let password = input.string("password", problems: &problems, required: true)

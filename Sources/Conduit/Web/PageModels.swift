@@ -1,0 +1,116 @@
+import Foundation
+
+/// What the home page shows.
+struct HomePage {
+    let signedIn: Bool
+    let feed: Bool
+    let tag: String?
+    let articles: [ArticlePreview]
+    let pages: [PageLink]
+    let tags: [String]
+}
+
+/// An article in a list or at the top of its page.
+struct ArticlePreview {
+    let slug: String
+    let title: String
+    let description: String
+    let tags: [String]
+    let author: String
+    let authorImage: String?
+    let date: String
+    let favoritesCount: Int
+    let favorited: Bool
+
+    init(_ article: ArticleBody) {
+        slug = article.slug
+        title = article.title
+        description = article.description
+        tags = article.tagList
+        author = article.author.username
+        authorImage = article.author.image
+        date = String(article.createdAt.prefix(10))
+        favoritesCount = article.favoritesCount
+        favorited = article.favorited
+    }
+}
+
+/// One link of the pagination.
+struct PageLink {
+    let number: Int
+    let current: Bool
+    let href: String
+
+    static func pages(total: Int, size: Int, current: Int, feed: Bool, tag: String?) -> [PageLink] {
+        let count = (total + size - 1) / size
+        guard count > 1 else { return [] }
+        return (1...count).map { number in
+            var query: [String] = []
+            if feed { query.append("feed=you") }
+            if let tag, let escaped = tag.addingPercentEncoding(withAllowedCharacters: .alphanumerics) { query.append("tag=\(escaped)") }
+            if number > 1 { query.append("page=\(number)") }
+            return PageLink(number: number, current: number == current, href: "/" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
+        }
+    }
+}
+
+/// An article's own page.
+struct ArticlePage {
+    let article: ArticlePreview
+    /// The body as paragraphs of plain text (every character escaped by the template).
+    let paragraphs: [String]
+    let comments: [CommentView]
+    let signedIn: Bool
+
+    static func paragraphs(_ body: String) -> [String] {
+        body.replacingOccurrences(of: "\r\n", with: "\n").components(separatedBy: "\n\n")
+            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+    }
+}
+
+struct CommentView {
+    let id: Int
+    let body: String
+    let author: String
+    let date: String
+
+    init(_ comment: CommentBody) {
+        id = comment.id
+        body = comment.body
+        author = comment.author.username
+        date = String(comment.createdAt.prefix(10))
+    }
+}
+
+struct SignInPage {
+    let email: String?
+    let next: String?
+    let errors: [String: [String]]
+    /// Every problem as a sentence ("email or password is invalid").
+    let problems: [String]
+
+    init(email: String?, next: String?, errors: [String: [String]]) {
+        self.email = email
+        self.next = next
+        self.errors = errors
+        self.problems = Self.sentences(errors)
+    }
+
+    static func sentences(_ errors: [String: [String]]) -> [String] {
+        errors.keys.sorted().flatMap { key in (errors[key] ?? []).map { "\(key) \($0)" } }
+    }
+}
+
+struct SignUpPage {
+    let username: String?
+    let email: String?
+    let errors: [String: [String]]
+    let problems: [String]
+
+    init(username: String?, email: String?, errors: [String: [String]]) {
+        self.username = username
+        self.email = email
+        self.errors = errors
+        self.problems = SignInPage.sentences(errors)
+    }
+}

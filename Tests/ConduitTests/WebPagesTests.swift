@@ -1,0 +1,158 @@
+import Conduit
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Keel
+import KeelTesting
+import Testing
+
+/// A browser's state between requests: the session cookie and the last form's CSRF token.
+struct Browser {
+    var cookie: String?
+    var token: String?
+
+    var headers: HTTPFields {
+        var headers: HTTPFields = [:]
+        if let cookie { headers[.cookie] = cookie }
+        return headers
+    }
+
+    /// GET a page; keeps a new session cookie and the page's CSRF token.
+    mutating func get(_ client: any TestClientProtocol, _ uri: String) async throws -> (status: HTTPResponse.Status, html: String, headers: HTTPFields) {
+        let response = try await client.execute(uri: uri, method: .get, headers: headers)
+        keep(response)
+        let html = String(buffer: response.body)
+        if let found = html.firstMatch(of: /name="csrf_token" value="([A-Za-z0-9_-]+)"/)?.output.1 { token = String(found) }
+        return (response.status, html, response.headers)
+    }
+
+    /// POST a form with the CSRF token (unless `withToken` is false).
+    mutating func post(
+        _ client: any TestClientProtocol, _ uri: String, _ fields: [(String, String)], withToken: Bool = true
+    ) async throws -> (status: HTTPResponse.Status, html: String, headers: HTTPFields) {
+        var all = fields
+        if withToken, let token { all.append(("csrf_token", token)) }
+        let text = all.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&")
+        var headers = self.headers
+        headers[.contentType] = "application/x-www-form-urlencoded"
+        let response = try await client.execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(string: text))
+        keep(response)
+        return (response.status, String(buffer: response.body), response.headers)
+    }
+
+    mutating func keep(_ response: TestResponse) {
+        for field in response.headers[values: .setCookie] where field.hasPrefix("keel_session=") {
+            let pair = String(field.split(separator: ";")[0])
+            cookie = pair == "keel_session=" ? nil : pair
+            if field.contains("Max-Age=0") { cookie = nil }
+        }
+    }
+}
+
+@Suite struct WebPagesTests {
+    @Test func signUpSignOutAndSignInThroughForms() async throws {
+        let app = try await KeelTestApplication.conduit(url: "sqlite://:memory:")
+        try await app.application().test(.router) { client in
+            var browser = Browser()
+            let form = try await browser.get(client, "/register")
+            #expect(form.status == .ok)
+            #expect(form.html.contains("<h1>Sign up</h1>"))
+            #expect(browser.token != nil)
+
+            // Problems come back next to their fields, with what was typed kept (and escaped).
+            let invalid = try await browser.post(client, "/register", [("username", ""), ("email", "a\"<b>@example.com"), ("password", "short")])
+            #expect(invalid.status == .unprocessableContent)
+            #expect(invalid.html.contains("username can&#39;t be blank"))
+            #expect(invalid.html.contains(#"value="a&quot;&lt;b&gt;@example.com""#))
+            #expect(invalid.html.contains("password "))
+
+            let before = browser.cookie
+            let created = try await browser.post(client, "/register", [("username", "ada"), ("email", "ada@example.com"), ("password", "a-long-secret")])
+            #expect(created.status == .seeOther)
+            #expect(created.headers[.location] == "/")
+            #expect(browser.cookie != nil && browser.cookie != before, "signing in gives the session a new key")
+            let home = try await browser.get(client, "/")
+            #expect(home.html.contains("Welcome to Conduit, ada."))
+            #expect(home.html.contains("Sign out"))
+            #expect(home.html.contains("Your Feed"))
+
+            let out = try await browser.post(client, "/logout", [])
+            #expect(out.status == .seeOther)
+            #expect(browser.cookie == nil)
+            #expect(try await browser.get(client, "/").html.contains(#"<a href="/login">Sign in</a>"#))
+
+            _ = try await browser.get(client, "/login?next=%2Farticle%2Fx")
+            let wrong = try await browser.post(client, "/login", [("email", "ada@example.com"), ("password", "not-it"), ("next", "/article/x")])
+            #expect(wrong.status == .unprocessableContent)
+            #expect(wrong.html.contains("email or password is invalid"))
+            let signedIn = try await browser.post(client, "/login", [("email", "ada@example.com"), ("password", "a-long-secret"), ("next", "/article/x")])
+            #expect(signedIn.status == .seeOther)
+            #expect(signedIn.headers[.location] == "/article/x")
+
+            _ = try await browser.get(client, "/login")
+            _ = try await browser.post(client, "/logout", [])
+            _ = try await browser.get(client, "/login")
+            let offSite = try await browser.post(client, "/login", [("email", "ada@example.com"), ("password", "a-long-secret"), ("next", "//evil.example/")])
+            #expect(offSite.headers[.location] == "/", "next= goes only to this site")
+        }
+    }
+
+    @Test func aForgedCrossSiteFormChangesNothing() async throws {
+        let app = try await KeelTestApplication.conduit(url: "sqlite://:memory:")
+        try await app.application().test(.router) { client in
+            var browser = Browser()
+            _ = try await browser.get(client, "/register")
+            _ = try await browser.post(client, "/register", [("username", "bob"), ("email", "bob@example.com"), ("password", "a-long-secret")])
+            let forged = try await browser.post(client, "/logout", [], withToken: false)
+            #expect(forged.status == .forbidden)
+            #expect(forged.html.contains("security token is missing or does not match"))
+            #expect(forged.headers[HTTPField.Name("X-Frame-Options")!] == "DENY")
+            #expect(try await browser.get(client, "/").html.contains("Sign out"), "still signed in")
+        }
+    }
+
+    @Test func homeFeedsTagsPagesAndAnArticle() async throws {
+        let app = try await KeelTestApplication.conduit(url: "sqlite://:memory:")
+        try await app.application().test(.router) { client in
+            let token = try await register(client, "writer")
+            for number in 1...12 {
+                let article: [String: Any] = [
+                    "title": "Post \(number)", "description": "About <\(number)>", "body": "First paragraph.\n\nSecond <b>not bold</b>.",
+                    "tagList": number.isMultiple(of: 2) ? ["even"] : ["odd"],
+                ]
+                try await client.execute(uri: "/api/articles", method: .post, headers: tokenHeaders(token), body: body(["article": article])) {
+                    #expect($0.status == .created)
+                }
+            }
+            var browser = Browser()
+            let first = try await browser.get(client, "/")
+            #expect(first.html.contains("Post 12"))
+            #expect(!first.html.contains("Post 2<"), "ten a page, newest first")
+            #expect(first.html.contains("About &lt;12&gt;"))
+            #expect(first.html.contains(#"href="/?page=2""#))
+            let second = try await browser.get(client, "/?page=2")
+            #expect(second.html.contains("Post 1<") && second.html.contains("Post 2<"))
+            let even = try await browser.get(client, "/?tag=even")
+            #expect(even.html.contains("Post 12") && !even.html.contains("Post 11"))
+            #expect(even.html.contains(#"class="active" href="/?tag=even""#))
+
+            let slug = try #require(first.html.firstMatch(of: /href="\/article\/([^"]+)"/)?.output.1)
+            let article = try await browser.get(client, "/article/\(slug)")
+            #expect(article.status == .ok)
+            #expect(article.html.contains("<h1>Post 12</h1>"))
+            #expect(article.html.contains("<p>First paragraph.</p>"))
+            #expect(article.html.contains("Second &lt;b&gt;not bold&lt;/b&gt;."))
+
+            let missing = try await browser.get(client, "/article/no-such-article")
+            #expect(missing.status == .notFound)
+            #expect(missing.html.contains("<h1>404 Not Found</h1>"))
+            #expect(missing.html.contains("Back to the home page"))
+
+            // Your feed needs a signed-in user.
+            let feed = try await client.execute(uri: "/?feed=you", method: .get)
+            #expect(feed.status == .seeOther)
+            #expect(feed.headers[.location] == "/login?next=%2F%3Ffeed%3Dyou")
+        }
+    }
+}
