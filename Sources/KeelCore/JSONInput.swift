@@ -83,6 +83,8 @@ public protocol FieldInput {
     /// A text field: `nil` when absent (a problem if `required`, as is one that is only whitespace); whitespace is
     /// kept.
     func string(_ key: String, problems: inout ValidationProblems, required: Bool) -> String?
+    /// A list of text values (a JSON array; a form's comma-separated field); `nil` when absent.
+    func strings(_ key: String, problems: inout ValidationProblems) -> [String]?
 }
 
 public struct ValidationProblems: Sendable {

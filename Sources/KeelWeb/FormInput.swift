@@ -67,4 +67,11 @@ public struct FormInput: Sendable, FieldInput {
     public func string(_ name: String, problems: inout ValidationProblems, required: Bool) -> String? {
         string(name, problems: &problems, required: required, maxLength: nil)
     }
+
+    /// A comma-separated field as its parts (`dragons, training` is `["dragons", " training"]`: callers trim);
+    /// `nil` when absent or empty.
+    public func strings(_ name: String, problems: inout ValidationProblems) -> [String]? {
+        guard let value = fields[name], !value.isEmpty else { return nil }
+        return value.split(separator: ",").map(String.init)
+    }
 }

@@ -155,4 +155,64 @@ struct Browser {
             #expect(feed.headers[.location] == "/login?next=%2F%3Ffeed%3Dyou")
         }
     }
+
+    @Test func writeCommentFavoriteFollowAndProfiles() async throws {
+        let app = try await KeelTestApplication.conduit(url: "sqlite://:memory:")
+        try await app.application().test(.router) { client in
+            var author = Browser()
+            // The editor needs a signed-in user.
+            let anonymous = try await author.get(client, "/editor")
+            #expect(anonymous.status == .seeOther)
+            #expect(anonymous.headers[.location] == "/login?next=%2Feditor")
+
+            _ = try await author.get(client, "/register")
+            _ = try await author.post(client, "/register", [("username", "author"), ("email", "author@example.com"), ("password", "a-long-secret")])
+            _ = try await author.get(client, "/editor")
+            let incomplete = try await author.post(client, "/editor", [("title", "Dragons"), ("description", ""), ("body", "Text")])
+            #expect(incomplete.status == .unprocessableContent)
+            #expect(incomplete.html.contains("description can&#39;t be blank"))
+            #expect(incomplete.html.contains(#"value="Dragons""#), "what was typed stays")
+            let published = try await author.post(client, "/editor", [
+                ("title", "How to train your dragon"), ("description", "Ever wonder how?"), ("body", "It takes a Jacobian.\n\nAnd patience."),
+                ("tagList", "training, dragons"),
+            ])
+            #expect(published.status == .seeOther)
+            let location = try #require(published.headers[.location])
+            #expect(location.hasPrefix("/article/how-to-train-your-dragon-"))
+            let page = try await author.get(client, location)
+            #expect(page.html.contains("Published."))
+            #expect(page.html.contains(#"<span class="tag">dragons</span><span class="tag">training</span>"#), "tags sorted, as the API shows them")
+            #expect(!page.html.contains("Follow author"), "no follow button for oneself")
+
+            var reader = Browser()
+            _ = try await reader.get(client, "/register")
+            _ = try await reader.post(client, "/register", [("username", "reader"), ("email", "reader@example.com"), ("password", "a-long-secret")])
+            _ = try await reader.get(client, location)
+            let commented = try await reader.post(client, location + "/comments", [("body", "Great <post>!")])
+            #expect(commented.status == .seeOther)
+            var shown = try await reader.get(client, location)
+            #expect(shown.html.contains("<p>Great &lt;post&gt;!</p>"))
+            let deleteAction = try #require(shown.html.firstMatch(of: /action="(\/article\/[^"]+\/comments\/\d+\/delete)"/)?.output.1)
+            #expect(try await author.get(client, location).html.contains("/delete\"") == false, "only the comment's author sees Delete")
+
+            _ = try await reader.post(client, location + "/favorite", [("on", "1")])
+            _ = try await reader.post(client, "/profile/author/follow", [("on", "1"), ("next", location)])
+            shown = try await reader.get(client, location)
+            #expect(shown.html.contains("Unfavorite (1)"))
+            #expect(shown.html.contains("Unfollow author"))
+            let feed = try await reader.get(client, "/?feed=you")
+            #expect(feed.html.contains("How to train your dragon"), "following puts the author's articles in your feed")
+            let favorited = try await reader.get(client, "/profile/reader?tab=favorited")
+            #expect(favorited.html.contains("How to train your dragon"))
+            let authored = try await reader.get(client, "/profile/reader")
+            #expect(authored.html.contains("No articles are here"))
+
+            _ = try await reader.get(client, location)
+            let deleted = try await reader.post(client, String(deleteAction), [])
+            #expect(deleted.status == .seeOther)
+            #expect(!(try await reader.get(client, location).html.contains("Great &lt;post&gt;!")))
+            _ = try await reader.post(client, "/profile/author/follow", [("on", "0")])
+            #expect(try await reader.get(client, "/profile/author").html.contains("Follow author"))
+        }
+    }
 }

@@ -48,7 +48,7 @@ extension ArticleService {
         }
     }
 
-    func addComment(slug: String, input: JSONInput, by viewer: Int) async throws -> CommentBody {
+    func addComment(slug: String, input: some FieldInput, by viewer: Int) async throws -> CommentBody {
         let (articleID, _) = try await owner(slug: slug)
         var problems = ValidationProblems()
         let body = input.string("body", problems: &problems, required: true)

@@ -6,7 +6,7 @@ import SQLKit
 
 /// Writing articles: create, update, delete, favorite.
 extension ArticleService {
-    func create(_ input: JSONInput, author: Int) async throws -> String {
+    func create(_ input: some FieldInput, author: Int) async throws -> String {
         var problems = ValidationProblems()
         let title = input.string("title", problems: &problems, required: true)
         let description = input.string("description", problems: &problems, required: true)

@@ -21,6 +21,7 @@ struct ArticlePreview {
     let date: String
     let favoritesCount: Int
     let favorited: Bool
+    let following: Bool
 
     init(_ article: ArticleBody) {
         slug = article.slug
@@ -32,6 +33,7 @@ struct ArticlePreview {
         date = String(article.createdAt.prefix(10))
         favoritesCount = article.favoritesCount
         favorited = article.favorited
+        following = article.author.following
     }
 }
 
@@ -61,6 +63,8 @@ struct ArticlePage {
     let paragraphs: [String]
     let comments: [CommentView]
     let signedIn: Bool
+    /// The reader wrote it (no follow button for oneself).
+    let mine: Bool
 
     static func paragraphs(_ body: String) -> [String] {
         body.replacingOccurrences(of: "\r\n", with: "\n").components(separatedBy: "\n\n")
@@ -73,13 +77,48 @@ struct CommentView {
     let body: String
     let author: String
     let date: String
+    /// The reader wrote it (a delete button).
+    let mine: Bool
 
-    init(_ comment: CommentBody) {
+    init(_ comment: CommentBody, reader: String?) {
         id = comment.id
         body = comment.body
         author = comment.author.username
         date = String(comment.createdAt.prefix(10))
+        mine = comment.author.username == reader
     }
+}
+
+/// The article editor.
+struct EditorPage {
+    let title: String?
+    let description: String?
+    let body: String?
+    let tags: String?
+    let errors: [String: [String]]
+    let problems: [String]
+
+    init(title: String? = nil, description: String? = nil, body: String? = nil, tags: String? = nil, errors: [String: [String]] = [:]) {
+        self.title = title
+        self.description = description
+        self.body = body
+        self.tags = tags
+        self.errors = errors
+        self.problems = SignInPage.sentences(errors)
+    }
+}
+
+/// A user's page: their articles, or the ones they favorited.
+struct ProfilePage {
+    let username: String
+    let bio: String?
+    let image: String?
+    let following: Bool
+    /// The reader is this user.
+    let mine: Bool
+    let signedIn: Bool
+    let favoritedTab: Bool
+    let articles: [ArticlePreview]
 }
 
 struct SignInPage {

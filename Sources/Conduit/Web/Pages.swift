@@ -4,7 +4,8 @@ import Hummingbird
 import HTTPTypes
 
 /// Conduit's pages for people, server-rendered on the `web` route group: the home page (global feed, your feed, tag
-/// filter, pages of ten), an article with its comments, sign in, sign up and sign out. Unsafe actions are POST forms
+/// filter, pages of ten), an article (comments added and deleted, favorite, follow), a profile (articles, favorited),
+/// the editor for a new article, sign in, sign up and sign out. Unsafe actions are POST forms
 /// with the CSRF token; nothing needs JavaScript. Written only against Keel's public API, on the same services as the
 /// RealWorld API.
 public struct Pages: KeelModule {
@@ -15,17 +16,28 @@ public struct Pages: KeelModule {
     /// Articles on one page of the home page.
     static let pageSize = 10
 
+    /// To the sign-in page, coming back to `next` afterwards.
+    static func signIn(next: String) -> Response {
+        SafeRedirect.seeOther("/login?next=" + escaped(next))
+    }
+
+    /// A path segment or query value percent-encoded (slugs and names may be any script).
+    static func escaped(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? ""
+    }
+
     public func routes(into routes: KeelRoutes, app: KeelApplication) throws {
         let web = routes.web
         let templates = app.templates
         let articles = ArticleService(app: app)
         let accounts = AccountService(app: app)
+        let profiles = ProfileService(app: app)
 
         web.get("/") { request, context -> Response in
             let viewer = try context.identity.optionalUserID(as: Int.self)
             let parameters = request.uri.queryParameters
             let feed = parameters.get("feed") == "you"
-            if feed && viewer == nil { return SafeRedirect.seeOther("/login?next=%2F%3Ffeed%3Dyou") }
+            if feed && viewer == nil { return Self.signIn(next: "/?feed=you") }
             var query = try ArticleQuery(parameters)
             let page = max(1, Int(parameters.get("page") ?? "") ?? 1)
             query.limit = Self.pageSize
@@ -43,9 +55,80 @@ public struct Pages: KeelModule {
             let slug = try context.parameters.require("slug")
             let article = try await articles.article(slug: slug, viewer: viewer)
             let comments = try await articles.comments(slug: slug, viewer: viewer)
+            let reader = try await viewer.asyncMap { try await accounts.find("id", $0)?.username } ?? nil
             return try templates.page("article", ArticlePage(
                 article: ArticlePreview(article), paragraphs: ArticlePage.paragraphs(article.body ?? ""),
-                comments: comments.map(CommentView.init), signedIn: viewer != nil), context: context)
+                comments: comments.map { CommentView($0, reader: reader) }, signedIn: viewer != nil,
+                mine: reader == article.author.username), context: context)
+        }
+
+        web.post("/article/{slug}/comments") { request, context -> Response in
+            let slug = try context.parameters.require("slug")
+            guard let viewer = try context.identity.optionalUserID(as: Int.self) else { return Self.signIn(next: "/article/\(slug)") }
+            let form = try await FormInput.read(request, context: context)
+            do {
+                _ = try await articles.addComment(slug: slug, input: form, by: viewer)
+            } catch let error as KeelError where error.status == .unprocessableContent {
+                context.session.flash("The comment was not added: \(SignInPage.sentences(error.messages).joined(separator: "; ")).", level: .error)
+            }
+            return SafeRedirect.seeOther("/article/\(Self.escaped(slug))#comments")
+        }
+
+        web.post("/article/{slug}/comments/{id}/delete") { _, context -> Response in
+            let slug = try context.parameters.require("slug")
+            guard let viewer = try context.identity.optionalUserID(as: Int.self) else { return Self.signIn(next: "/article/\(slug)") }
+            try await articles.deleteComment(slug: slug, id: try context.parameters.require("id", as: Int.self), by: viewer)
+            return SafeRedirect.seeOther("/article/\(Self.escaped(slug))#comments")
+        }
+
+        web.post("/article/{slug}/favorite") { request, context -> Response in
+            let slug = try context.parameters.require("slug")
+            guard let viewer = try context.identity.optionalUserID(as: Int.self) else { return Self.signIn(next: "/article/\(slug)") }
+            let form = try await FormInput.read(request, context: context)
+            try await articles.favorite(slug: slug, by: viewer, on: form["on"] != "0")
+            return SafeRedirect.seeOther(SafeRedirect.path(form["next"], fallback: "/article/\(Self.escaped(slug))"))
+        }
+
+        web.post("/profile/{username}/follow") { request, context -> Response in
+            let username = try context.parameters.require("username")
+            guard let viewer = try context.identity.optionalUserID(as: Int.self) else { return Self.signIn(next: "/profile/\(username)") }
+            let form = try await FormInput.read(request, context: context)
+            _ = try await profiles.follow(username: username, viewer: viewer, following: form["on"] != "0")
+            return SafeRedirect.seeOther(SafeRedirect.path(form["next"], fallback: "/profile/\(Self.escaped(username))"))
+        }
+
+        web.get("/profile/{username}") { request, context -> Response in
+            let viewer = try context.identity.optionalUserID(as: Int.self)
+            let username = try context.parameters.require("username")
+            let profile = try await profiles.profile(username: username, viewer: viewer)
+            let favoritedTab = request.uri.queryParameters.get("tab") == "favorited"
+            var query = try ArticleQuery(Parameters())
+            query.limit = Self.pageSize
+            if favoritedTab { query.favorited = username } else { query.author = username }
+            let list = try await articles.list(query, viewer: viewer, feed: false)
+            let reader = try await viewer.asyncMap { try await accounts.find("id", $0)?.username } ?? nil
+            return try templates.page("profile", ProfilePage(
+                username: profile.username, bio: profile.bio, image: profile.image, following: profile.following,
+                mine: reader == profile.username, signedIn: viewer != nil, favoritedTab: favoritedTab,
+                articles: list.articles.map(ArticlePreview.init)), context: context)
+        }
+
+        web.get("/editor") { _, context -> Response in
+            guard try context.identity.optionalUserID(as: Int.self) != nil else { return Self.signIn(next: "/editor") }
+            return try templates.page("editor", EditorPage(), context: context)
+        }
+        web.post("/editor") { request, context -> Response in
+            guard let viewer = try context.identity.optionalUserID(as: Int.self) else { return Self.signIn(next: "/editor") }
+            let form = try await FormInput.read(request, context: context)
+            do {
+                let slug = try await articles.create(form, author: viewer)
+                context.session.flash("Published.", level: .success)
+                return SafeRedirect.seeOther("/article/\(Self.escaped(slug))")
+            } catch let error as KeelError where error.status == .unprocessableContent {
+                return try templates.page("editor", EditorPage(
+                    title: form["title"], description: form["description"], body: form["body"], tags: form["tagList"],
+                    errors: error.messages), context: context, status: .unprocessableContent)
+            }
         }
 
         web.get("/login") { request, context in
@@ -86,5 +169,13 @@ public struct Pages: KeelModule {
             context.session.logout()
             return SafeRedirect.seeOther("/")
         }
+    }
+}
+
+extension Optional {
+    /// `map` for an async transform.
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let self else { return nil }
+        return try await transform(self)
     }
 }
