@@ -85,6 +85,15 @@ public protocol FieldInput {
     func string(_ key: String, problems: inout ValidationProblems, required: Bool) -> String?
     /// A list of text values (a JSON array; a form's comma-separated field); `nil` when absent.
     func strings(_ key: String, problems: inout ValidationProblems) -> [String]?
+    /// Whether the field was sent at all (a partial update changes only what was sent).
+    func contains(_ key: String) -> Bool
+}
+
+extension FieldInput {
+    /// An optional text field.
+    public func string(_ key: String, problems: inout ValidationProblems) -> String? {
+        string(key, problems: &problems, required: false)
+    }
 }
 
 public struct ValidationProblems: Sendable {

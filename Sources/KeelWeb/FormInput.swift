@@ -49,6 +49,14 @@ public struct FormInput: Sendable, FieldInput {
     /// A field's value as sent, or `nil`.
     public subscript(name: String) -> String? { fields[name] }
 
+    /// Whether the form has the field.
+    public func contains(_ name: String) -> Bool { fields[name] != nil }
+
+    /// The same form without the fields left empty (a settings form's "new password" left blank changes nothing).
+    public func droppingEmpty(_ names: String...) -> FormInput {
+        FormInput(fields: fields.filter { !(names.contains($0.key) && $0.value.isEmpty) })
+    }
+
     /// A text field as sent (whitespace kept: a password's spaces count); `nil` when absent or empty (a problem when
     /// `required`, as is one that is only whitespace), a problem when longer than `maxLength` characters.
     public func string(_ name: String, problems: inout ValidationProblems, required: Bool = false, maxLength: Int? = nil) -> String? {

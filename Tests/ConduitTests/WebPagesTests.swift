@@ -193,7 +193,7 @@ struct Browser {
             var shown = try await reader.get(client, location)
             #expect(shown.html.contains("<p>Great &lt;post&gt;!</p>"))
             let deleteAction = try #require(shown.html.firstMatch(of: /action="(\/article\/[^"]+\/comments\/\d+\/delete)"/)?.output.1)
-            #expect(try await author.get(client, location).html.contains("/delete\"") == false, "only the comment's author sees Delete")
+            #expect(try await author.get(client, location).html.firstMatch(of: /\/comments\/\d+\/delete/) == nil, "only the comment's author sees Delete")
 
             _ = try await reader.post(client, location + "/favorite", [("on", "1")])
             _ = try await reader.post(client, "/profile/author/follow", [("on", "1"), ("next", location)])
@@ -213,6 +213,76 @@ struct Browser {
             #expect(!(try await reader.get(client, location).html.contains("Great &lt;post&gt;!")))
             _ = try await reader.post(client, "/profile/author/follow", [("on", "0")])
             #expect(try await reader.get(client, "/profile/author").html.contains("Follow author"))
+        }
+    }
+
+    @Test func settingsAndAPasswordChangeSignsOutOtherBrowsers() async throws {
+        let app = try await KeelTestApplication.conduit(url: "sqlite://:memory:")
+        try await app.application().test(.router) { client in
+            var laptop = Browser()
+            _ = try await laptop.get(client, "/register")
+            _ = try await laptop.post(client, "/register", [("username", "grace"), ("email", "grace@example.com"), ("password", "a-long-secret")])
+            var phone = Browser()
+            _ = try await phone.get(client, "/login")
+            _ = try await phone.post(client, "/login", [("email", "grace@example.com"), ("password", "a-long-secret")])
+            #expect(try await phone.get(client, "/").html.contains("Sign out"))
+
+            let form = try await laptop.get(client, "/settings")
+            #expect(form.html.contains(#"value="grace@example.com""#))
+            let bad = try await laptop.post(client, "/settings", [
+                ("image", ""), ("username", "grace"), ("bio", ""), ("email", "not-an-email"), ("password", ""),
+            ])
+            #expect(bad.status == .unprocessableContent)
+            #expect(bad.html.contains("email "))
+            let bio = try await laptop.post(client, "/settings", [
+                ("image", ""), ("username", "grace"), ("bio", "Admiral <b>"), ("email", "grace@example.com"), ("password", ""),
+            ])
+            #expect(bio.status == .seeOther)
+            let saved = try await laptop.get(client, "/settings")
+            #expect(saved.html.contains("Your settings were saved."))
+            #expect(saved.html.contains("Admiral &lt;b&gt;</textarea>"))
+            #expect(try await phone.get(client, "/").html.contains("Sign out"), "no new password: other sessions stay")
+
+            let changed = try await laptop.post(client, "/settings", [
+                ("image", ""), ("username", "grace"), ("bio", "Admiral"), ("email", "grace@example.com"), ("password", "another-long-secret"),
+            ])
+            #expect(changed.status == .seeOther)
+            #expect(try await laptop.get(client, "/settings").html.contains("other sessions were signed out"))
+            #expect(try await phone.get(client, "/").html.contains(#"<a href="/login">Sign in</a>"#), "the phone was signed out")
+            _ = try await phone.get(client, "/login")
+            let old = try await phone.post(client, "/login", [("email", "grace@example.com"), ("password", "a-long-secret")])
+            #expect(old.status == .unprocessableContent)
+        }
+    }
+
+    @Test func anAuthorEditsAndDeletesTheirArticleAndNobodyElseCan() async throws {
+        let app = try await KeelTestApplication.conduit(url: "sqlite://:memory:")
+        try await app.application().test(.router) { client in
+            var author = Browser()
+            _ = try await author.get(client, "/register")
+            _ = try await author.post(client, "/register", [("username", "writer"), ("email", "writer@example.com"), ("password", "a-long-secret")])
+            _ = try await author.get(client, "/editor")
+            let published = try await author.post(client, "/editor", [("title", "First title"), ("description", "d"), ("body", "b"), ("tagList", "")])
+            let location = try #require(published.headers[.location])
+            let slug = String(location.dropFirst("/article/".count))
+            let edit = try await author.get(client, "/editor/\(slug)")
+            #expect(edit.html.contains(#"value="First title""#))
+            let saved = try await author.post(client, "/editor/\(slug)", [("title", "Second title"), ("description", "d"), ("body", "b2")])
+            #expect(saved.status == .seeOther)
+            let moved = try #require(saved.headers[.location])
+            #expect(try await author.get(client, moved).html.contains("<h1>Second title</h1>"))
+
+            var other = Browser()
+            _ = try await other.get(client, "/register")
+            _ = try await other.post(client, "/register", [("username", "other"), ("email", "other@example.com"), ("password", "a-long-secret")])
+            let newSlug = String(moved.dropFirst("/article/".count))
+            #expect(try await other.get(client, "/editor/\(newSlug)").status == .forbidden)
+            _ = try await other.get(client, moved)
+            #expect(try await other.post(client, "/article/\(newSlug)/delete", []).status == .forbidden)
+
+            _ = try await author.get(client, moved)
+            #expect(try await author.post(client, "/article/\(newSlug)/delete", []).status == .seeOther)
+            #expect(try await author.get(client, moved).status == .notFound)
         }
     }
 }

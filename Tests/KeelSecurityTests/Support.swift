@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Hummingbird
 import HummingbirdTesting
 import Keel
@@ -7,6 +8,14 @@ import KeelTesting
 /// Routes for the security tests.
 struct SecureProbe: KeelModule {
     var name: String { "probe" }
+    /// How `/sleepy`'s handler ended.
+    let sleeps = Outcomes()
+
+    final class Outcomes: Sendable {
+        private let storage = Mutex<[String]>([])
+        func add(_ outcome: String) { storage.withLock { $0.append(outcome) } }
+        var all: [String] { storage.withLock { $0 } }
+    }
 
     struct Crash: Error {}
     struct Echo: Codable, ResponseEncodable { let text: String }
@@ -18,8 +27,15 @@ struct SecureProbe: KeelModule {
             "\(context.security.clientAddress ?? "-") \(context.security.isSecure) \(context.security.host ?? "-")"
         }
         router.get("/crash") { _, _ -> String in throw Crash() }
+        let sleeps = self.sleeps
         router.get("/sleepy") { _, _ -> String in
-            try await Task.sleep(for: .seconds(10))
+            do {
+                try await Task.sleep(for: .seconds(30))
+            } catch is CancellationError {
+                sleeps.add("cancelled")
+                throw CancellationError()
+            }
+            sleeps.add("woke")
             return "woke"
         }
         router.get("/own-headers") { _, _ in
@@ -36,8 +52,8 @@ struct SecureProbe: KeelModule {
 }
 
 extension KeelTestApplication {
-    static func secure(profile: Profile = .test, values: [String: String] = [:]) async throws -> KeelTestApplication {
-        try await make(modules: [SecureProbe()], profile: profile, values: values)
+    static func secure(profile: Profile = .test, values: [String: String] = [:], probe: SecureProbe = SecureProbe()) async throws -> KeelTestApplication {
+        try await make(modules: [probe], profile: profile, values: values)
     }
 }
 

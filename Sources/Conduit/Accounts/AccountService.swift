@@ -87,7 +87,7 @@ struct AccountService: Sendable {
     }
 
     /// Applies the fields a client may change; anything else in the body (id, token, dates) is ignored.
-    func update(_ user: UserRow, with input: JSONInput) async throws -> UserRow {
+    func update(_ user: UserRow, with input: some FieldInput) async throws -> UserRow {
         var problems = ValidationProblems()
         let username = input.contains("username") ? input.string("username", problems: &problems, required: true) : nil
         let email = input.contains("email") ? input.string("email", problems: &problems, required: true) : nil

@@ -39,7 +39,7 @@ extension ArticleService {
         return slug
     }
 
-    func update(slug: String, with input: JSONInput, by viewer: Int) async throws -> String {
+    func update(slug: String, with input: some FieldInput, by viewer: Int) async throws -> String {
         let (id, author) = try await owner(slug: slug)
         guard author == viewer else { throw Self.forbidden }
         var problems = ValidationProblems()

@@ -89,8 +89,9 @@ struct CommentView {
     }
 }
 
-/// The article editor.
+/// The article editor: a new article (`slug` nil) or an existing one.
 struct EditorPage {
+    let slug: String?
     let title: String?
     let description: String?
     let body: String?
@@ -98,7 +99,11 @@ struct EditorPage {
     let errors: [String: [String]]
     let problems: [String]
 
-    init(title: String? = nil, description: String? = nil, body: String? = nil, tags: String? = nil, errors: [String: [String]] = [:]) {
+    init(
+        slug: String? = nil, title: String? = nil, description: String? = nil, body: String? = nil, tags: String? = nil,
+        errors: [String: [String]] = [:]
+    ) {
+        self.slug = slug
         self.title = title
         self.description = description
         self.body = body
@@ -149,6 +154,25 @@ struct SignUpPage {
     init(username: String?, email: String?, errors: [String: [String]]) {
         self.username = username
         self.email = email
+        self.errors = errors
+        self.problems = SignInPage.sentences(errors)
+    }
+}
+
+/// The signed-in user's settings.
+struct SettingsPage {
+    let username: String?
+    let email: String?
+    let bio: String?
+    let image: String?
+    let errors: [String: [String]]
+    let problems: [String]
+
+    init(username: String?, email: String?, bio: String?, image: String?, errors: [String: [String]] = [:]) {
+        self.username = username
+        self.email = email
+        self.bio = bio
+        self.image = image
         self.errors = errors
         self.problems = SignInPage.sentences(errors)
     }

@@ -5,7 +5,8 @@ import HTTPTypes
 
 /// Conduit's pages for people, server-rendered on the `web` route group: the home page (global feed, your feed, tag
 /// filter, pages of ten), an article (comments added and deleted, favorite, follow), a profile (articles, favorited),
-/// the editor for a new article, sign in, sign up and sign out. Unsafe actions are POST forms
+/// the editor (new and existing articles), settings (a new password signs out the user's other sessions), sign in,
+/// sign up and sign out. Unsafe actions are POST forms
 /// with the CSRF token; nothing needs JavaScript. Written only against Keel's public API, on the same services as the
 /// RealWorld API.
 public struct Pages: KeelModule {
@@ -129,6 +130,65 @@ public struct Pages: KeelModule {
                     title: form["title"], description: form["description"], body: form["body"], tags: form["tagList"],
                     errors: error.messages), context: context, status: .unprocessableContent)
             }
+        }
+
+        web.get("/editor/{slug}") { _, context -> Response in
+            let slug = try context.parameters.require("slug")
+            guard let viewer = try context.identity.optionalUserID(as: Int.self) else { return Self.signIn(next: "/editor/\(slug)") }
+            let article = try await articles.article(slug: slug, viewer: viewer)
+            guard try await articles.owner(slug: slug).author == viewer else { throw KeelError(.forbidden, message: "Only its author may edit an article.") }
+            return try templates.page("editor", EditorPage(
+                slug: article.slug, title: article.title, description: article.description, body: article.body,
+                tags: article.tagList.joined(separator: ", ")), context: context)
+        }
+        web.post("/editor/{slug}") { request, context -> Response in
+            let slug = try context.parameters.require("slug")
+            guard let viewer = try context.identity.optionalUserID(as: Int.self) else { return Self.signIn(next: "/editor/\(slug)") }
+            let form = try await FormInput.read(request, context: context)
+            do {
+                let newSlug = try await articles.update(slug: slug, with: form, by: viewer)
+                context.session.flash("Saved.", level: .success)
+                return SafeRedirect.seeOther("/article/\(Self.escaped(newSlug))")
+            } catch let error as KeelError where error.status == .unprocessableContent {
+                return try templates.page("editor", EditorPage(
+                    slug: slug, title: form["title"], description: form["description"], body: form["body"], tags: form["tagList"],
+                    errors: error.messages), context: context, status: .unprocessableContent)
+            }
+        }
+        web.post("/article/{slug}/delete") { _, context -> Response in
+            let slug = try context.parameters.require("slug")
+            guard let viewer = try context.identity.optionalUserID(as: Int.self) else { return Self.signIn(next: "/article/\(slug)") }
+            try await articles.delete(slug: slug, by: viewer)
+            context.session.flash("The article was deleted.", level: .info)
+            return SafeRedirect.seeOther("/")
+        }
+
+        web.get("/settings") { _, context -> Response in
+            guard try context.identity.optionalUserID(as: Int.self) != nil else { return Self.signIn(next: "/settings") }
+            let user = try await accounts.currentUser(context)
+            return try templates.page("settings", SettingsPage(username: user.username, email: user.email, bio: user.bio, image: user.image),
+                                      context: context)
+        }
+        web.post("/settings") { request, context -> Response in
+            guard let viewer = try context.identity.optionalUserID(as: Int.self) else { return Self.signIn(next: "/settings") }
+            let user = try await accounts.currentUser(context)
+            // A "new password" left blank changes nothing.
+            let form = try await FormInput.read(request, context: context).droppingEmpty("password")
+            do {
+                _ = try await accounts.update(user, with: form)
+            } catch let error as KeelError where error.status == .unprocessableContent {
+                return try templates.page("settings", SettingsPage(
+                    username: form["username"], email: form["email"], bio: form["bio"], image: form["image"], errors: error.messages),
+                    context: context, status: .unprocessableContent)
+            }
+            if form.contains("password") {
+                // The update ended every session of the user; this browser stays signed in with a new key.
+                context.session.login(userID: String(viewer))
+                context.session.flash("Your password was changed; other sessions were signed out.", level: .success)
+            } else {
+                context.session.flash("Your settings were saved.", level: .success)
+            }
+            return SafeRedirect.seeOther("/settings")
         }
 
         web.get("/login") { request, context in
