@@ -116,10 +116,7 @@ public struct KeelApplication: Sendable, CustomReflectable {
     /// The part a module installed; stops the process with a message naming the part when no module did (a module
     /// missing from the application, or installed after the one that needs it: an assembly error, not a runtime one).
     public func part<Part: ApplicationPart>(_ type: Part.Type) -> Part {
-        guard let part = parts[ObjectIdentifier(type)] as? Part else {
-            preconditionFailure("\(Part.self) is not installed: add the module that provides it to the application (modules: \(modules.map(\.name)))")
-        }
-        return part
+        Parts.lookup(type, in: parts) { "add the module that provides it to the application (modules: \(modules.map(\.name)))" }
     }
 
     /// The settings schema of exactly these modules after the core module, one section per module.
@@ -249,9 +246,14 @@ extension KeelApplication {
 
         /// A part an earlier module installed.
         public func part<Part: ApplicationPart>(_ type: Part.Type) -> Part {
-            guard let part = values[ObjectIdentifier(type)] as? Part else {
-                preconditionFailure("\(Part.self) is not installed yet: the module that provides it must come earlier in the application's modules")
-            }
+            Self.lookup(type, in: values) { "the module that provides it must come earlier in the application's modules" }
+        }
+
+        /// The part of that type, or a stop naming it and what to do (an assembly error, found by any test).
+        static func lookup<Part: ApplicationPart>(
+            _ type: Part.Type, in values: [ObjectIdentifier: any ApplicationPart], advice: () -> String
+        ) -> Part {
+            guard let part = values[ObjectIdentifier(type)] as? Part else { preconditionFailure("\(Part.self) is not installed: \(advice())") }
             return part
         }
     }

@@ -27,7 +27,11 @@ struct ErrorPages: ErrorRenderer {
     }
 
     func render(_ error: any Error, request: Request, context: KeelContext) -> Response? {
-        guard format.resolved(for: request) == .html, templates.contains("errors/default") else { return nil }
+        // One look at the templates per error (with web.templatesReload each `current()` reads the folder again).
+        guard format.resolved(for: request) == .html, let set = try? templates.current(), set.names.contains("errors/default") else {
+            return nil
+        }
+        let snapshot = Templates(set, strict: templates.strict)
         let classified = classifyError(error, request: request, context: context, requestID: context.requestID)
         let code = classified.status.code
         let page = Page(
@@ -37,9 +41,9 @@ struct ErrorPages: ErrorRenderer {
                 (classified.messages[key] ?? []).map { key == "body" ? $0 : "\(key) \($0)" }
             },
             code: classified.code.rawValue, request_id: context.requestID, is_csrf_failure: classified.code == .csrfFailed)
-        let name = templates.contains("errors/\(code)") ? "errors/\(code)" : "errors/default"
+        let name = set.names.contains("errors/\(code)") ? "errors/\(code)" : "errors/default"
         do {
-            return try templates.page(name, page, context: context, status: classified.status, headers: classified.headers)
+            return try snapshot.page(name, page, context: context, status: classified.status, headers: classified.headers)
         } catch {
             context.logger.error("error page failed to render", metadata: ["template": .string(name)])
             return HTMLErrorPage.response(classified, requestID: context.requestID)
