@@ -90,6 +90,18 @@ struct Listing {
         }
     }
 
+    @Test func developmentReadsEditsAndDeploymentsKeepWhatStartedWith() throws {
+        let folder = try TemplateFolder(["page": "<p>one {{heading}}</p>"])
+        defer { folder.remove() }
+        let model = Listing(heading: "x", articles: [], note: nil)
+        let reloading = try Templates(directory: folder.path, reloads: true)
+        let compiled = try Templates(directory: folder.path, reloads: false)
+        #expect(try reloading.render("page", model) == "<p>one x</p>")
+        try "<p>two {{heading}}</p>".write(toFile: folder.path + "/page.mustache", atomically: true, encoding: .utf8)
+        #expect(try reloading.render("page", model) == "<p>two x</p>", "web.templatesReload reads the edit")
+        #expect(try compiled.render("page", model) == "<p>one x</p>", "compiled once at start otherwise")
+    }
+
     @Test func foldersLoadBySubfolderNameAndKeelPartialsAreThere() throws {
         let folder = try TemplateFolder(["layout": "[{{> errors/part}}]", "errors/part": "inner"])
         defer { folder.remove() }
