@@ -12,17 +12,22 @@ public struct SessionConfiguration: Sendable {
     public var sameSite: Cookie.SameSite
     public var idleTimeout: Duration
     public var absoluteTimeout: Duration
-    public var touchInterval: Duration
 
     public init(cookieName: String = "keel_session", secure: Bool = true, sameSite: Cookie.SameSite = .lax,
-                idleTimeout: Duration = .seconds(43_200), absoluteTimeout: Duration = .seconds(1_209_600),
-                touchInterval: Duration = .seconds(60)) {
+                idleTimeout: Duration = .seconds(43_200), absoluteTimeout: Duration = .seconds(1_209_600)) {
         self.cookieName = cookieName
         self.secure = secure
         self.sameSite = sameSite
         self.idleTimeout = idleTimeout
         self.absoluteTimeout = absoluteTimeout
-        self.touchInterval = touchInterval
+    }
+
+    /// How long an unchanged session goes without being written back to slide its idle timeout: a minute, or half
+    /// the idle timeout when that is shorter. The stored time is then never more than this behind the user's last
+    /// request, so a user who comes back within `idleTimeout - touchInterval` (at least half the timeout) always stays
+    /// signed in, and one who stays away longer than the timeout is always signed out.
+    public var touchInterval: Duration {
+        min(.seconds(60), idleTimeout / 2)
     }
 }
 
@@ -30,7 +35,8 @@ public struct SessionConfiguration: Sendable {
 /// changed, rotates the key when asked (login, privilege change) and clears the cookie on logout.
 ///
 /// The cookie is `HttpOnly`, `SameSite=Lax` (or `Strict`) and `Secure` by default; its value is 256 random bits.
-/// An unchanged session is written back at most once a minute, to slide its idle timeout.
+/// An unchanged session is written back at most once per `touchInterval` (a minute, or half the idle timeout when
+/// that is shorter), to slide its idle timeout.
 package struct SessionLifecycle: Sendable {
     let store: any SessionStore
     let configuration: SessionConfiguration

@@ -85,6 +85,40 @@ import Testing
         }
     }
 
+    /// With a timeout shorter than two minutes the write-back interval follows it: with a fixed minute, a user active
+    /// every 36 s of a 60 s timeout was signed out at 72 s (the write at 36 s skipped, the one at 72 s too late).
+    @Test func aShortIdleTimeoutSlidesWithEveryRequestWithinHalfOfIt() async throws {
+        let clock = ManualClock()
+        let app = try await KeelTestApplication.sessions(values: ["security.session.idleTimeout": "60s"], clock: clock)
+        try await app.application().test(.router) { client in
+            let (key, token) = try await client.execute(uri: "/form", method: .get) { ($0.sessionKey!, String(buffer: $0.body)) }
+            try await client.execute(uri: "/colour", method: .post, headers: cookie(key) + [CSRFHeader.name: token],
+                                     body: ByteBuffer(string: "colour=blue")) { #expect($0.status == .ok) }
+            for step in 1...6 {
+                clock.advance(by: .seconds(36))
+                try await client.execute(uri: "/whoami", method: .get, headers: cookie(key)) {
+                    #expect(String(buffer: $0.body) == "- blue", "still signed in \(step * 36) s later")
+                }
+            }
+            clock.advance(by: .seconds(61))
+            try await client.execute(uri: "/whoami", method: .get, headers: cookie(key)) { #expect(String(buffer: $0.body) == "- -") }
+        }
+    }
+
+    @Test func aTimeoutOfSecondsIsAllowedForTests() async throws {
+        let clock = ManualClock()
+        let app = try await KeelTestApplication.sessions(values: ["security.session.idleTimeout": "2s"], clock: clock)
+        try await app.application().test(.router) { client in
+            let (key, token) = try await client.execute(uri: "/form", method: .get) { ($0.sessionKey!, String(buffer: $0.body)) }
+            try await client.execute(uri: "/colour", method: .post, headers: cookie(key) + [CSRFHeader.name: token],
+                                     body: ByteBuffer(string: "colour=blue")) { #expect($0.status == .ok) }
+            clock.advance(by: .seconds(1))
+            try await client.execute(uri: "/whoami", method: .get, headers: cookie(key)) { #expect(String(buffer: $0.body) == "- blue") }
+            clock.advance(by: .seconds(3))
+            try await client.execute(uri: "/whoami", method: .get, headers: cookie(key)) { #expect(String(buffer: $0.body) == "- -") }
+        }
+    }
+
     @Test func sessionsEndAtTheirAbsoluteTimeoutHoweverActive() async throws {
         let clock = ManualClock()
         let app = try await KeelTestApplication.sessions(
