@@ -231,7 +231,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
-            resources: [.copy("Resources/openapi.yml"), .copy("Resources/Templates")],
+            resources: [.copy("Resources/openapi.yml"), .copy("Resources/Templates"), .copy("Resources/favicon.svg")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

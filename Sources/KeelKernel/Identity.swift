@@ -100,6 +100,7 @@ extension Session {
         static let staff = "_keel.staff"
         static let superuser = "_keel.superuser"
         static let elevatedUntil = "_keel.elevated_until"
+        static let displayName = "_keel.display_name"
     }
 
     /// The identity this session gives its request: the logged-in user, or `nil` when nobody is.

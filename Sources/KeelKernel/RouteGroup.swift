@@ -15,6 +15,7 @@ public import KeelCore
 /// | `web` | yes | no | session | yes | yes | yes | HTML |
 /// | `static` | yes | no | nobody | no | no | no | HTML |
 /// | `health` | no (probes come by address, over HTTP) | no | nobody | no | no | no | JSON |
+/// | unmatched (any path no route has) | yes | no | session | yes | no | no | by `Accept` |
 ///
 /// Exemptions are properties of a group, stated where the route is registered, never path strings:
 /// ```swift
@@ -71,9 +72,10 @@ public struct RouteGroup: Sendable, Hashable, CustomStringConvertible {
     public static let health = RouteGroup(
         name: "health", checksTransport: false, allowsCORS: false, authenticatesTokens: false, loadsSessions: false, checksCSRF: false,
         runsHandlersUnderBudget: false, errorFormat: .json)
-    /// Requests that matched no route: transport checks, and errors in whichever format `Accept` prefers.
+    /// Requests that matched no route: transport checks, the session (a 404 page shows a signed-in user as signed in;
+    /// a request without the cookie costs nothing), and errors in whichever format `Accept` prefers.
     static let unmatched = RouteGroup(
-        name: "unmatched", checksTransport: true, allowsCORS: false, authenticatesTokens: false, loadsSessions: false, checksCSRF: false,
+        name: "unmatched", checksTransport: true, allowsCORS: false, authenticatesTokens: false, loadsSessions: true, checksCSRF: false,
         runsHandlersUnderBudget: false, errorFormat: .negotiated)
 
     /// The same group without CSRF checks, for routes whose unsafe requests prove themselves some other way (a

@@ -68,16 +68,28 @@ public final class Session: Sendable {
 
     /// Logs a user in: a new session key and a new CSRF secret at once, so a key planted before login is worthless
     /// and forms rendered in this response already use the new secret. Data left by another user is dropped, and
-    /// elevated access never survives a login. The flags become `context.identity.isStaff` / `isSuperuser`.
-    public func login(userID: String, isStaff: Bool = false, isSuperuser: Bool = false) {
+    /// elevated access never survives a login. The flags become `context.identity.isStaff` / `isSuperuser`;
+    /// `displayName` is what pages show for the user (`{{keel.user_name}}` in KeelWeb's templates).
+    public func login(userID: String, displayName: String? = nil, isStaff: Bool = false, isSuperuser: Bool = false) {
         _ = mutate { record in
             if let previous = record.userID, previous != userID { record.data = [:] }
             record.userID = userID
+            record.data[IdentityKey.displayName] = displayName
             record.data[IdentityKey.staff] = isStaff ? "1" : nil
             record.data[IdentityKey.superuser] = isSuperuser ? "1" : nil
             record.data[IdentityKey.elevatedUntil] = nil
         }
         cycleKey()
+    }
+
+    /// What pages show for the logged-in user (given at `login`; set it again when the user renames themselves), or
+    /// `nil`. Setting it without a logged-in user does nothing.
+    public var displayName: String? {
+        get { state.withLock { $0.record?.userID == nil ? nil : $0.record?.data[IdentityKey.displayName] } }
+        set {
+            guard userID != nil, displayName != newValue else { return }
+            _ = mutate { record in record.data[IdentityKey.displayName] = newValue }
+        }
     }
 
     /// Gives the session a new key and CSRF secret now, keeping its data (call on any privilege change).

@@ -16,6 +16,7 @@ extension Templates {
     /// | `keel.csp_nonce` | the request's CSP nonce, for `<script nonce="{{keel.csp_nonce}}">` |
     /// | `keel.flash` | the session's flash messages (`level`, `message`), shown once |
     /// | `keel.user_id` | the signed-in user's id, or nothing |
+    /// | `keel.user_name` | the signed-in user's display name (`Session.login(userID:displayName:)`), or nothing |
     /// | `keel.request_id` | the request id |
     ///
     /// ```swift
@@ -44,7 +45,11 @@ extension Templates {
             "request_id": context.requestID,
             "flash": context.session.takeFlashes().map { ["level": $0.level.rawValue, "message": $0.message] },
         ]
-        if let user = context.identity.userID { values["user_id"] = user }
+        // Error pages render outside the stages that set the identity; the session (loaded by then) still knows the user.
+        if let user = context.identity.userID ?? context.session.userID {
+            values["user_id"] = user
+            if let name = context.session.displayName { values["user_name"] = name }
+        }
         return values
     }
 }

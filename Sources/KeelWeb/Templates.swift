@@ -137,38 +137,51 @@ final class PageScope: MustacheParent {
 /// a property that is `nil` (found: renders empty, false in a section, the lookup stops here) from a property that is
 /// not there (the lookup goes on outwards, and at the page's scope is reported missing). What it hands out is
 /// wrapped the same way, so sections over nested values keep the distinction.
+///
+/// The model is wrapped once, when the page's scope is made, not at each lookup: a template names the fields of
+/// every row of a list, and reflecting a value (and asking which protocols it conforms to) at each of those lookups
+/// cost the home page three quarters of its throughput (docs/performance.md).
 struct Scope: MustacheParent {
     let values: [String: Any]
 
-    init(_ model: Any) {
+    /// Past this depth of nested structs or classes values are handed to Mustache unwrapped (its own reflection,
+    /// without the nil/missing distinction), so an object graph with a cycle cannot recurse forever.
+    static let maximumDepth = 16
+
+    init(_ model: Any, depth: Int = 0) {
         var values: [String: Any] = [:]
         for child in Mirror(reflecting: model).children {
-            if let label = child.label { values[label] = child.value }
+            if let label = child.label { values[label] = Self.wrap(child.value, depth: depth + 1) }
         }
         self.values = values
     }
 
     func child(named name: String) -> Any? {
-        guard let value = values[name] else { return nil }
-        return Self.wrap(value)
+        values[name]
     }
 
-    /// Optionals unwrapped (`nil` as `NullValue`), structs and classes as `Scope`, arrays element by element; text,
-    /// numbers, dictionaries and Mustache's own types as they are.
-    static func wrap(_ value: Any) -> Any {
+    /// Text, numbers and booleans as they are; optionals unwrapped (`nil` as `NullValue`), structs and classes as
+    /// `Scope`, arrays element by element; dictionaries and Mustache's own types as they are.
+    static func wrap(_ value: Any, depth: Int) -> Any {
+        // The leaves of nearly every model, without reflection or a protocol-conformance lookup.
+        switch value {
+        case is String, is Int, is Bool, is Double, is Substring: return value
+        default: break
+        }
         let mirror = Mirror(reflecting: value)
         switch mirror.displayStyle {
         case .optional:
             guard let wrapped = mirror.children.first?.value else { return NullValue() }
-            return wrap(wrapped)
+            return wrap(wrapped, depth: depth)
         case .collection, .set:
-            return mirror.children.map { wrap($0.value) }
+            return mirror.children.map { wrap($0.value, depth: depth) }
         case .struct, .class:
-            if value is any MustacheParent || value is any MustacheCustomRenderable || value is any MustacheCustomRepresentation
-                || value is MustacheLambda || value is any StringProtocol || value is Date || value is any Numeric {
+            if depth > maximumDepth || value is any MustacheParent || value is any MustacheCustomRenderable
+                || value is any MustacheCustomRepresentation || value is MustacheLambda || value is any StringProtocol
+                || value is Date || value is any Numeric {
                 return value
             }
-            return Scope(value)
+            return Scope(value, depth: depth)
         default:
             return value
         }

@@ -7,8 +7,9 @@ import Keel
 import KeelTesting
 import Testing
 
-/// A browser's state between requests: the session cookie and the last form's CSRF token.
-struct Browser {
+/// A browser's state between requests over the test client (no browser): the session cookie and the last form's CSRF
+/// token. `BrowserTests` drives a real one.
+struct PageClient {
     var cookie: String?
     var token: String?
 
@@ -23,6 +24,7 @@ struct Browser {
         let response = try await client.execute(uri: uri, method: .get, headers: headers)
         keep(response)
         let html = String(buffer: response.body)
+        Self.checkHTML(html, of: response, at: uri)
         if let found = html.firstMatch(of: /name="csrf_token" value="([A-Za-z0-9_-]+)"/)?.output.1 { token = String(found) }
         return (response.status, html, response.headers)
     }
@@ -38,7 +40,16 @@ struct Browser {
         headers[.contentType] = "application/x-www-form-urlencoded"
         let response = try await client.execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(string: text))
         keep(response)
+        Self.checkHTML(String(buffer: response.body), of: response, at: uri)
         return (response.status, String(buffer: response.body), response.headers)
+    }
+
+    /// Every page a test sees is checked: a template that makes the browser build another tree than it reads fails
+    /// the test that fetched it.
+    static func checkHTML(_ html: String, of response: TestResponse, at uri: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        guard response.headers[.contentType]?.hasPrefix("text/html") == true else { return }
+        let problems = HTMLChecker.problems(in: html)
+        #expect(problems.isEmpty, "\(uri) (\(response.status.code)) is not well-formed HTML: \(problems)", sourceLocation: sourceLocation)
     }
 
     mutating func keep(_ response: TestResponse) {
@@ -54,7 +65,7 @@ struct Browser {
     @Test func signUpSignOutAndSignInThroughForms() async throws {
         let app = try await KeelTestApplication.conduit(url: "sqlite://:memory:")
         try await app.application().test(.router) { client in
-            var browser = Browser()
+            var browser = PageClient()
             let form = try await browser.get(client, "/register")
             #expect(form.status == .ok)
             #expect(form.html.contains("<h1>Sign up</h1>"))
@@ -101,7 +112,7 @@ struct Browser {
     @Test func aForgedCrossSiteFormChangesNothing() async throws {
         let app = try await KeelTestApplication.conduit(url: "sqlite://:memory:")
         try await app.application().test(.router) { client in
-            var browser = Browser()
+            var browser = PageClient()
             _ = try await browser.get(client, "/register")
             _ = try await browser.post(client, "/register", [("username", "bob"), ("email", "bob@example.com"), ("password", "a-long-secret")])
             let forged = try await browser.post(client, "/logout", [], withToken: false)
@@ -112,20 +123,90 @@ struct Browser {
         }
     }
 
+    /// The navigation names the signed-in user on every page, error pages included (they render outside the stages
+    /// that set the identity, and a path no route has runs no web stages at all).
+    @Test func theNavigationNamesTheSignedInUserOnEveryPage() async throws {
+        let app = try await KeelTestApplication.conduit(url: "sqlite://:memory:")
+        try await app.application().test(.router) { client in
+            var browser = PageClient()
+            _ = try await browser.get(client, "/register")
+            #expect(try await browser.get(client, "/register").html.contains(#"<a href="/login">Sign in</a>"#))
+            _ = try await browser.post(client, "/register", [("username", "ada"), ("email", "ada@example.com"), ("password", "a-long-secret")])
+            let me = #"<a class="me" href="/profile/ada">ada</a>"#
+            #expect(try await browser.get(client, "/").html.contains(me))
+
+            let missingArticle = try await browser.get(client, "/article/no-such-article")
+            #expect(missingArticle.status == .notFound)
+            #expect(missingArticle.html.contains(me) && missingArticle.html.contains("Sign out"))
+            #expect(!missingArticle.html.contains(#"<a href="/login">Sign in</a>"#))
+
+            let noRoute = try await client.execute(uri: "/no/such/page", method: .get, headers: browser.headers + [.accept: "text/html"]) { $0 }
+            #expect(noRoute.status == .notFound)
+            #expect(String(buffer: noRoute.body).contains(me), "a path no route has: the session still names the user")
+            PageClient.checkHTML(String(buffer: noRoute.body), of: noRoute, at: "/no/such/page")
+
+            let forged = try await browser.post(client, "/settings", [("bio", "forged")], withToken: false)
+            #expect(forged.status == .forbidden)
+            #expect(forged.html.contains(me) && forged.html.contains("Sign out"), "the CSRF page, too")
+
+            // A new name shows at once.
+            _ = try await browser.get(client, "/settings")
+            _ = try await browser.post(client, "/settings", [("username", "ada.l"), ("email", "ada@example.com"), ("bio", ""), ("image", "")])
+            #expect(try await browser.get(client, "/").html.contains(#"<a class="me" href="/profile/ada.l">ada.l</a>"#))
+        }
+    }
+
+    /// Browsers ask for `/favicon.ico` whatever the page says; a 404 there is an error in every new browser's console.
+    @Test func theSiteHasAnIcon() async throws {
+        let app = try await KeelTestApplication.conduit(url: "sqlite://:memory:")
+        try await app.application().test(.router) { client in
+            for path in ["/favicon.ico", "/favicon.svg"] {
+                try await client.execute(uri: path, method: .get) { response in
+                    #expect(response.status == .ok)
+                    #expect(response.headers[.contentType] == "image/svg+xml")
+                    #expect(response.headers[.cacheControl] == "public, max-age=86400")
+                    #expect(String(buffer: response.body).hasPrefix("<svg "))
+                }
+            }
+            var browser = PageClient()
+            #expect(try await browser.get(client, "/").html.contains(#"<link rel="icon" href="/favicon.svg" type="image/svg+xml">"#))
+        }
+    }
+
+    @Test func anIdleSessionEndsAndThePagesSaySo() async throws {
+        let clock = ManualClock()
+        let app = try await KeelTestApplication.conduit(url: "sqlite://:memory:", values: ["security.session.idleTimeout": "10m"], clock: clock)
+        try await app.application().test(.router) { client in
+            var browser = PageClient()
+            _ = try await browser.get(client, "/register")
+            _ = try await browser.post(client, "/register", [("username", "ada"), ("email", "ada@example.com"), ("password", "a-long-secret")])
+            clock.advance(by: .seconds(9 * 60))
+            #expect(try await browser.get(client, "/settings").html.contains("Your Settings"), "activity within the idle timeout")
+            clock.advance(by: .seconds(9 * 60))
+            #expect(try await browser.get(client, "/").html.contains("Sign out"), "each request restarts the idle timeout")
+            clock.advance(by: .seconds(11 * 60))
+            let expired = try await browser.get(client, "/settings")
+            #expect(expired.status == .seeOther)
+            #expect(expired.headers[.location] == "/login?next=%2Fsettings")
+            #expect(try await browser.get(client, "/").html.contains(">Sign in</a>"))
+        }
+    }
+
     @Test func homeFeedsTagsPagesAndAnArticle() async throws {
         let app = try await KeelTestApplication.conduit(url: "sqlite://:memory:")
         try await app.application().test(.router) { client in
             let token = try await register(client, "writer")
             for number in 1...12 {
                 let article: [String: Any] = [
-                    "title": "Post \(number)", "description": "About <\(number)>", "body": "First paragraph.\n\nSecond <b>not bold</b>.",
+                    "title": "Post \(number)", "description": "About <\(number)>",
+                    "body": "First paragraph.\n\nSecond <b>not bold</b> but **strong**, [a link](https://example.com) and [a trap](javascript:alert(1)).",
                     "tagList": number.isMultiple(of: 2) ? ["even"] : ["odd"],
                 ]
                 try await client.execute(uri: "/api/articles", method: .post, headers: tokenHeaders(token), body: body(["article": article])) {
                     #expect($0.status == .created)
                 }
             }
-            var browser = Browser()
+            var browser = PageClient()
             let first = try await browser.get(client, "/")
             #expect(first.html.contains("Post 12"))
             #expect(!first.html.contains("Post 2<"), "ten a page, newest first")
@@ -142,7 +223,9 @@ struct Browser {
             #expect(article.status == .ok)
             #expect(article.html.contains("<h1>Post 12</h1>"))
             #expect(article.html.contains("<p>First paragraph.</p>"))
-            #expect(article.html.contains("Second &lt;b&gt;not bold&lt;/b&gt;."))
+            #expect(article.html.contains("Second &lt;b&gt;not bold&lt;/b&gt; but <strong>strong</strong>"), "Markdown, its raw HTML escaped")
+            #expect(article.html.contains(#"<a href="https://example.com" rel="nofollow ugc">a link</a> and a trap."#))
+            #expect(!article.html.contains("javascript:"))
 
             let missing = try await browser.get(client, "/article/no-such-article")
             #expect(missing.status == .notFound)
@@ -159,7 +242,7 @@ struct Browser {
     @Test func writeCommentFavoriteFollowAndProfiles() async throws {
         let app = try await KeelTestApplication.conduit(url: "sqlite://:memory:")
         try await app.application().test(.router) { client in
-            var author = Browser()
+            var author = PageClient()
             // The editor needs a signed-in user.
             let anonymous = try await author.get(client, "/editor")
             #expect(anonymous.status == .seeOther)
@@ -184,7 +267,7 @@ struct Browser {
             #expect(page.html.contains(#"<span class="tag">dragons</span><span class="tag">training</span>"#), "tags sorted, as the API shows them")
             #expect(!page.html.contains("Follow author"), "no follow button for oneself")
 
-            var reader = Browser()
+            var reader = PageClient()
             _ = try await reader.get(client, "/register")
             _ = try await reader.post(client, "/register", [("username", "reader"), ("email", "reader@example.com"), ("password", "a-long-secret")])
             _ = try await reader.get(client, location)
@@ -219,10 +302,10 @@ struct Browser {
     @Test func settingsAndAPasswordChangeSignsOutOtherBrowsers() async throws {
         let app = try await KeelTestApplication.conduit(url: "sqlite://:memory:")
         try await app.application().test(.router) { client in
-            var laptop = Browser()
+            var laptop = PageClient()
             _ = try await laptop.get(client, "/register")
             _ = try await laptop.post(client, "/register", [("username", "grace"), ("email", "grace@example.com"), ("password", "a-long-secret")])
-            var phone = Browser()
+            var phone = PageClient()
             _ = try await phone.get(client, "/login")
             _ = try await phone.post(client, "/login", [("email", "grace@example.com"), ("password", "a-long-secret")])
             #expect(try await phone.get(client, "/").html.contains("Sign out"))
@@ -258,7 +341,7 @@ struct Browser {
     @Test func anAuthorEditsAndDeletesTheirArticleAndNobodyElseCan() async throws {
         let app = try await KeelTestApplication.conduit(url: "sqlite://:memory:")
         try await app.application().test(.router) { client in
-            var author = Browser()
+            var author = PageClient()
             _ = try await author.get(client, "/register")
             _ = try await author.post(client, "/register", [("username", "writer"), ("email", "writer@example.com"), ("password", "a-long-secret")])
             _ = try await author.get(client, "/editor")
@@ -272,7 +355,7 @@ struct Browser {
             let moved = try #require(saved.headers[.location])
             #expect(try await author.get(client, moved).html.contains("<h1>Second title</h1>"))
 
-            var other = Browser()
+            var other = PageClient()
             _ = try await other.get(client, "/register")
             _ = try await other.post(client, "/register", [("username", "other"), ("email", "other@example.com"), ("password", "a-long-secret")])
             let newSlug = String(moved.dropFirst("/article/".count))

@@ -59,17 +59,12 @@ struct PageLink {
 /// An article's own page.
 struct ArticlePage {
     let article: ArticlePreview
-    /// The body as paragraphs of plain text (every character escaped by the template).
-    let paragraphs: [String]
+    /// The body's Markdown as HTML (`Markdown.html(from:)`: escaped, allowlisted tags, safe URLs only).
+    let bodyHTML: String
     let comments: [CommentView]
     let signedIn: Bool
     /// The reader wrote it (no follow button for oneself).
     let mine: Bool
-
-    static func paragraphs(_ body: String) -> [String] {
-        body.replacingOccurrences(of: "\r\n", with: "\n").components(separatedBy: "\n\n")
-            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
-    }
 }
 
 struct CommentView {

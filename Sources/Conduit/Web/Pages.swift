@@ -2,6 +2,7 @@ public import Keel
 import Foundation
 import Hummingbird
 import HTTPTypes
+import NIOCore
 
 /// Conduit's pages for people, server-rendered on the `web` route group: the home page (global feed, your feed, tag
 /// filter, pages of ten), an article (comments added and deleted, favorite, follow), a profile (articles, favorited),
@@ -28,6 +29,18 @@ public struct Pages: KeelModule {
     }
 
     public func routes(into routes: KeelRoutes, app: KeelApplication) throws {
+        // The site's icon, at the address every browser asks for whatever the page links (an SVG: Chromium and
+        // Firefox take one at any name, by its content type).
+        guard let iconURL = Bundle.module.url(forResource: "favicon", withExtension: "svg"), let icon = try? Data(contentsOf: iconURL) else {
+            throw KeelError(.internalServerError, message: "favicon.svg is missing from the Conduit bundle")
+        }
+        let iconBuffer = ByteBuffer(bytes: icon)
+        for path in ["/favicon.ico", "/favicon.svg"] {
+            routes.static.get(RouterPath(path)) { _, _ in
+                Response(status: .ok, headers: [.contentType: "image/svg+xml", .cacheControl: "public, max-age=86400"],
+                         body: .init(byteBuffer: iconBuffer))
+            }
+        }
         let web = routes.web
         let templates = app.templates
         let articles = ArticleService(app: app)
@@ -58,7 +71,7 @@ public struct Pages: KeelModule {
             let comments = try await articles.comments(slug: slug, viewer: viewer)
             let reader = try await viewer.asyncMap { try await accounts.find("id", $0)?.username } ?? nil
             return try templates.page("article", ArticlePage(
-                article: ArticlePreview(article), paragraphs: ArticlePage.paragraphs(article.body ?? ""),
+                article: ArticlePreview(article), bodyHTML: Markdown.html(from: article.body ?? ""),
                 comments: comments.map { CommentView($0, reader: reader) }, signedIn: viewer != nil,
                 mine: reader == article.author.username), context: context)
         }
@@ -174,8 +187,9 @@ public struct Pages: KeelModule {
             let user = try await accounts.currentUser(context)
             // A "new password" left blank changes nothing.
             let form = try await FormInput.read(request, context: context).droppingEmpty("password")
+            let updated: UserRow
             do {
-                _ = try await accounts.update(user, with: form)
+                updated = try await accounts.update(user, with: form)
             } catch let error as KeelError where error.status == .unprocessableContent {
                 return try templates.page("settings", SettingsPage(
                     username: form["username"], email: form["email"], bio: form["bio"], image: form["image"], errors: error.messages),
@@ -183,9 +197,10 @@ public struct Pages: KeelModule {
             }
             if form.contains("password") {
                 // The update ended every session of the user; this browser stays signed in with a new key.
-                context.session.login(userID: String(viewer))
+                context.session.login(userID: String(viewer), displayName: updated.username)
                 context.session.flash("Your password was changed; other sessions were signed out.", level: .success)
             } else {
+                context.session.displayName = updated.username
                 context.session.flash("Your settings were saved.", level: .success)
             }
             return SafeRedirect.seeOther("/settings")
@@ -198,7 +213,7 @@ public struct Pages: KeelModule {
             let form = try await FormInput.read(request, context: context)
             do {
                 let user = try await accounts.login(form, client: context.security.clientAddress, logger: context.logger)
-                context.session.login(userID: String(user.id))
+                context.session.login(userID: String(user.id), displayName: user.username)
                 context.session.flash("Welcome back, \(user.username).", level: .success)
                 return SafeRedirect.seeOther(SafeRedirect.path(form["next"]))
             } catch let error as KeelError where error.status == .unauthorized || error.status == .unprocessableContent {
@@ -215,7 +230,7 @@ public struct Pages: KeelModule {
             let form = try await FormInput.read(request, context: context)
             do {
                 let user = try await accounts.register(form)
-                context.session.login(userID: String(user.id))
+                context.session.login(userID: String(user.id), displayName: user.username)
                 context.session.flash("Welcome to Conduit, \(user.username).", level: .success)
                 return SafeRedirect.seeOther("/")
             } catch let error as KeelError where error.status == .unprocessableContent {
