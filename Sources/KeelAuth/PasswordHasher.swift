@@ -86,8 +86,10 @@ public struct PasswordPolicy: Sendable {
     /// Messages for each rule the password breaks; empty when it is acceptable.
     public func problems(_ password: String) -> [String] {
         var problems: [String] = []
-        if password.count < minimumLength { problems.append("is too short (minimum is \(minimumLength) characters)") }
-        if password.count > 4096 { problems.append("is too long (maximum is 4096 characters)") }
+        // Characters are Unicode scalars, as Django and JSON Schema count them (`TextRules`).
+        let length = TextRules.length(password)
+        if length < minimumLength { problems.append("is too short (minimum is \(minimumLength) characters)") }
+        if length > 4096 { problems.append("is too long (maximum is 4096 characters)") }
         if rejectCommon && CommonPasswords.contains(password) { problems.append("is too common") }
         return problems
     }

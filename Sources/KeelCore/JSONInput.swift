@@ -2,7 +2,8 @@ public import Hummingbird
 import Foundation
 
 /// A JSON request body read as an object, with typed field access that turns every mistake into a 422 naming the
-/// field, never a 500: malformed JSON is a 400, a missing envelope or a wrong type a 422.
+/// field, never a 500: an empty body, malformed JSON or JSON that is not an object is a 400; a missing envelope, a key
+/// beside it or a wrong type a 422.
 ///
 /// ```swift
 /// let input = try await JSONInput.read(request, context: context, envelope: "user")   // {"user": {...}}
@@ -23,12 +24,22 @@ public struct JSONInput: FieldInput {
         let buffer = try await request.body.collect(upTo: context.maxUploadSize)
         let parsed: Any
         do {
-            parsed = try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView), options: [])
+            // Fragments parse, so `null`, `0` or `"text"` are told they are not an object rather than not JSON.
+            parsed = try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView), options: [.fragmentsAllowed])
         } catch {
-            throw KeelError(.badRequest, message: "The body is not valid JSON.")
+            throw KeelError(.badRequest, message: buffer.readableBytes == 0 ? "The body is empty; a JSON object is expected."
+                : "The body is not valid JSON.")
         }
         guard let root = parsed as? [String: Any] else {
-            throw KeelError.validation(field: "body", "must be a JSON object")
+            throw KeelError(.badRequest, message: "The body is JSON but not an object; {\"\(envelope)\": {…}} is expected.")
+        }
+        // The envelope is the whole body: a key beside it is a client's mistake (a field sent one level too high), said
+        // rather than ignored. Inside the envelope unknown fields are ignored (clients echo what they were sent).
+        let strays = root.keys.filter { $0 != envelope }.sorted()
+        if !strays.isEmpty {
+            throw KeelError.validation(Dictionary(uniqueKeysWithValues: strays.prefix(20).map {
+                (String($0.prefix(100)), ["is not allowed beside \"\(envelope)\"; the body is {\"\(envelope)\": {…}}"])
+            }))
         }
         guard let inner = root[envelope] as? [String: Any] else {
             throw KeelError.validation(field: envelope, "is required")
@@ -47,7 +58,7 @@ public struct JSONInput: FieldInput {
             if required { problems.add(key, "can't be blank") }
             return nil
         case let value as String:
-            if required && value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            if required && TextRules.isBlank(value) {
                 problems.add(key, "can't be blank")
                 return nil
             }

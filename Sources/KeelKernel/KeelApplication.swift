@@ -135,15 +135,17 @@ public struct KeelApplication: Sendable, CustomReflectable {
             .sorted { ($0.element.slot, $0.offset) < ($1.element.slot, $1.offset) }.map(\.element)
     }
 
-    /// The router: every module's routes, each route inside its group's stack (`RouteGroup`), and the
-    /// unmatched-route stack around the 404.
+    /// The router: every module's routes, each route inside its group's stack (`RouteGroup`), each path's answers to
+    /// the methods it has no route for (405, OPTIONS, HEAD), and the unmatched-route stack around the 404.
     public func buildRouter() throws -> Router<KeelContext> {
-        let router = Router(context: KeelContext.self)
+        let router = Router(context: KeelContext.self, options: .autoGenerateHeadEndpoints)
         let app = self
         let routes = KeelRoutes(router: router) { group in KeelRequestPipeline(group: group, stages: app.stages(for: group)) }
         for module in modules {
             try module.routes(into: routes, app: self)
         }
+        // 405 with Allow, OPTIONS and HEAD for each path, in the path's own group.
+        routes.answerOtherMethods()
         // Added last, so it wraps only what matched no route (Hummingbird builds the 404 responder with the router's
         // middleware, and a route only with the middleware added before it).
         router.add(middleware: KeelRequestPipeline(group: .unmatched, stages: stages(for: .unmatched)))

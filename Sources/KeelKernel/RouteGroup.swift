@@ -107,10 +107,16 @@ public struct RouteGroup: Sendable, Hashable, CustomStringConvertible {
 ///     routes.web.get("/posts") { _, context in … }
 /// }
 /// ```
+///
+/// Once every module has registered, each path answers the methods it has no route for itself, inside its own
+/// group's stack (so as JSON on `api`, as the error page on `web`): `405 Method Not Allowed` with `Allow`, `OPTIONS`
+/// with `204` and `Allow` (a CORS preflight is answered by the group's CORS stage before that), and `HEAD` wherever
+/// there is a `GET` (the `GET` route, without its body).
 public final class KeelRoutes {
     let router: Router<KeelContext>
     let makePipeline: (RouteGroup) -> KeelRequestPipeline
     private var groups: [RouteGroup: KeelRouteGroup] = [:]
+    let table = RouteTable()
 
     init(router: Router<KeelContext>, makePipeline: @escaping (RouteGroup) -> KeelRequestPipeline) {
         self.router = router
@@ -129,19 +135,63 @@ public final class KeelRoutes {
     /// The routes of any group, such as `.web.exemptingCSRF(because: …)`; the same group twice is the same stack.
     public func group(_ group: RouteGroup) -> KeelRouteGroup {
         if let existing = groups[group] { return existing }
-        let pipeline = makePipeline(group)
-        // A group with a CORS stage answers preflights for its paths.
-        let made = KeelRouteGroup(
-            group: group, inner: router.group().add(middleware: pipeline),
-            preflights: pipeline.slots.contains(.cors) ? PreflightPaths() : nil)
+        let made = KeelRouteGroup(group: group, inner: router.group().add(middleware: makePipeline(group)), table: table)
         groups[group] = made
         return made
     }
+
+    /// The methods one path has no route for: `OPTIONS` (204) and the rest (405), each with `Allow`.
+    func answerOtherMethods() {
+        for entry in table.entries {
+            var allowed = entry.methods
+            if allowed.contains(.get) { allowed.insert(.head) }
+            allowed.insert(.options)
+            let allow = RouteTable.order.filter { allowed.contains($0) }.map(\.rawValue).joined(separator: ", ")
+            let headers: HTTPFields = [.allow: allow]
+            for method in RouteTable.order where !entry.methods.contains(method) {
+                switch method {
+                case .head where entry.methods.contains(.get):
+                    continue  // Hummingbird answers it with the GET route (`RouterOptions.autoGenerateHeadEndpoints`)
+                case .options:
+                    entry.inner.on(entry.path, method: method, responder: CallbackResponder { _, _ in
+                        Response(status: .noContent, headers: headers)
+                    })
+                default:
+                    let error = KeelError(
+                        .methodNotAllowed, code: .methodNotAllowed, message: "\(method.rawValue) is not allowed here; allowed: \(allow).",
+                        headers: headers)
+                    entry.inner.on(entry.path, method: method, responder: CallbackResponder { _, _ -> Response in throw error })
+                }
+            }
+        }
+    }
 }
 
-/// Paths of a CORS-enabled group that already answer `OPTIONS`.
-final class PreflightPaths {
-    var paths: Set<String> = []
+/// Every path registered, with its methods and the group whose stack answers it.
+final class RouteTable {
+    struct Entry {
+        let path: RouterPath
+        let inner: RouterGroup<KeelContext>
+        var methods: Set<HTTPRequest.Method>
+    }
+
+    /// The methods a path answers for itself when it has no route for them, in the order `Allow` lists them: RFC 9110's
+    /// (but CONNECT, which names a host, not a path), PATCH and QUERY. Other extension methods on a known path stay 404s.
+    static let order: [HTTPRequest.Method] = [.get, .head, .post, .put, .patch, .delete, .options, .trace]
+        + ["QUERY"].compactMap { HTTPRequest.Method($0) }
+
+    private(set) var entries: [Entry] = []
+    private var index: [String: Int] = [:]
+
+    func record(_ path: RouterPath, method: HTTPRequest.Method, inner: RouterGroup<KeelContext>) {
+        let key = path.description
+        if let position = index[key] {
+            entries[position].methods.insert(method)
+        } else {
+            index[key] = entries.count
+            entries.append(Entry(path: path, inner: inner, methods: [method]))
+        }
+    }
 }
 
 /// The routes of one group: Hummingbird's router methods (`get`, `post`, `group`, `add(middleware:)`, …), every
@@ -151,17 +201,13 @@ public struct KeelRouteGroup: RouterMethods {
     /// What this group's stack does.
     public let group: RouteGroup
     let inner: RouterGroup<KeelContext>
-    let preflights: PreflightPaths?
+    let table: RouteTable
 
     @discardableResult
     public func on<Responder: HTTPResponder>(_ path: RouterPath, method: HTTPRequest.Method, responder: Responder) -> KeelRouteGroup
     where Responder.Context == KeelContext {
         inner.on(path, method: method, responder: responder)
-        // A browser's CORS preflight is an OPTIONS to the same path: give the path one, so it reaches this group's
-        // stack (which answers listed origins) instead of the unmatched-route stack.
-        if let preflights, method != .options, preflights.paths.insert(path.description).inserted {
-            inner.on(path, method: .options, responder: CallbackResponder { _, _ -> Response in throw HTTPError(.notFound) })
-        }
+        table.record(path, method: method, inner: inner)
         return self
     }
 

@@ -61,11 +61,11 @@ public struct FormInput: Sendable, FieldInput {
     /// `required`, as is one that is only whitespace), a problem when longer than `maxLength` characters.
     public func string(_ name: String, problems: inout ValidationProblems, required: Bool = false, maxLength: Int? = nil) -> String? {
         let value = fields[name] ?? ""
-        if value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+        if TextRules.isBlank(value) {
             if required { problems.add(name, "can't be blank") }
             return nil
         }
-        if let maxLength, value.count > maxLength {
+        if let maxLength, TextRules.length(value) > maxLength {
             problems.add(name, "is too long (at most \(maxLength) characters)")
             return nil
         }

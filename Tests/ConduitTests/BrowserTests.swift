@@ -260,8 +260,9 @@ struct BrowserTests {
         try await app.withBrowser { live in
             let page = live.page
             try await Self.signUp(page, live, "ada")
-            for _ in 0..<4 {
-                try await Task.sleep(for: .seconds(2))
+            // Eight seconds of activity, a request a second: longer than the timeout, so only sliding keeps it.
+            for _ in 0..<8 {
+                try await Task.sleep(for: .seconds(1))
                 try await page.open(live.url("/settings"))
                 try await page.waitFor(text: "Your Settings")
             }

@@ -197,9 +197,10 @@ struct GroupsProbe: KeelModule {
             try await client.execute(uri: "/api/who", method: .get, headers: [.origin: "https://spa.example"]) {
                 #expect($0.headers[.accessControlAllowOrigin] == "https://spa.example")
             }
-            // A plain OPTIONS, or one from an unlisted origin, finds nothing.
+            // A plain OPTIONS, or one from an unlisted origin, is told the methods and nothing of CORS.
             try await client.execute(uri: "/api/who", method: .options, headers: [.origin: "https://evil.example", .accessControlRequestMethod: "GET"]) {
-                #expect($0.status == .notFound)
+                #expect($0.status == .noContent)
+                #expect($0.headers[.allow] == "GET, HEAD, OPTIONS")
                 #expect($0.headers[.accessControlAllowOrigin] == nil)
             }
             // Pages are never shared cross-origin.
@@ -207,6 +208,32 @@ struct GroupsProbe: KeelModule {
                 #expect($0.status == .ok)
                 #expect($0.headers[.accessControlAllowOrigin] == nil)
             }
+        }
+    }
+
+    /// A path answers the methods it has no route for inside its own group: 405 with `Allow` in the group's error
+    /// format, OPTIONS with 204 and `Allow`, HEAD through its GET route. A path no route has stays a 404.
+    @Test func otherMethodsOnAKnownPathAre405WithAllowInTheGroupsFormat() async throws {
+        let app = try await app()
+        try await app.application().test(.router) { client in
+            for method in [HTTPRequest.Method.post, .put, .patch, .delete, .trace] {
+                try await client.execute(uri: "/api/who", method: method) { response in
+                    #expect(response.status == .methodNotAllowed, "\(method)")
+                    #expect(response.headers[.allow] == "GET, HEAD, OPTIONS")
+                    #expect(response.headers[.contentType]?.hasPrefix("application/json") == true)
+                    #expect(String(buffer: response.body).contains(#""code":"http.method_not_allowed""#))
+                }
+            }
+            try await client.execute(uri: "/who", method: .put, headers: [.accept: "text/html"]) { response in
+                #expect(response.status == .methodNotAllowed)
+                #expect(response.headers[.allow] == "GET, HEAD, OPTIONS")
+                #expect(response.headers[.contentType]?.hasPrefix("text/html") == true, "a page's 405 is a page")
+            }
+            try await client.execute(uri: "/api/who", method: .head) { response in
+                #expect(response.status == .ok)
+                #expect(response.body.readableBytes == 0)
+            }
+            try await client.execute(uri: "/api/nowhere", method: .delete) { #expect($0.status == .notFound) }
         }
     }
 

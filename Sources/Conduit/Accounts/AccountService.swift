@@ -97,8 +97,8 @@ struct AccountService: Sendable {
         if let username { validate(username: username, problems: &problems) }
         if let email { validate(email: email, problems: &problems) }
         if let password { for message in app.passwordPolicy.problems(password) { problems.add("password", message) } }
-        if let image, image.utf8.count > 2048 { problems.add("image", "is too long (maximum is 2048 characters)") }
-        if let bio, bio.utf8.count > 10_000 { problems.add("bio", "is too long (maximum is 10000 characters)") }
+        if let image, TextRules.length(image) > 2048 { problems.add("image", "is too long (maximum is 2048 characters)") }
+        if let bio, TextRules.length(bio) > 10_000 { problems.add("bio", "is too long (maximum is 10000 characters)") }
         if let username, username != user.username, problems.messages["username"] == nil, try await exists("username", username) {
             problems.add("username", "has already been taken")
         }
@@ -143,16 +143,24 @@ struct AccountService: Sendable {
         try await sql.select().column("id").from("users").where(SQLIdentifier(column), .equal, SQLBind(value)).first() != nil
     }
 
+    /// Django's username rule (`^[\w.@+-]+$`, at most 150 characters): letters, digits and `@ . + - _`, where a
+    /// letter or digit is what Python's `\w` takes (general category L*, or a numeric type), scalar by scalar, as the
+    /// OpenAPI document's pattern says.
     func validate(username: String, problems: inout ValidationProblems) {
-        if username.count > 150 { problems.add("username", "is too long (maximum is 150 characters)") }
-        let allowed = username.allSatisfy { $0.isLetter || $0.isNumber || "@.+-_".contains($0) }
+        if TextRules.length(username) > 150 { problems.add("username", "is too long (maximum is 150 characters)") }
+        let allowed = username.unicodeScalars.allSatisfy { scalar in
+            switch scalar.properties.generalCategory {
+            case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter: return true
+            default: return scalar.properties.numericType != nil || "@.+-_".unicodeScalars.contains(scalar)
+            }
+        }
         if !allowed { problems.add("username", "is invalid") }
     }
 
     func validate(email: String, problems: inout ValidationProblems) {
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
-        let valid = email.utf8.count <= 254 && parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".")
-            && !parts[1].hasPrefix(".") && !parts[1].hasSuffix(".") && !email.contains(where: { $0.isWhitespace || $0.isNewline })
+        let valid = TextRules.length(email) <= 254 && parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".")
+            && !parts[1].hasPrefix(".") && !parts[1].hasSuffix(".") && !TextRules.containsWhitespace(email)
         if !valid { problems.add("email", "is invalid") }
     }
 

@@ -52,7 +52,7 @@ extension ArticleService {
         let (articleID, _) = try await owner(slug: slug)
         var problems = ValidationProblems()
         let body = input.string("body", problems: &problems, required: true)
-        if let body, body.utf8.count > 100_000 { problems.add("body", "is too long (maximum is 100000 characters)") }
+        if let body, TextRules.length(body) > 100_000 { problems.add("body", "is too long (maximum is 100000 characters)") }
         try problems.throwIfAny()
         let now = app.clock().timeIntervalSince1970
         guard let inserted = try await sql.raw("""

@@ -29,26 +29,27 @@ extension ArticleService {
 
     /// Length limits of an article's fields, each a 422 naming the field.
     static func check(title: String?, description: String?, body: String?, problems: inout ValidationProblems) {
-        if let title, title.count > 300 { problems.add("title", "is too long (maximum is 300 characters)") }
-        if let description, description.count > 1000 { problems.add("description", "is too long (maximum is 1000 characters)") }
-        if let body, body.utf8.count > 500_000 { problems.add("body", "is too long (maximum is 500000 bytes)") }
+        if let title, TextRules.length(title) > 300 { problems.add("title", "is too long (maximum is 300 characters)") }
+        if let description, TextRules.length(description) > 1000 { problems.add("description", "is too long (maximum is 1000 characters)") }
+        if let body, TextRules.length(body) > 500_000 { problems.add("body", "is too long (maximum is 500000 characters)") }
     }
 
-    /// Trimmed, non-empty, distinct (in the order given), at most 20 of at most 50 characters.
+    /// At most 20 tags as sent, each at most 50 characters as sent and without control characters (what the OpenAPI
+    /// document says); then trimmed, blank ones dropped, and distinct in the order given.
     static func normalize(tags: [String], problems: inout ValidationProblems) -> [String] {
+        if tags.count > 20 { problems.add("tagList", "has more than 20 tags") }
         var seen: Set<String> = []
         var result: [String] = []
         for tag in tags {
-            let name = tag.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !name.isEmpty, !seen.contains(name) else { continue }
-            if name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            if tag.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
                 problems.add("tagList", "has a tag with control characters")
             }
-            if name.count > 50 { problems.add("tagList", "has a tag longer than 50 characters") }
+            if TextRules.length(tag) > 50 { problems.add("tagList", "has a tag longer than 50 characters") }
+            let name = tag.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !TextRules.isBlank(name), !seen.contains(name) else { continue }
             seen.insert(name)
             result.append(name)
         }
-        if result.count > 20 { problems.add("tagList", "has more than 20 tags") }
         return result
     }
 }

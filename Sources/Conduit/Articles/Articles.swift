@@ -160,8 +160,10 @@ public struct Articles: KeelModule {
 
 /// `limit`, `offset` and the filters of a list request.
 struct ArticleQuery: Sendable {
-    /// The most articles one page may hold; larger `limit`s are reduced to it.
+    /// The most articles one page holds; a larger `limit` is accepted and gives this many.
     static let maximumLimit = 100
+    /// The largest `limit` and `offset` accepted (the OpenAPI document says the same).
+    static let largestParameter = 1_000_000_000
 
     var limit = 20
     var offset = 0
@@ -172,11 +174,14 @@ struct ArticleQuery: Sendable {
     init(_ parameters: Parameters) throws {
         var problems = ValidationProblems()
         if let text = parameters.get("limit") {
-            if let value = Int(text), value >= 0 { limit = min(value, Self.maximumLimit) } else { problems.add("limit", "must be a whole number of 0 or more") }
+            // 0 is allowed: no articles, only `articlesCount`.
+            if let value = Int(text), (0...Self.largestParameter).contains(value) { limit = min(value, Self.maximumLimit) } else {
+                problems.add("limit", "must be a whole number from 0 to \(Self.largestParameter)")
+            }
         }
         if let text = parameters.get("offset") {
-            if let value = Int(text), value >= 0, value <= 1_000_000_000 { offset = value } else {
-                problems.add("offset", "must be a whole number of 0 or more")
+            if let value = Int(text), (0...Self.largestParameter).contains(value) { offset = value } else {
+                problems.add("offset", "must be a whole number from 0 to \(Self.largestParameter)")
             }
         }
         tag = parameters.get("tag").map { String($0.prefix(200)) }
