@@ -16,7 +16,7 @@ struct ErrorPages: ErrorRenderer {
     let format: ErrorFormat
 
     /// What an error page's template sees.
-    struct Page {
+    struct Page: Encodable {
         let status: Int
         let title: String
         let explanation: String

@@ -34,12 +34,16 @@ public struct TemplateSet: Sendable {
     public static func compile(_ texts: [String: String]) throws(TemplateError) -> TemplateSet {
         // Keel's own partials (`keel/csrf`, `keel/flash`), unless the folder has its own of the same name.
         let texts = KeelPartials.all.merging(texts) { _, own in own }
+        KeelHTMLContentType.register()
         var templates: [String: MustacheTemplate] = [:]
         for (name, text) in texts.sorted(by: { $0.key < $1.key }) {
             do {
-                templates[name] = try MustacheTemplate(string: text)
+                templates[name] = try MustacheTemplate(string: KeelHTMLContentType.pragma + text)
             } catch let error as MustacheTemplate.ParserError {
-                throw .parse(name + ".mustache", line: error.context.lineNumber, column: error.context.columnNumber, "\(error.error)")
+                // The pragma in front of the text is on line 1: columns there are the file's once it is taken off.
+                let column = error.context.lineNumber == 1 ? max(1, error.context.columnNumber - KeelHTMLContentType.pragma.count)
+                    : error.context.columnNumber
+                throw .parse(name + ".mustache", line: error.context.lineNumber, column: column, "\(error.error)")
             } catch {
                 throw .parse(name + ".mustache", line: 0, column: 0, "\(error)")
             }
@@ -119,7 +123,12 @@ final class PageScope: MustacheParent {
     let missing = MissingNames()
 
     init(model: Any, keel: [String: Any]) {
-        self.scope = Scope(model)
+        // An `Encodable` model is read through its own `encode(to:)` (no reflection); others through `Mirror`.
+        if let encodable = model as? any Encodable, let scope = (try? ScopeEncoder.scope(encodable)) as? Scope {
+            self.scope = scope
+        } else {
+            self.scope = Scope(model)
+        }
         self.keel = keel
     }
 
@@ -143,6 +152,10 @@ final class PageScope: MustacheParent {
 /// cost the home page three quarters of its throughput (docs/performance.md).
 struct Scope: MustacheParent {
     let values: [String: Any]
+
+    init(values: [String: Any]) {
+        self.values = values
+    }
 
     /// Past this depth of nested structs or classes values are handed to Mustache unwrapped (its own reflection,
     /// without the nil/missing distinction), so an object graph with a cycle cannot recurse forever.

@@ -1,7 +1,7 @@
 import Foundation
 
 /// What the home page shows.
-struct HomePage {
+struct HomePage: Encodable {
     let signedIn: Bool
     let feed: Bool
     let tag: String?
@@ -11,7 +11,7 @@ struct HomePage {
 }
 
 /// An article in a list or at the top of its page.
-struct ArticlePreview {
+struct ArticlePreview: Encodable {
     let slug: String
     let title: String
     let description: String
@@ -38,7 +38,7 @@ struct ArticlePreview {
 }
 
 /// One link of the pagination.
-struct PageLink {
+struct PageLink: Encodable {
     let number: Int
     let current: Bool
     let href: String
@@ -57,7 +57,7 @@ struct PageLink {
 }
 
 /// An article's own page.
-struct ArticlePage {
+struct ArticlePage: Encodable {
     let article: ArticlePreview
     /// The body's Markdown as HTML (`Markdown.html(from:)`: escaped, allowlisted tags, safe URLs only).
     let bodyHTML: String
@@ -67,7 +67,7 @@ struct ArticlePage {
     let mine: Bool
 }
 
-struct CommentView {
+struct CommentView: Encodable {
     let id: Int
     let body: String
     let author: String
@@ -85,7 +85,7 @@ struct CommentView {
 }
 
 /// The article editor: a new article (`slug` nil) or an existing one.
-struct EditorPage {
+struct EditorPage: Encodable {
     let slug: String?
     let title: String?
     let description: String?
@@ -109,7 +109,7 @@ struct EditorPage {
 }
 
 /// A user's page: their articles, or the ones they favorited.
-struct ProfilePage {
+struct ProfilePage: Encodable {
     let username: String
     let bio: String?
     let image: String?
@@ -121,7 +121,7 @@ struct ProfilePage {
     let articles: [ArticlePreview]
 }
 
-struct SignInPage {
+struct SignInPage: Encodable {
     let email: String?
     let next: String?
     let errors: [String: [String]]
@@ -140,7 +140,7 @@ struct SignInPage {
     }
 }
 
-struct SignUpPage {
+struct SignUpPage: Encodable {
     let username: String?
     let email: String?
     let errors: [String: [String]]
@@ -155,7 +155,7 @@ struct SignUpPage {
 }
 
 /// The signed-in user's settings.
-struct SettingsPage {
+struct SettingsPage: Encodable {
     let username: String?
     let email: String?
     let bio: String?

@@ -1,0 +1,195 @@
+import Foundation
+
+/// Turns an `Encodable` page model into what a template looks names up in, through the model's own (usually
+/// synthesized) `encode(to:)`: structs become `Scope`s, arrays arrays, optionals that are `nil` a `NullValue` (found,
+/// empty, false in a section), text, numbers and booleans stay as they are.
+///
+/// It is the fast path of `Templates.render`: reflecting a model with `Mirror`, and asking each value which protocols
+/// it conforms to, was a quarter of a home page's CPU time; an encoder is called with each value's static type and
+/// needs neither (docs/web.md, "What a page costs"). Models that are not `Encodable` still render, through `Mirror`.
+///
+/// Keys are the coding keys' names, the property names unless the model renames them. A `nil` optional is recorded
+/// (synthesized code calls `encodeIfPresent`, which would otherwise leave the key out and make it "missing").
+struct ScopeEncoder {
+    static func scope(_ model: some Encodable) throws -> Any {
+        let box = ValueBox()
+        try model.encode(to: NodeEncoder(box: box, codingPath: []))
+        return box.result ?? Scope(values: [:])
+    }
+}
+
+/// Where an encoder puts the one value it makes.
+final class ValueBox {
+    var value: Any?
+    /// A keyed container's values, filled as its keys are encoded (a class, so nested containers share it).
+    var keyed: KeyedValues?
+    var unkeyed: UnkeyedValues?
+
+    /// The value made so far: a finished keyed or unkeyed container, or a single value.
+    var result: Any? {
+        if let keyed {
+            keyed.finish()
+            return Scope(values: keyed.values)
+        }
+        if let unkeyed { return unkeyed.values.map { $0.result ?? NullValue() } }
+        return value
+    }
+}
+
+final class KeyedValues {
+    var values: [String: Any] = [:]
+    var boxes: [String: ValueBox] = [:]
+
+    func finish() {
+        for (key, box) in boxes { values[key] = box.result ?? NullValue() }
+        boxes = [:]
+    }
+}
+
+final class UnkeyedValues {
+    var values: [ValueBox] = []
+}
+
+struct NodeEncoder: Encoder {
+    let box: ValueBox
+    let codingPath: [any CodingKey]
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
+        if box.keyed == nil { box.keyed = KeyedValues() }
+        return KeyedEncodingContainer(KeyedNode<Key>(box: box, codingPath: codingPath))
+    }
+
+    func unkeyedContainer() -> any UnkeyedEncodingContainer {
+        if box.unkeyed == nil { box.unkeyed = UnkeyedValues() }
+        return UnkeyedNode(box: box, codingPath: codingPath)
+    }
+
+    func singleValueContainer() -> any SingleValueEncodingContainer {
+        SingleNode(box: box, codingPath: codingPath)
+    }
+}
+
+/// The value a leaf becomes: text and numbers as they are, anything else encoded into its own box.
+enum Leaf {
+    static func value<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws -> Any {
+        switch value {
+        case let text as String: return text
+        case let number as Int: return number
+        case let flag as Bool: return flag
+        case let number as Double: return number
+        case let date as Date: return date
+        case let url as URL: return url.absoluteString
+        default:
+            let box = ValueBox()
+            try value.encode(to: NodeEncoder(box: box, codingPath: codingPath))
+            return box.result ?? NullValue()
+        }
+    }
+}
+
+struct KeyedNode<Key: CodingKey>: KeyedEncodingContainerProtocol {
+    let box: ValueBox
+    let codingPath: [any CodingKey]
+
+    private func set(_ value: Any, _ key: Key) {
+        box.keyed?.values[key.stringValue] = value
+    }
+
+    mutating func encodeNil(forKey key: Key) throws { set(NullValue(), key) }
+    mutating func encode(_ value: Bool, forKey key: Key) throws { set(value, key) }
+    mutating func encode(_ value: String, forKey key: Key) throws { set(value, key) }
+    mutating func encode(_ value: Double, forKey key: Key) throws { set(value, key) }
+    mutating func encode(_ value: Float, forKey key: Key) throws { set(Double(value), key) }
+    mutating func encode(_ value: Int, forKey key: Key) throws { set(value, key) }
+    mutating func encode(_ value: Int8, forKey key: Key) throws { set(Int(value), key) }
+    mutating func encode(_ value: Int16, forKey key: Key) throws { set(Int(value), key) }
+    mutating func encode(_ value: Int32, forKey key: Key) throws { set(Int(value), key) }
+    mutating func encode(_ value: Int64, forKey key: Key) throws { set(Int(value), key) }
+    mutating func encode(_ value: UInt, forKey key: Key) throws { set(value, key) }
+    mutating func encode(_ value: UInt8, forKey key: Key) throws { set(Int(value), key) }
+    mutating func encode(_ value: UInt16, forKey key: Key) throws { set(Int(value), key) }
+    mutating func encode(_ value: UInt32, forKey key: Key) throws { set(Int(value), key) }
+    mutating func encode(_ value: UInt64, forKey key: Key) throws { set(value, key) }
+    mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
+        set(try Leaf.value(value, codingPath: codingPath + [key]), key)
+    }
+
+    // A `nil` optional is found (renders empty, false in a section), not missing.
+    mutating func encodeIfPresent(_ value: Bool?, forKey key: Key) throws { set(value.map { $0 as Any } ?? NullValue(), key) }
+    mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws { set(value.map { $0 as Any } ?? NullValue(), key) }
+    mutating func encodeIfPresent(_ value: Double?, forKey key: Key) throws { set(value.map { $0 as Any } ?? NullValue(), key) }
+    mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws { set(value.map { $0 as Any } ?? NullValue(), key) }
+    mutating func encodeIfPresent<T: Encodable>(_ value: T?, forKey key: Key) throws {
+        guard let value else { return set(NullValue(), key) }
+        try encode(value, forKey: key)
+    }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
+        let nested = ValueBox()
+        box.keyed?.boxes[key.stringValue] = nested
+        return NodeEncoder(box: nested, codingPath: codingPath + [key]).container(keyedBy: keyType)
+    }
+
+    mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
+        let nested = ValueBox()
+        box.keyed?.boxes[key.stringValue] = nested
+        return NodeEncoder(box: nested, codingPath: codingPath + [key]).unkeyedContainer()
+    }
+
+    mutating func superEncoder() -> any Encoder { NodeEncoder(box: box, codingPath: codingPath) }
+    mutating func superEncoder(forKey key: Key) -> any Encoder {
+        let nested = ValueBox()
+        box.keyed?.boxes[key.stringValue] = nested
+        return NodeEncoder(box: nested, codingPath: codingPath + [key])
+    }
+}
+
+struct UnkeyedNode: UnkeyedEncodingContainer {
+    let box: ValueBox
+    let codingPath: [any CodingKey]
+    var count: Int { box.unkeyed?.values.count ?? 0 }
+
+    private func append(_ value: Any) {
+        let element = ValueBox()
+        element.value = value
+        box.unkeyed?.values.append(element)
+    }
+
+    mutating func encodeNil() throws { append(NullValue()) }
+    mutating func encode(_ value: String) throws { append(value) }
+    mutating func encode(_ value: Int) throws { append(value) }
+    mutating func encode(_ value: Bool) throws { append(value) }
+    mutating func encode(_ value: Double) throws { append(value) }
+    mutating func encode<T: Encodable>(_ value: T) throws { append(try Leaf.value(value, codingPath: codingPath)) }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
+        let element = ValueBox()
+        box.unkeyed?.values.append(element)
+        return NodeEncoder(box: element, codingPath: codingPath).container(keyedBy: keyType)
+    }
+
+    mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
+        let element = ValueBox()
+        box.unkeyed?.values.append(element)
+        return NodeEncoder(box: element, codingPath: codingPath).unkeyedContainer()
+    }
+
+    mutating func superEncoder() -> any Encoder {
+        let element = ValueBox()
+        box.unkeyed?.values.append(element)
+        return NodeEncoder(box: element, codingPath: codingPath)
+    }
+}
+
+struct SingleNode: SingleValueEncodingContainer {
+    let box: ValueBox
+    let codingPath: [any CodingKey]
+
+    mutating func encodeNil() throws { box.value = NullValue() }
+    mutating func encode(_ value: Bool) throws { box.value = value }
+    mutating func encode(_ value: String) throws { box.value = value }
+    mutating func encode(_ value: Double) throws { box.value = value }
+    mutating func encode(_ value: Int) throws { box.value = value }
+    mutating func encode<T: Encodable>(_ value: T) throws { box.value = try Leaf.value(value, codingPath: codingPath) }
+}

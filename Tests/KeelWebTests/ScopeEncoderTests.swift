@@ -1,0 +1,41 @@
+@testable import KeelWeb
+import Testing
+
+/// Encodable page models are read through their own `encode(to:)`, with the same meaning as the reflection path:
+/// a `nil` optional is found and empty, a name the model lacks is missing.
+@Suite struct ScopeEncoderTests {
+    struct Row: Encodable { let title: String; let tags: [String]; let note: String? }
+    struct Page: Encodable {
+        let rows: [Row]
+        let count: Int
+        let ratio: Double
+        let flag: Bool
+        let subtitle: String?
+        let errors: [String: [String]]
+    }
+    /// Not Encodable: rendered by reflection.
+    struct Plain { let title: String; let subtitle: String? }
+
+    static func templates() throws -> Templates {
+        Templates(try TemplateSet.compile([
+            "page": "{{#rows}}[{{title}}:{{#tags}}{{.}},{{/tags}}{{^note}}-{{/note}}{{note}}]{{/rows}} {{count}} {{ratio}} "
+                + "{{#flag}}yes{{/flag}}{{^subtitle}}none{{/subtitle}} {{#errors.title}}{{.}}{{/errors.title}}",
+            "plain": "{{title}}{{^subtitle}}-{{/subtitle}}",
+            "typo": "{{titel}}",
+        ]))
+    }
+
+    @Test func encodableModelsRenderLikeReflectedOnes() throws {
+        let page = Page(rows: [Row(title: "a<b", tags: ["x", "y"], note: nil), Row(title: "c", tags: [], note: "n")], count: 2, ratio: 0.5,
+                        flag: true, subtitle: nil, errors: ["title": ["is short"]])
+        #expect(try Self.templates().render("page", page) == "[a&lt;b:x,y,-][c:n] 2 0.5 yesnone is short")
+        #expect(try Self.templates().render("plain", Plain(title: "t", subtitle: nil)) == "t-")
+    }
+
+    @Test func aNameTheModelLacksIsStillMissing() {
+        #expect(throws: TemplateError.self) { try Self.templates().render("typo", Plain(title: "t", subtitle: nil)) }
+        #expect(throws: TemplateError.self) {
+            try Self.templates().render("typo", Page(rows: [], count: 0, ratio: 0, flag: false, subtitle: nil, errors: [:]))
+        }
+    }
+}
