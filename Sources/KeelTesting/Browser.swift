@@ -367,6 +367,16 @@ public struct BrowserSession: Sendable {
         throw Browser.Failure("'\(text)' did not appear within \(timeout) on \(try await currentURL()): \(html.prefix(1500))")
     }
 
+    /// Waits until the page's source no longer contains `text` (the page a click left has gone); fails after `timeout`.
+    public func waitUntilGone(_ text: String, timeout: Duration = .seconds(10)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        repeat {
+            if try await !source().contains(text) { return }
+            try await Task.sleep(for: .milliseconds(50))
+        } while ContinuousClock.now < deadline
+        throw Browser.Failure("'\(text)' was still on \(try await currentURL()) after \(timeout)")
+    }
+
     /// Closes the window; chromedriver quits its Chromium.
     public func end() async {
         _ = try? await endpoint.call("DELETE", "/session/\(id)", timeout: .seconds(10))

@@ -35,6 +35,22 @@ struct BrowserTests {
         try await page.waitFor(text: "Welcome back, \(name).")
     }
 
+    /// Writes an article through the editor and waits for its page; returns the page's source.
+    @discardableResult
+    static func publish(
+        _ page: BrowserSession, _ live: LiveBrowser, title: String, description: String, body: String, tags: String = "",
+        screenshot: String? = nil
+    ) async throws -> String {
+        try await page.open(live.url("/editor"))
+        try await page.fill("input[name=title]", title)
+        try await page.fill("input[name=description]", description)
+        try await page.fill("textarea[name=body]", body)
+        try await page.fill("input[name=tagList]", tags)
+        if let screenshot { try await page.screenshot(named: screenshot) }
+        try await page.click("form.page button[type=submit]")
+        return try await page.waitFor(text: "Published.")
+    }
+
     static func count(_ app: KeelTestApplication, _ table: String) async throws -> Int {
         struct Row: Decodable { let n: Int }
         return try await app.keel.database.sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from(table)
@@ -86,13 +102,10 @@ struct BrowserTests {
         try await app.withBrowser { live in
             let page = live.page
             try await Self.signUp(page, live, "ada")
-            try await page.open(live.url("/editor"))
-            try await page.fill("input[name=title]", "How to train your dragon")
-            try await page.fill("input[name=description]", "Ever wonder how?")
-            try await page.fill("textarea[name=body]", "It takes a *Jacobian*.\n\n## Steps\n\n- Patience\n- A **lot** of `fire`\n\n[More](https://example.com/dragons)")
-            try await page.fill("input[name=tagList]", "training, dragons")
-            try await page.screenshot(named: "editor")
-            try await page.click("form.page button[type=submit]")
+            try await Self.publish(
+                page, live, title: "How to train your dragon", description: "Ever wonder how?",
+                body: "It takes a *Jacobian*.\n\n## Steps\n\n- Patience\n- A **lot** of `fire`\n\n[More](https://example.com/dragons)",
+                tags: "training, dragons", screenshot: "editor")
             let html = try await page.waitFor(text: "<h1>How to train your dragon</h1>")
             #expect(try await page.text(".body em") == "Jacobian", "the body is Markdown, rendered")
             #expect(try await page.text(".body h2") == "Steps")
@@ -126,11 +139,7 @@ struct BrowserTests {
         try await app.withBrowser { live in
             let page = live.page
             try await Self.signUp(page, live, "ada")
-            try await page.open(live.url("/editor"))
-            try await page.fill("input[name=title]", "Dragons")
-            try await page.fill("input[name=description]", "About dragons")
-            try await page.fill("textarea[name=body]", "They fly.")
-            try await page.click("form.page button[type=submit]")
+            try await Self.publish(page, live, title: "Dragons", description: "About dragons", body: "They fly.")
             try await page.waitFor(text: "<h1>Dragons</h1>")
             let article = try await page.currentURL()
             try await page.click("form[action='/logout'] button")
@@ -143,7 +152,7 @@ struct BrowserTests {
             try await page.waitFor(text: "<p>First!</p>")
             #expect(try await Self.count(app, "comments") == 1)
             try await page.click("#comments form.actions button")
-            try await page.waitFor(text: "Comments")
+            try await page.waitUntilGone("<p>First!</p>")
             #expect(try await page.findAll("#comments .preview").isEmpty)
             #expect(try await Self.count(app, "comments") == 0)
 
@@ -164,6 +173,7 @@ struct BrowserTests {
             #expect(try await Self.count(app, "follows") == 1)
             try await page.open(live.url("/"))
             try await page.click("a[href='/?feed=you']")
+            try await page.waitFor(text: #"href="/?feed=you" class="active""#)
             try await page.waitFor(text: "Dragons")
             try await page.screenshot(named: "home-your-feed")
             try await page.open(live.url("/profile/ada"))
@@ -229,11 +239,8 @@ struct BrowserTests {
         try await app.withBrowser { live in
             let page = live.page
             try await Self.signUp(page, live, "ada")
-            try await page.open(live.url("/editor"))
-            try await page.fill("input[name=title]", "<script>window.owned = 6</script>")
-            try await page.fill("input[name=description]", "<img src=x onerror=window.owned=7>")
-            try await page.fill("textarea[name=body]", payload)
-            try await page.click("form.page button[type=submit]")
+            try await Self.publish(page, live, title: "<script>window.owned = 6</script>", description: "<img src=x onerror=window.owned=7>",
+                                   body: payload)
             try await page.waitFor(text: "&lt;script&gt;window.owned = 6&lt;/script&gt;")
             try await page.fill("#comments textarea[name=body]", payload)
             try await page.click("#comments form.page button[type=submit]")
