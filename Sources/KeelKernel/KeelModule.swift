@@ -33,7 +33,8 @@ public protocol KeelModule: Sendable {
     /// System checks, run by `check` (and `check --deploy` for deploy checks).
     var checks: [SystemCheck] { get }
     /// Builds, once per application, the parts other modules and handlers share (a session store, a password
-    /// hasher), from the settings and what earlier modules installed; stores them under a `KeelApplication.Key`.
+    /// hasher), from the settings and what earlier modules installed: `parts.install(part)` keyed by the part's type,
+    /// read back with `app.part(MyPart.self)`.
     func install(into parts: inout KeelApplication.Parts) throws
     /// The stages this module adds to one route group's request pipeline (asked once per group when the router is
     /// built; return none for groups it has nothing to do with).

@@ -1,4 +1,4 @@
-public import Hummingbird
+package import Hummingbird
 import HTTPTypes
 public import KeelCore
 import Foundation
@@ -41,67 +41,6 @@ package struct RequestLimits: Sendable {
             if bytes > maxBodySize {
                 throw KeelError(.contentTooLarge, code: .payloadTooLarge, message: "The request body is larger than \(maxBodySize) bytes.")
             }
-        }
-    }
-}
-
-/// Receives Content-Security-Policy violation reports: logs each (a few fields, truncated) at `warning`, at most
-/// `perMinute` a minute per instance; beyond that answers 429 and drops them.
-public struct CSPReportEndpoint: Sendable {
-    let path: String
-    let limiter: RateLimiter
-
-    public init(path: String, perMinute: Int) {
-        self.path = path
-        self.limiter = RateLimiter(perMinute: perMinute)
-    }
-
-    struct Report: Decodable {
-        struct Body: Decodable {
-            let documentURI: String?
-            let violatedDirective: String?
-            let blockedURI: String?
-            enum CodingKeys: String, CodingKey {
-                case documentURI = "document-uri", violatedDirective = "violated-directive", blockedURI = "blocked-uri"
-            }
-        }
-        let cspReport: Body?
-        enum CodingKeys: String, CodingKey { case cspReport = "csp-report" }
-    }
-
-    public func register<Context: RequestContext>(on router: some RouterMethods<Context>) {
-        router.post(RouterPath(path)) { request, context -> Response in
-            guard limiter.allow() else {
-                throw KeelError(.tooManyRequests, message: "Too many reports.", headers: [.retryAfter: "60"])
-            }
-            let body = try await request.body.collect(upTo: 16_384)
-            let report = try? JSONDecoder().decode(Report.self, from: Data(body.readableBytesView))
-            func clip(_ text: String?) -> Logger.MetadataValue { .string(String((text ?? "").prefix(200))) }
-            context.logger.warning("csp violation", metadata: [
-                "csp.document": clip(report?.cspReport?.documentURI), "csp.directive": clip(report?.cspReport?.violatedDirective),
-                "csp.blocked": clip(report?.cspReport?.blockedURI),
-            ])
-            return Response(status: .noContent)
-        }
-    }
-}
-
-/// A fixed-window counter: at most `perMinute` events per wall-clock minute, per instance.
-final class RateLimiter: Sendable {
-    private let state = Mutex<(window: Int64, count: Int)>((0, 0))
-    let perMinute: Int
-
-    init(perMinute: Int) {
-        self.perMinute = perMinute
-    }
-
-    func allow(now: Date = Date()) -> Bool {
-        let window = Int64(now.timeIntervalSince1970 / 60)
-        return state.withLock { state in
-            if state.window != window { state = (window, 0) }
-            guard state.count < perMinute else { return false }
-            state.count += 1
-            return true
         }
     }
 }
