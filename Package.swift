@@ -271,6 +271,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "KeelCoreTests",
+            dependencies: ["KeelCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "KeelKernelTests",
             dependencies: [
                 "Keel", "KeelTesting",
