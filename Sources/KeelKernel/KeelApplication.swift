@@ -8,48 +8,6 @@ public import UnixSignals
 import KeelCore
 import NIOCore
 
-/// The foundation every application has, always first: where the server listens and how it shuts down, the
-/// database (its settings, checks and the `database` and `migrations` readiness checks) and the query recorder stage.
-struct KeelCoreModule: KeelModule {
-    let applicationName: String
-    var name: String { "keel" }
-    var settings: [any AnySetting] { CoreSettings.all + DatabaseSettings.all(defaultName: applicationName) }
-    var checks: [SystemCheck] { DatabaseChecks.all }
-
-    func stages(for group: RouteGroup, app: KeelApplication) -> [PipelineStage] {
-        guard group.runsHandlersUnderBudget else { return [] }
-        let settings = app.settings
-        return [.wrapper(.handler, "data.queries", QueryRecordingStage(recording: QueryRecording(
-            serverTiming: settings[DatabaseSettings.serverTiming],
-            nPlusOneThreshold: settings[DatabaseSettings.nPlusOneThreshold],
-            nPlusOne: settings[DatabaseSettings.nPlusOneAction],
-            slowQueryThreshold: settings[DatabaseSettings.slowQueryThreshold])))]
-    }
-
-    func readinessChecks(app: KeelApplication) -> [ReadinessCheck] {
-        let database = app.database
-        let migrator = app.migrator
-        return [
-            ReadinessCheck("database") { try await database.ping() },
-            ReadinessCheck("migrations") {
-                let pending = try await migrator.pending().count
-                if pending > 0 { throw ReadinessFailure(pending == 1 ? "1 migration pending" : "\(pending) migrations pending") }
-            },
-        ]
-    }
-}
-
-/// The query recorder around the route: N+1 detection, slow queries, `Server-Timing`.
-struct QueryRecordingStage: RequestWrapper {
-    let recording: QueryRecording
-
-    func run(_ request: Request, context: KeelContext, next: (Request, KeelContext) async throws -> Response) async throws -> Response {
-        try await recording.run(logger: context.logger, route: { context.endpointPath }) {
-            try await next(request, context)
-        }
-    }
-}
-
 /// A Keel application: resolved settings plus modules, assembled into a router, a Hummingbird application and a
 /// ServiceLifecycle service group.
 ///
