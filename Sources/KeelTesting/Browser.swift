@@ -179,8 +179,8 @@ public final class Browser: Sendable {
         return [pid] + Self.descendants(of: pid)
     }
 
-    /// Whether a process is running (a zombie is not).
-    static func isAlive(_ pid: pid_t) -> Bool {
+    /// Whether a process is running (a zombie, ended but not yet reaped, is not).
+    public static func isAlive(_ pid: pid_t) -> Bool {
         guard kill(pid, 0) == 0 else { return false }
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let close = stat.lastIndex(of: ")") else { return true }
@@ -270,9 +270,6 @@ public struct BrowserSession: Sendable {
     /// The page as the browser has it now (the DOM serialized, not the bytes the server sent).
     public func source() async throws -> String { try await call("GET", "/source") as? String ?? "" }
 
-    /// The page's title.
-    public func title() async throws -> String { try await call("GET", "/title") as? String ?? "" }
-
     /// The first element matching a CSS selector; fails when there is none.
     public func find(_ css: String) async throws -> Element {
         guard let element = try await findAll(css).first else {
@@ -334,9 +331,6 @@ public struct BrowserSession: Sendable {
                    secure: cookie["secure"] as? Bool ?? false, sameSite: cookie["sameSite"] as? String)
         }
     }
-
-    /// Forgets every cookie of the current site (a browser restarted without its cookies).
-    public func deleteCookies() async throws { try await call("DELETE", "/cookie") }
 
     /// The viewport as a PNG.
     public func screenshot() async throws -> Data {

@@ -11,11 +11,11 @@ public struct LiveBrowser: Sendable {
     /// An address on the site: `url("/login")`.
     public func url(_ path: String) -> String { site + path }
 
+    /// chromedriver and the browser processes under it, now (to check afterwards that they all ended).
+    public var processes: [Int32] { browser.runningProcesses }
+
     /// Another window with its own cookies (a second browser: another device of the same user, or another user).
     public func newWindow() async throws -> BrowserSession { try await browser.session() }
-
-    /// chromedriver's log, for a failure's message.
-    public var driverLog: String { Browser.tail(of: browser.logPath) }
 }
 
 extension KeelTestApplication {

@@ -69,6 +69,13 @@ import Testing
                 #expect((json(response.body)["errors"] as? [String: [String]])?["password"]
                         == [#"is not allowed beside "user"; the body is {"user": {…}}"#])
             }
+            // Names are cut to 100 characters in the answer; two that meet there still get one answer, not a crash.
+            let long = String(repeating: "k", count: 120)
+            let twins = #"{"user": {}, ""# + long + #"1": 1, ""# + long + #"2": 2}"#
+            try await client.execute(uri: "/api/users/login", method: .post, headers: jsonHeaders, body: ByteBuffer(string: twins)) { response in
+                #expect(response.status == .unprocessableContent)
+                #expect((json(response.body)["errors"] as? [String: [String]])?.keys.sorted() == [String(long.prefix(100))])
+            }
             let echoed = #"{"user": {"username": "ada", "email": "ada@example.com", "password": "a-long-secret", "token": "x", "bio": null}}"#
             try await client.execute(uri: "/api/users", method: .post, headers: jsonHeaders, body: ByteBuffer(string: echoed)) {
                 #expect($0.status == .created)

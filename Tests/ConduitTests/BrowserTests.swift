@@ -3,6 +3,7 @@ import Foundation
 import Keel
 import KeelTesting
 import SQLKit
+import Synchronization
 import Testing
 
 /// Conduit's pages in a real browser: headless Chromium through chromedriver (`KeelTesting.Browser`), against the
@@ -31,7 +32,7 @@ struct BrowserTests {
         try await page.open(live.url("/login"))
         try await page.fill("input[name=email]", "\(name)@example.com")
         try await page.fill("input[name=password]", password)
-        try await page.click("form.page button[type=submit]")
+        try await page.submit("form.page")
         try await page.waitFor(text: "Welcome back, \(name).")
     }
 
@@ -60,6 +61,25 @@ struct BrowserTests {
     /// The browser posts a report to `/csp-report` for every violation; Conduit logs each.
     static func violations(_ app: KeelTestApplication) -> [String] {
         app.logs.lines.filter { $0.contains("csp violation") }
+    }
+
+    /// chromedriver and every Chromium process it started end with the test, however the test ends.
+    @Test func everyBrowserProcessEndsEvenWhenTheTestFails() async throws {
+        final class Seen: Sendable { let pids = Mutex<[Int32]>([]) }
+        struct Planned: Error {}
+        let seen = Seen()
+        let app = try await Self.app()
+        do {
+            try await app.withBrowser { live in
+                try await live.page.open(live.url("/"))
+                seen.pids.withLock { $0 = live.processes }
+                throw Planned()
+            }
+            Issue.record("the planned failure did not come through")
+        } catch is Planned {}
+        let pids = seen.pids.withLock { $0 }
+        #expect(pids.count >= 2, "chromedriver and at least one Chromium process: \(pids)")
+        #expect(pids.filter(Browser.isAlive) == [], "left running")
     }
 
     @Test func signUpSignOutAndSignIn() async throws {

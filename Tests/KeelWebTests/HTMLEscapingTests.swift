@@ -16,12 +16,24 @@ import Testing
         struct Page { let title: String; let body: String; let raw: String }
         let html = try Templates(set).render("page", Page(title: #"a "quoted" 'title'"#, body: "<b>&</b>", raw: "<i>kept</i>"))
         #expect(html == "<p title=\"a &quot;quoted&quot; &#39;title&#39;\">&lt;b&gt;&amp;&lt;/b&gt;</p><i>kept</i>")
-        do {
-            _ = try TemplateSet.compile(["broken": "abc {{#open}}"])
-            Issue.record("an unclosed section compiled")
-        } catch {
-            #expect("\(error)".contains("broken.mustache"))
-            #expect(!"\(error)".contains("KEEL_HTML"), "the pragma is Keel's business: \(error)")
+        // The same mistake on line 1 (behind Keel's pragma) and on line 2 (not) is reported at the same column.
+        let first = try #require(Self.parseError("abc {{/close}}"))
+        let second = try #require(Self.parseError("\nabc {{/close}}"))
+        for error in [first, second] {
+            #expect(error.message.hasPrefix("broken.mustache:"), "\(error.message)")
+            #expect(!error.message.contains("KEEL_HTML"), "the pragma is Keel's business: \(error.message)")
         }
+        #expect(first.line == 1 && second.line == 2)
+        #expect(first.column == second.column)
+    }
+
+    /// Where a template's parse error says it is, and its message.
+    static func parseError(_ text: String) -> (line: Int, column: Int, message: String)? {
+        guard case .failure(let error) = Result(catching: { () throws(TemplateError) in try TemplateSet.compile(["broken": text]) }) else {
+            return nil
+        }
+        let parts = error.description.split(separator: ":")
+        guard parts.count > 2, let line = Int(parts[1]), let column = Int(parts[2]) else { return nil }
+        return (line, column, error.description)
     }
 }

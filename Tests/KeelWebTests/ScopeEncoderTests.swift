@@ -32,6 +32,22 @@ import Testing
         #expect(try Self.templates().render("plain", Plain(title: "t", subtitle: nil)) == "t-")
     }
 
+    /// A model whose own `encode(to:)` throws is a failed render that says so, not a page built some other way.
+    @Test func aModelThatFailsToEncodeIsAnError() throws {
+        struct Broken: Encodable {
+            let title = "t"
+            struct Refused: Error {}
+            func encode(to encoder: any Encoder) throws { throw Refused() }
+        }
+        do {
+            _ = try Self.templates().render("plain", Broken())
+            Issue.record("a model that cannot encode rendered")
+        } catch let error as TemplateError {
+            #expect(error.kind == .modelEncoding)
+            #expect(error.description.contains("Broken failed to encode itself"))
+        }
+    }
+
     @Test func aNameTheModelLacksIsStillMissing() {
         #expect(throws: TemplateError.self) { try Self.templates().render("typo", Plain(title: "t", subtitle: nil)) }
         #expect(throws: TemplateError.self) {

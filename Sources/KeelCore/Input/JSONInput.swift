@@ -37,9 +37,10 @@ public struct JSONInput: FieldInput {
         // rather than ignored. Inside the envelope unknown fields are ignored (clients echo what they were sent).
         let strays = root.keys.filter { $0 != envelope }.sorted()
         if !strays.isEmpty {
-            throw KeelError.validation(Dictionary(uniqueKeysWithValues: strays.prefix(20).map {
+            // Names are cut to 100 characters for the answer, so two long ones may meet: one message each way.
+            throw KeelError.validation(Dictionary(strays.prefix(20).map {
                 (String($0.prefix(100)), ["is not allowed beside \"\(envelope)\"; the body is {\"\(envelope)\": {…}}"])
-            }))
+            }, uniquingKeysWith: { first, _ in first }))
         }
         guard let inner = root[envelope] as? [String: Any] else {
             throw KeelError.validation(field: envelope, "is required")

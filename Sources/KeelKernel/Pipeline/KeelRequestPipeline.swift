@@ -32,12 +32,9 @@ struct KeelRequestPipeline: RouterMiddleware {
     let leaving: [PipelineStage.Kind]
     /// The error renderers, in order; Keel's own comes after them.
     let renderers: [any ErrorRenderer]
-    /// The slots that have a stage.
-    let slots: Set<StageSlot>
 
     init(group: RouteGroup, stages: [PipelineStage]) {
         self.group = group
-        self.slots = Set(stages.map(\.slot))
         let sorted = stages.enumerated().sorted { ($0.element.slot, $0.offset) < ($1.element.slot, $1.offset) }.map(\.element)
         var outer: [any RequestHook] = []
         var inner: [PipelineStage.Kind] = []

@@ -12,10 +12,9 @@ struct KeelHTMLContentType: MustacheContentType {
     /// Put in front of every template: no output and no newline of its own, so line numbers stay the file's.
     static let pragma = "{{% CONTENT_TYPE: \(name)}}"
 
-    /// Registers the content type with swift-mustache (its registry is process-wide); the same value every time.
-    static func register() {
-        MustacheContentTypes.register(KeelHTMLContentType(), named: name)
-    }
+    /// Registers the content type with swift-mustache (its registry is process-wide), once per process, before the
+    /// first template that names it is parsed.
+    static let registered: Void = MustacheContentTypes.register(KeelHTMLContentType(), named: name)
 
     func escapeText(_ text: String) -> String {
         Self.escape(text)

@@ -11,6 +11,8 @@ public struct TemplateError: Error, Sendable, CustomStringConvertible, Equatable
         case missingTemplate
         /// The template uses names the page's model does not have.
         case missingVariables
+        /// The page's `Encodable` model threw from its own `encode(to:)`.
+        case modelEncoding
     }
 
     public let kind: Kind
@@ -30,6 +32,10 @@ public struct TemplateError: Error, Sendable, CustomStringConvertible, Equatable
 
     static func missingTemplate(_ name: String, known: [String]) -> TemplateError {
         TemplateError(kind: .missingTemplate, description: "No template '\(name)' (known: \(known.joined(separator: ", "))).")
+    }
+
+    static func modelEncoding(_ template: String, model: Any.Type, _ error: any Error) -> TemplateError {
+        TemplateError(kind: .modelEncoding, description: "Template '\(template)': \(model) failed to encode itself: \(error)")
     }
 
     static func missingVariables(_ template: String, _ names: [String], model: Any.Type) -> TemplateError {

@@ -34,7 +34,7 @@ public struct TemplateSet: Sendable {
     public static func compile(_ texts: [String: String]) throws(TemplateError) -> TemplateSet {
         // Keel's own partials (`keel/csrf`, `keel/flash`), unless the folder has its own of the same name.
         let texts = KeelPartials.all.merging(texts) { _, own in own }
-        KeelHTMLContentType.register()
+        _ = KeelHTMLContentType.registered
         var templates: [String: MustacheTemplate] = [:]
         for (name, text) in texts.sorted(by: { $0.key < $1.key }) {
             do {
@@ -106,7 +106,12 @@ public struct Templates: Sendable {
     public func render(_ name: String, _ model: Any, keel: [String: Any] = [:]) throws(TemplateError) -> String {
         let set = try current()
         guard let template = set.library.getTemplate(named: name) else { throw .missingTemplate(name, known: set.names) }
-        let scope = PageScope(model: model, keel: keel)
+        let scope: PageScope
+        do {
+            scope = try PageScope(model: model, keel: keel)
+        } catch {
+            throw .modelEncoding(name, model: type(of: model), error)
+        }
         let text = template.render(scope, library: set.library)
         let missing = scope.missing.names
         if strict, !missing.isEmpty { throw .missingVariables(name, missing, model: type(of: model)) }
@@ -122,9 +127,11 @@ final class PageScope: MustacheParent {
     let keel: [String: Any]
     let missing = MissingNames()
 
-    init(model: Any, keel: [String: Any]) {
-        // An `Encodable` model is read through its own `encode(to:)` (no reflection); others through `Mirror`.
-        if let encodable = model as? any Encodable, let scope = (try? ScopeEncoder.scope(encodable)) as? Scope {
+    /// - Throws: what an `Encodable` model's `encode(to:)` throws (a bug in the model, said rather than hidden).
+    init(model: Any, keel: [String: Any]) throws {
+        // An `Encodable` model is read through its own `encode(to:)` (no reflection); others, and a model that encodes
+        // as a single value rather than fields, through `Mirror`.
+        if let encodable = model as? any Encodable, let scope = try ScopeEncoder.scope(encodable) as? Scope {
             self.scope = scope
         } else {
             self.scope = Scope(model)
@@ -149,7 +156,8 @@ final class PageScope: MustacheParent {
 ///
 /// The model is wrapped once, when the page's scope is made, not at each lookup: a template names the fields of
 /// every row of a list, and reflecting a value (and asking which protocols it conforms to) at each of those lookups
-/// cost the home page three quarters of its throughput (docs/performance.md).
+/// cost the home page three quarters of its throughput. `Encodable` models skip it altogether (`ScopeEncoder`; docs/web.md,
+/// "What a page costs").
 struct Scope: MustacheParent {
     let values: [String: Any]
 
