@@ -167,7 +167,6 @@ let package = Package(
                 "KeelSettings",
                 "KeelKernel",
                 "KeelSecurity",
-                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -264,6 +263,8 @@ let package = Package(
             name: "KeelWebTests",
             dependencies: [
                 "Keel", "KeelTesting", "KeelWeb",
+                // The reference Keel's template renderer is checked against (TemplateConformanceTests).
+                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -3,11 +3,11 @@ import Testing
 
 @Suite struct HTMLEscapingTests {
     @Test func escapesTheFiveCharactersAndNothingElse() {
-        #expect(KeelHTMLContentType.escape(#"<a href="x">Tom & Jerry's</a>"#) == "&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&#39;s&lt;/a&gt;")
-        #expect(KeelHTMLContentType.escape("plain text, ünïcödé 🐉") == "plain text, ünïcödé 🐉")
-        #expect(KeelHTMLContentType.escape("🐉<🐉") == "🐉&lt;🐉", "multi-byte text around an escape stays whole")
-        #expect(KeelHTMLContentType.escape("") == "")
-        #expect(KeelHTMLContentType.escape("e\u{301}&") == "e\u{301}&amp;")
+        #expect(HTMLEscaping.escape(#"<a href="x">Tom & Jerry's</a>"#) == "&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&#39;s&lt;/a&gt;")
+        #expect(HTMLEscaping.escape("plain text, ünïcödé 🐉") == "plain text, ünïcödé 🐉")
+        #expect(HTMLEscaping.escape("🐉<🐉") == "🐉&lt;🐉", "multi-byte text around an escape stays whole")
+        #expect(HTMLEscaping.escape("") == "")
+        #expect(HTMLEscaping.escape("e\u{301}&") == "e\u{301}&amp;")
     }
 
     /// Every template renders through it, and a parse error still points at the file's own line and column.

@@ -1,8 +1,8 @@
 import Foundation
 
-/// Turns an `Encodable` page model into what a template looks names up in, through the model's own (usually
-/// synthesized) `encode(to:)`: structs become `Scope`s, arrays arrays, optionals that are `nil` a `NullValue` (found,
-/// empty, false in a section), text, numbers and booleans stay as they are.
+/// Turns an `Encodable` page model into what a template looks names up in (`TemplateValue`), through the model's own
+/// (usually synthesized) `encode(to:)`: structs become scopes, arrays lists, optionals that are `nil` `.null` (found,
+/// empty, false in a section), text, numbers and booleans stay what they are.
 ///
 /// It is the fast path of `Templates.render`: reflecting a model with `Mirror`, and asking each value which protocols
 /// it conforms to, was a quarter of a home page's CPU time; an encoder is called with each value's static type and
@@ -11,37 +11,37 @@ import Foundation
 /// Keys are the coding keys' names, the property names unless the model renames them. A `nil` optional is recorded
 /// (synthesized code calls `encodeIfPresent`, which would otherwise leave the key out and make it "missing").
 struct ScopeEncoder {
-    static func scope(_ model: some Encodable) throws -> Any {
+    static func value(_ model: some Encodable) throws -> TemplateValue {
         let box = ValueBox()
         try model.encode(to: NodeEncoder(box: box, codingPath: []))
-        return box.result ?? Scope(values: [:])
+        return box.result ?? .scope([:])
     }
 }
 
 /// Where an encoder puts the one value it makes.
 final class ValueBox {
-    var value: Any?
+    var value: TemplateValue?
     /// A keyed container's values, filled as its keys are encoded (a class, so nested containers share it).
     var keyed: KeyedValues?
     var unkeyed: UnkeyedValues?
 
     /// The value made so far: a finished keyed or unkeyed container, or a single value.
-    var result: Any? {
+    var result: TemplateValue? {
         if let keyed {
             keyed.finish()
-            return Scope(values: keyed.values)
+            return .scope(keyed.values)
         }
-        if let unkeyed { return unkeyed.values.map { $0.result ?? NullValue() } }
+        if let unkeyed { return .list(unkeyed.values.map { $0.result ?? .null }) }
         return value
     }
 }
 
 final class KeyedValues {
-    var values: [String: Any] = [:]
+    var values: [String: TemplateValue] = [:]
     var boxes: [String: ValueBox] = [:]
 
     func finish() {
-        for (key, box) in boxes { values[key] = box.result ?? NullValue() }
+        for (key, box) in boxes { values[key] = box.result ?? .null }
         boxes = [:]
     }
 }
@@ -72,18 +72,20 @@ struct NodeEncoder: Encoder {
 
 /// The value a leaf becomes: text and numbers as they are, anything else encoded into its own box.
 enum Leaf {
-    static func value<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws -> Any {
+    static func value<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws -> TemplateValue {
         switch value {
-        case let text as String: return text
-        case let number as Int: return number
-        case let flag as Bool: return flag
-        case let number as Double: return number
-        case let date as Date: return date
-        case let url as URL: return url.absoluteString
+        case let text as String: return .text(text)
+        case let number as Int: return .integer(number)
+        case let flag as Bool: return .bool(flag)
+        case let number as Double: return .decimal(number)
+        case let date as Date: return .text(String(describing: date))
+        case let url as URL: return .text(url.absoluteString)
+        case let number as any BinaryInteger: return Int(exactly: number).map(TemplateValue.integer) ?? .text(String(describing: number))
+        case let number as any BinaryFloatingPoint: return .decimal(Double(number))
         default:
             let box = ValueBox()
             try value.encode(to: NodeEncoder(box: box, codingPath: codingPath))
-            return box.result ?? NullValue()
+            return box.result ?? .null
         }
     }
 }
@@ -92,36 +94,41 @@ struct KeyedNode<Key: CodingKey>: KeyedEncodingContainerProtocol {
     let box: ValueBox
     let codingPath: [any CodingKey]
 
-    private func set(_ value: Any, _ key: Key) {
+    private func set(_ value: TemplateValue, _ key: Key) {
         box.keyed?.values[key.stringValue] = value
     }
 
-    mutating func encodeNil(forKey key: Key) throws { set(NullValue(), key) }
-    mutating func encode(_ value: Bool, forKey key: Key) throws { set(value, key) }
-    mutating func encode(_ value: String, forKey key: Key) throws { set(value, key) }
-    mutating func encode(_ value: Double, forKey key: Key) throws { set(value, key) }
-    mutating func encode(_ value: Float, forKey key: Key) throws { set(Double(value), key) }
-    mutating func encode(_ value: Int, forKey key: Key) throws { set(value, key) }
-    mutating func encode(_ value: Int8, forKey key: Key) throws { set(Int(value), key) }
-    mutating func encode(_ value: Int16, forKey key: Key) throws { set(Int(value), key) }
-    mutating func encode(_ value: Int32, forKey key: Key) throws { set(Int(value), key) }
-    mutating func encode(_ value: Int64, forKey key: Key) throws { set(Int(value), key) }
-    mutating func encode(_ value: UInt, forKey key: Key) throws { set(value, key) }
-    mutating func encode(_ value: UInt8, forKey key: Key) throws { set(Int(value), key) }
-    mutating func encode(_ value: UInt16, forKey key: Key) throws { set(Int(value), key) }
-    mutating func encode(_ value: UInt32, forKey key: Key) throws { set(Int(value), key) }
-    mutating func encode(_ value: UInt64, forKey key: Key) throws { set(value, key) }
+    mutating func encodeNil(forKey key: Key) throws { set(.null, key) }
+    mutating func encode(_ value: Bool, forKey key: Key) throws { set(.bool(value), key) }
+    mutating func encode(_ value: String, forKey key: Key) throws { set(.text(value), key) }
+    mutating func encode(_ value: Double, forKey key: Key) throws { set(.decimal(value), key) }
+    mutating func encode(_ value: Float, forKey key: Key) throws { set(.decimal(Double(value)), key) }
+    mutating func encode(_ value: Int, forKey key: Key) throws { set(.integer(value), key) }
+    mutating func encode(_ value: Int8, forKey key: Key) throws { set(.integer(Int(value)), key) }
+    mutating func encode(_ value: Int16, forKey key: Key) throws { set(.integer(Int(value)), key) }
+    mutating func encode(_ value: Int32, forKey key: Key) throws { set(.integer(Int(value)), key) }
+    mutating func encode(_ value: Int64, forKey key: Key) throws { set(.integer(Int(value)), key) }
+    mutating func encode(_ value: UInt, forKey key: Key) throws { set(Self.unsigned(value), key) }
+    mutating func encode(_ value: UInt8, forKey key: Key) throws { set(.integer(Int(value)), key) }
+    mutating func encode(_ value: UInt16, forKey key: Key) throws { set(.integer(Int(value)), key) }
+    mutating func encode(_ value: UInt32, forKey key: Key) throws { set(.integer(Int(value)), key) }
+    mutating func encode(_ value: UInt64, forKey key: Key) throws { set(Self.unsigned(value), key) }
+
+    /// An unsigned number past `Int.max` as its digits.
+    static func unsigned(_ value: some UnsignedInteger) -> TemplateValue {
+        Int(exactly: value).map(TemplateValue.integer) ?? .text(String(value))
+    }
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
         set(try Leaf.value(value, codingPath: codingPath + [key]), key)
     }
 
     // A `nil` optional is found (renders empty, false in a section), not missing.
-    mutating func encodeIfPresent(_ value: Bool?, forKey key: Key) throws { set(value.map { $0 as Any } ?? NullValue(), key) }
-    mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws { set(value.map { $0 as Any } ?? NullValue(), key) }
-    mutating func encodeIfPresent(_ value: Double?, forKey key: Key) throws { set(value.map { $0 as Any } ?? NullValue(), key) }
-    mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws { set(value.map { $0 as Any } ?? NullValue(), key) }
+    mutating func encodeIfPresent(_ value: Bool?, forKey key: Key) throws { set(value.map(TemplateValue.bool) ?? .null, key) }
+    mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws { set(value.map(TemplateValue.text) ?? .null, key) }
+    mutating func encodeIfPresent(_ value: Double?, forKey key: Key) throws { set(value.map(TemplateValue.decimal) ?? .null, key) }
+    mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws { set(value.map(TemplateValue.integer) ?? .null, key) }
     mutating func encodeIfPresent<T: Encodable>(_ value: T?, forKey key: Key) throws {
-        guard let value else { return set(NullValue(), key) }
+        guard let value else { return set(.null, key) }
         try encode(value, forKey: key)
     }
 
@@ -150,17 +157,17 @@ struct UnkeyedNode: UnkeyedEncodingContainer {
     let codingPath: [any CodingKey]
     var count: Int { box.unkeyed?.values.count ?? 0 }
 
-    private func append(_ value: Any) {
+    private func append(_ value: TemplateValue) {
         let element = ValueBox()
         element.value = value
         box.unkeyed?.values.append(element)
     }
 
-    mutating func encodeNil() throws { append(NullValue()) }
-    mutating func encode(_ value: String) throws { append(value) }
-    mutating func encode(_ value: Int) throws { append(value) }
-    mutating func encode(_ value: Bool) throws { append(value) }
-    mutating func encode(_ value: Double) throws { append(value) }
+    mutating func encodeNil() throws { append(.null) }
+    mutating func encode(_ value: String) throws { append(.text(value)) }
+    mutating func encode(_ value: Int) throws { append(.integer(value)) }
+    mutating func encode(_ value: Bool) throws { append(.bool(value)) }
+    mutating func encode(_ value: Double) throws { append(.decimal(value)) }
     mutating func encode<T: Encodable>(_ value: T) throws { append(try Leaf.value(value, codingPath: codingPath)) }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
@@ -186,10 +193,10 @@ struct SingleNode: SingleValueEncodingContainer {
     let box: ValueBox
     let codingPath: [any CodingKey]
 
-    mutating func encodeNil() throws { box.value = NullValue() }
-    mutating func encode(_ value: Bool) throws { box.value = value }
-    mutating func encode(_ value: String) throws { box.value = value }
-    mutating func encode(_ value: Double) throws { box.value = value }
-    mutating func encode(_ value: Int) throws { box.value = value }
+    mutating func encodeNil() throws { box.value = .null }
+    mutating func encode(_ value: Bool) throws { box.value = .bool(value) }
+    mutating func encode(_ value: String) throws { box.value = .text(value) }
+    mutating func encode(_ value: Double) throws { box.value = .decimal(value) }
+    mutating func encode(_ value: Int) throws { box.value = .integer(value) }
     mutating func encode<T: Encodable>(_ value: T) throws { box.value = try Leaf.value(value, codingPath: codingPath) }
 }

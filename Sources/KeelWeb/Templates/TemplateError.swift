@@ -13,6 +13,8 @@ public struct TemplateError: Error, Sendable, CustomStringConvertible, Equatable
         case missingVariables
         /// The page's `Encodable` model threw from its own `encode(to:)`.
         case modelEncoding
+        /// Partials or parents include each other deeper than Keel renders (a template that includes itself forever).
+        case tooDeep
     }
 
     public let kind: Kind
@@ -36,6 +38,12 @@ public struct TemplateError: Error, Sendable, CustomStringConvertible, Equatable
 
     static func modelEncoding(_ template: String, model: Any.Type, _ error: any Error) -> TemplateError {
         TemplateError(kind: .modelEncoding, description: "Template '\(template)': \(model) failed to encode itself: \(error)")
+    }
+
+    static func tooDeep(_ template: String, _ partial: String, limit: Int) -> TemplateError {
+        TemplateError(
+            kind: .tooDeep,
+            description: "Template '\(template)': partials nest more than \(limit) deep at '\(partial)' (does a template include itself?).")
     }
 
     static func missingVariables(_ template: String, _ names: [String], model: Any.Type) -> TemplateError {

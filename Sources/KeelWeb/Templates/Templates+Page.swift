@@ -4,7 +4,6 @@ public import HTTPTypes
 public import KeelKernel
 import KeelCore
 import KeelSecurity
-import Mustache
 import NIOCore
 
 extension Templates {
@@ -25,9 +24,9 @@ extension Templates {
     public func page(
         _ name: String, _ model: Any, context: KeelContext, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]
     ) throws -> Response {
-        let html: String
+        let html: ByteBuffer
         do {
-            html = try render(name, model, keel: Self.keelValues(context: context))
+            html = try renderBuffer(name, model, keel: Self.keelValues(context: context))
         } catch {
             context.logger.error("template failed", metadata: ["template": .string(name), "error": .string(error.description)])
             throw KeelError(.internalServerError, message: "The page could not be rendered.")
@@ -35,30 +34,25 @@ extension Templates {
         var headers = headers
         headers[.contentType] = "text/html; charset=utf-8"
         if headers[.cacheControl] == nil { headers[.cacheControl] = "no-cache" }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: html))
     }
 
-    static func keelValues(context: KeelContext) -> [String: Any] {
-        var values: [String: Any] = [
-            "csrf_token": LazyCSRFToken(session: context.session),
-            "csp_nonce": context.cspNonce,
-            "request_id": context.requestID,
-            "flash": context.session.takeFlashes().map { ["level": $0.level.rawValue, "message": $0.message] },
+    static func keelValues(context: KeelContext) -> [String: TemplateValue] {
+        let session = context.session
+        var values: [String: TemplateValue] = [
+            // Made only when a template renders it: making one creates the session and its cookie.
+            "csrf_token": .lazy(LazyText { session.csrfToken() }),
+            "csp_nonce": .text(context.cspNonce),
+            "request_id": .text(context.requestID),
+            "flash": .list(session.takeFlashes().map { .scope(["level": .text($0.level.rawValue), "message": .text($0.message)]) }),
         ]
         // Error pages render outside the stages that set the identity; the session (loaded by then) still knows the user.
-        if let user = context.identity.userID ?? context.session.userID {
-            values["user_id"] = user
-            if let name = context.session.displayName { values["user_name"] = name }
+        if let user = context.identity.userID ?? session.userID {
+            values["user_id"] = .text(user)
+            if let name = session.displayName { values["user_name"] = .text(name) }
         }
         return values
     }
-}
-
-/// The CSRF token, made only when a template renders it (making one creates the session and its cookie).
-struct LazyCSRFToken: MustacheCustomRenderable {
-    let session: Session
-    var renderText: String { session.csrfToken() }
-    var isNull: Bool { false }
 }
 
 /// The partials every template folder gets from Keel (`{{> keel/csrf}}`), unless the folder has its own.

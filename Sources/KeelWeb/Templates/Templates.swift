@@ -1,15 +1,17 @@
-public import Mustache
 import Foundation
-import Synchronization
+import NIOCore
 
 /// A folder of Mustache templates, checked and compiled as a whole: every file parses, and every template another
 /// includes (`{{> name}}`) or extends (`{{< name}}`) exists. A file's path without `.mustache` is its name
 /// (`layout`, `errors/404`).
 ///
-/// Values are HTML-escaped (`{{title}}`); a raw value is written `{{{html}}}`, which stays easy to find.
+/// Values are HTML-escaped (`{{title}}`); a raw value is written `{{{html}}}`, which stays easy to find. The language
+/// is Mustache's (the spec's variables, sections, inverted sections, comments, partials, parents and blocks, set
+/// delimiters and standalone lines) without lambdas, compiled by Keel (`TemplateParser`) and rendered against typed
+/// values (`TemplateValue`); docs/web.md says why.
 public struct TemplateSet: Sendable {
-    /// The compiled templates.
-    public let library: MustacheLibrary
+    /// The compiled templates by name.
+    let templates: [String: [TemplateNode]]
     /// Every template's name, sorted.
     public let names: [String]
 
@@ -34,31 +36,32 @@ public struct TemplateSet: Sendable {
     public static func compile(_ texts: [String: String]) throws(TemplateError) -> TemplateSet {
         // Keel's own partials (`keel/csrf`, `keel/flash`), unless the folder has its own of the same name.
         let texts = KeelPartials.all.merging(texts) { _, own in own }
-        _ = KeelHTMLContentType.registered
-        var templates: [String: MustacheTemplate] = [:]
+        var templates: [String: [TemplateNode]] = [:]
         for (name, text) in texts.sorted(by: { $0.key < $1.key }) {
             do {
-                templates[name] = try MustacheTemplate(string: KeelHTMLContentType.pragma + text)
-            } catch let error as MustacheTemplate.ParserError {
-                // The pragma in front of the text is on line 1: columns there are the file's once it is taken off.
-                let column = error.context.lineNumber == 1 ? max(1, error.context.columnNumber - KeelHTMLContentType.pragma.count)
-                    : error.context.columnNumber
-                throw .parse(name + ".mustache", line: error.context.lineNumber, column: column, "\(error.error)")
+                templates[name] = try TemplateParser.parse(text)
             } catch {
-                throw .parse(name + ".mustache", line: 0, column: 0, "\(error)")
+                throw .parse(name + ".mustache", line: error.line, column: error.column, error.message)
             }
         }
-        for (name, text) in texts.sorted(by: { $0.key < $1.key }) {
-            for partial in Self.references(in: text) where texts[partial] == nil {
+        for (name, nodes) in templates.sorted(by: { $0.key < $1.key }) {
+            for partial in Self.references(in: nodes) where templates[partial] == nil {
                 throw .missingPartial(name, partial)
             }
         }
-        return TemplateSet(library: MustacheLibrary(templates: templates), names: texts.keys.sorted())
+        return TemplateSet(templates: templates, names: texts.keys.sorted())
     }
 
-    /// The templates a text includes or extends by a fixed name (`{{> name}}`, `{{< name}}`; not `{{>*dynamic}}`).
-    static func references(in text: String) -> [String] {
-        text.matches(of: /\{\{\s*[<>]\s*([^}\s*][^}\s]*)\s*\}\}/).map { String($0.output.1) }
+    /// The templates that nodes include or extend.
+    static func references(in nodes: [TemplateNode]) -> [String] {
+        nodes.flatMap { node -> [String] in
+            switch node {
+            case .partial(let name, _): [name]
+            case .parent(let name, let blocks): [name] + blocks.values.flatMap { references(in: $0) }
+            case .section(_, let body, _), .block(_, let body): references(in: body)
+            case .text, .variable, .escaping: []
+            }
+        }
     }
 }
 
@@ -104,119 +107,38 @@ public struct Templates: Sendable {
     /// - Throws: `TemplateError` for a template that does not exist, and, when `strict`, for names the template uses
     ///   that neither the model nor Keel has.
     public func render(_ name: String, _ model: Any, keel: [String: Any] = [:]) throws(TemplateError) -> String {
+        String(buffer: try renderBuffer(name, model, keel: keel.mapValues { TemplateValue.reflecting($0) }))
+    }
+
+    /// The page's bytes, written once into the buffer the response sends.
+    func renderBuffer(_ name: String, _ model: Any, keel: [String: TemplateValue]) throws(TemplateError) -> ByteBuffer {
         let set = try current()
-        guard let template = set.library.getTemplate(named: name) else { throw .missingTemplate(name, known: set.names) }
-        let scope: PageScope
+        guard let template = set.templates[name] else { throw .missingTemplate(name, known: set.names) }
+        var root: [String: TemplateValue]
         do {
-            scope = try PageScope(model: model, keel: keel)
+            root = try Self.scope(of: model)
         } catch {
             throw .modelEncoding(name, model: type(of: model), error)
         }
-        let text = template.render(scope, library: set.library)
-        let missing = scope.missing.names
-        if strict, !missing.isEmpty { throw .missingVariables(name, missing, model: type(of: model)) }
-        return text
+        // `keel` is Keel's: a model's own `keel` is not what the template means by `{{keel.csrf_token}}`.
+        root["keel"] = .scope(keel)
+        var renderer = TemplateRenderer(templates: set.templates, root: .scope(root), capacity: 16_384)
+        renderer.render(template)
+        if let loop = renderer.tooDeep { throw .tooDeep(name, loop, limit: TemplateRenderer.maximumNesting) }
+        if strict, !renderer.missing.isEmpty { throw .missingVariables(name, renderer.missing.sorted(), model: type(of: model)) }
+        return renderer.out
     }
-}
 
-/// The outermost scope of a page: the model's stored properties and `keel`. Mustache looks a name up from the
-/// innermost section outwards, so this scope is asked last: a name it does not have is nowhere (a typo, a renamed
-/// property), and is recorded.
-final class PageScope: MustacheParent {
-    let scope: Scope
-    let keel: [String: Any]
-    let missing = MissingNames()
-
+    /// The outermost scope of a page: an `Encodable` model through its own `encode(to:)` (no reflection); others, and
+    /// a model that encodes as a single value rather than fields, by reflection.
+    ///
     /// - Throws: what an `Encodable` model's `encode(to:)` throws (a bug in the model, said rather than hidden).
-    init(model: Any, keel: [String: Any]) throws {
-        // An `Encodable` model is read through its own `encode(to:)` (no reflection); others, and a model that encodes
-        // as a single value rather than fields, through `Mirror`.
-        if let encodable = model as? any Encodable, let scope = try ScopeEncoder.scope(encodable) as? Scope {
-            self.scope = scope
-        } else {
-            self.scope = Scope(model)
+    static func scope(of model: Any) throws -> [String: TemplateValue] {
+        if let encodable = model as? any Encodable, case .scope(let values) = try ScopeEncoder.value(encodable) {
+            return values
         }
-        self.keel = keel
-    }
-
-    func child(named name: String) -> Any? {
-        if name == "keel" { return keel }
-        guard let value = scope.child(named: name) else {
-            missing.add(name)
-            return nil
-        }
-        return value
+        if case .scope(let values) = TemplateValue.reflecting(model) { return values }
+        return [:]
     }
 }
 
-/// A struct or class in a page's model, looked up by its stored properties. Unlike Mustache's own reflection it tells
-/// a property that is `nil` (found: renders empty, false in a section, the lookup stops here) from a property that is
-/// not there (the lookup goes on outwards, and at the page's scope is reported missing). What it hands out is
-/// wrapped the same way, so sections over nested values keep the distinction.
-///
-/// The model is wrapped once, when the page's scope is made, not at each lookup: a template names the fields of
-/// every row of a list, and reflecting a value (and asking which protocols it conforms to) at each of those lookups
-/// cost the home page three quarters of its throughput. `Encodable` models skip it altogether (`ScopeEncoder`; docs/web.md,
-/// "What a page costs").
-struct Scope: MustacheParent {
-    let values: [String: Any]
-
-    init(values: [String: Any]) {
-        self.values = values
-    }
-
-    /// Past this depth of nested structs or classes values are handed to Mustache unwrapped (its own reflection,
-    /// without the nil/missing distinction), so an object graph with a cycle cannot recurse forever.
-    static let maximumDepth = 16
-
-    init(_ model: Any, depth: Int = 0) {
-        var values: [String: Any] = [:]
-        for child in Mirror(reflecting: model).children {
-            if let label = child.label { values[label] = Self.wrap(child.value, depth: depth + 1) }
-        }
-        self.values = values
-    }
-
-    func child(named name: String) -> Any? {
-        values[name]
-    }
-
-    /// Text, numbers and booleans as they are; optionals unwrapped (`nil` as `NullValue`), structs and classes as
-    /// `Scope`, arrays element by element; dictionaries and Mustache's own types as they are.
-    static func wrap(_ value: Any, depth: Int) -> Any {
-        // The leaves of nearly every model, without reflection or a protocol-conformance lookup.
-        switch value {
-        case is String, is Int, is Bool, is Double, is Substring: return value
-        default: break
-        }
-        let mirror = Mirror(reflecting: value)
-        switch mirror.displayStyle {
-        case .optional:
-            guard let wrapped = mirror.children.first?.value else { return NullValue() }
-            return wrap(wrapped, depth: depth)
-        case .collection, .set:
-            return mirror.children.map { wrap($0.value, depth: depth) }
-        case .struct, .class:
-            if depth > maximumDepth || value is any MustacheParent || value is any MustacheCustomRenderable
-                || value is any MustacheCustomRepresentation || value is MustacheLambda || value is any StringProtocol
-                || value is Date || value is any Numeric {
-                return value
-            }
-            return Scope(value, depth: depth)
-        default:
-            return value
-        }
-    }
-}
-
-/// A present value that renders as nothing and is false in a section.
-struct NullValue: MustacheCustomRepresentation {
-    var representation: Any? { nil }
-}
-
-/// Names a render looked up and found nowhere.
-final class MissingNames: Sendable {
-    private let storage = Mutex<Set<String>>([])
-    func add(_ name: String) { storage.withLock { _ = $0.insert(name) } }
-    var names: [String] { storage.withLock { $0.sorted() } }
-}
