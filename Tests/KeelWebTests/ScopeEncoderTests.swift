@@ -32,6 +32,17 @@ import Testing
         #expect(try Self.templates().render("plain", Plain(title: "t", subtitle: nil)) == "t-")
     }
 
+    /// Numbers of every width, alone and in lists, render as numbers (they reach the encoder through their own
+    /// `encode(to:)`, which must not loop), the same as through reflection.
+    @Test func numbersOfEveryWidth() throws {
+        struct Widths: Encodable { let small: Int8; let big: UInt64; let list: [UInt16]; let floats: [Float]; let maybe: Int32? }
+        struct PlainWidths { let small: Int8; let big: UInt64; let list: [UInt16]; let floats: [Float]; let maybe: Int32? }
+        let templates = Templates(try TemplateSet.compile(["n": "{{small}} {{big}} {{#list}}{{.}},{{/list}} {{#floats}}{{.}},{{/floats}} {{maybe}}"]))
+        let expected = "-8 18446744073709551615 1,2, 0.5,2.0, 7"
+        #expect(try templates.render("n", Widths(small: -8, big: .max, list: [1, 2], floats: [0.5, 2], maybe: 7)) == expected)
+        #expect(try templates.render("n", PlainWidths(small: -8, big: .max, list: [1, 2], floats: [0.5, 2], maybe: 7)) == expected)
+    }
+
     /// A model whose own `encode(to:)` throws is a failed render that says so, not a page built some other way.
     @Test func aModelThatFailsToEncodeIsAnError() throws {
         struct Broken: Encodable {

@@ -80,8 +80,6 @@ enum Leaf {
         case let number as Double: return .decimal(number)
         case let date as Date: return .text(String(describing: date))
         case let url as URL: return .text(url.absoluteString)
-        case let number as any BinaryInteger: return Int(exactly: number).map(TemplateValue.integer) ?? .text(String(describing: number))
-        case let number as any BinaryFloatingPoint: return .decimal(Double(number))
         default:
             let box = ValueBox()
             try value.encode(to: NodeEncoder(box: box, codingPath: codingPath))
@@ -198,5 +196,12 @@ struct SingleNode: SingleValueEncodingContainer {
     mutating func encode(_ value: String) throws { box.value = .text(value) }
     mutating func encode(_ value: Double) throws { box.value = .decimal(value) }
     mutating func encode(_ value: Int) throws { box.value = .integer(value) }
-    mutating func encode<T: Encodable>(_ value: T) throws { box.value = try Leaf.value(value, codingPath: codingPath) }
+    mutating func encode<T: Encodable>(_ value: T) throws {
+        // Numbers of other widths arrive here from their own `encode(to:)`: as numbers, not encoded again (forever).
+        switch value {
+        case let number as any BinaryInteger: box.value = Int(exactly: number).map(TemplateValue.integer) ?? .text(String(describing: number))
+        case let number as any BinaryFloatingPoint: box.value = .decimal(Double(number))
+        default: box.value = try Leaf.value(value, codingPath: codingPath)
+        }
+    }
 }
