@@ -14,7 +14,7 @@ struct ScopeEncoder {
     static func value(_ model: some Encodable) throws -> TemplateValue {
         let box = ValueBox()
         try model.encode(to: NodeEncoder(box: box, codingPath: []))
-        return box.result ?? .scope([:])
+        return box.result ?? .scope(TemplateScope())
     }
 }
 
@@ -37,12 +37,20 @@ final class ValueBox {
 }
 
 final class KeyedValues {
-    var values: [String: TemplateValue] = [:]
-    var boxes: [String: ValueBox] = [:]
+    var values = TemplateScope()
+    /// Nested containers still being filled, and where their values go.
+    var pending: [(index: Int, box: ValueBox)] = []
 
     func finish() {
-        for (key, box) in boxes { values[key] = box.result ?? .null }
-        boxes = [:]
+        for (index, box) in pending { values.replace(at: index, with: box.result ?? .null) }
+        pending = []
+    }
+
+    /// A box for a nested container under `name`, its place kept in order.
+    func nested(_ name: String) -> ValueBox {
+        let box = ValueBox()
+        pending.append((index: values.append(name, .null), box: box))
+        return box
     }
 }
 
@@ -93,7 +101,7 @@ struct KeyedNode<Key: CodingKey>: KeyedEncodingContainerProtocol {
     let codingPath: [any CodingKey]
 
     private func set(_ value: TemplateValue, _ key: Key) {
-        box.keyed?.values[key.stringValue] = value
+        box.keyed?.values.append(key.stringValue, value)
     }
 
     mutating func encodeNil(forKey key: Key) throws { set(.null, key) }
@@ -131,21 +139,18 @@ struct KeyedNode<Key: CodingKey>: KeyedEncodingContainerProtocol {
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
-        let nested = ValueBox()
-        box.keyed?.boxes[key.stringValue] = nested
+        let nested = box.keyed?.nested(key.stringValue) ?? ValueBox()
         return NodeEncoder(box: nested, codingPath: codingPath + [key]).container(keyedBy: keyType)
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
-        let nested = ValueBox()
-        box.keyed?.boxes[key.stringValue] = nested
+        let nested = box.keyed?.nested(key.stringValue) ?? ValueBox()
         return NodeEncoder(box: nested, codingPath: codingPath + [key]).unkeyedContainer()
     }
 
     mutating func superEncoder() -> any Encoder { NodeEncoder(box: box, codingPath: codingPath) }
     mutating func superEncoder(forKey key: Key) -> any Encoder {
-        let nested = ValueBox()
-        box.keyed?.boxes[key.stringValue] = nested
+        let nested = box.keyed?.nested(key.stringValue) ?? ValueBox()
         return NodeEncoder(box: nested, codingPath: codingPath + [key])
     }
 }

@@ -13,7 +13,7 @@ enum TemplateValue {
     case null
     case list([TemplateValue])
     /// A struct, class or dictionary: names to values.
-    case scope([String: TemplateValue])
+    case scope(TemplateScope)
     /// Text made only if the template renders it (the CSRF token: making one creates the session).
     case lazy(LazyText)
 
@@ -26,6 +26,60 @@ enum TemplateValue {
         case .list(let values): values.isEmpty
         default: false
         }
+    }
+}
+
+/// Names and their values, in the order they were given; a name given twice has its last value.
+///
+/// A list searched from the end rather than a dictionary: a page's scopes have a handful of names each (a row's
+/// fields), most of them short enough for Swift to compare as two machine words, so a scan costs less than hashing
+/// the name, and building one costs one allocation instead of a table resized as it grows (docs/web.md, "What a page
+/// costs").
+struct TemplateScope: ExpressibleByDictionaryLiteral {
+    private(set) var entries: [(name: String, value: TemplateValue)]
+
+    init() {
+        entries = []
+    }
+
+    init(dictionaryLiteral elements: (String, TemplateValue)...) {
+        entries = elements.map { (name: $0.0, value: $0.1) }
+    }
+
+    init(_ dictionary: [String: TemplateValue]) {
+        entries = dictionary.map { (name: $0.key, value: $0.value) }
+    }
+
+    var count: Int { entries.count }
+
+    subscript(name: String) -> TemplateValue? {
+        get {
+            var index = entries.count - 1
+            while index >= 0 {
+                if entries[index].name == name { return entries[index].value }
+                index -= 1
+            }
+            return nil
+        }
+        set {
+            guard let newValue else {
+                entries.removeAll { $0.name == name }
+                return
+            }
+            entries.append((name: name, value: newValue))
+        }
+    }
+
+    /// Replaces the value at a position `append` returned.
+    mutating func replace(at index: Int, with value: TemplateValue) {
+        entries[index].value = value
+    }
+
+    /// Adds a name's value; returns where it is.
+    @discardableResult
+    mutating func append(_ name: String, _ value: TemplateValue) -> Int {
+        entries.append((name: name, value: value))
+        return entries.count - 1
     }
 }
 
@@ -63,7 +117,7 @@ extension TemplateValue {
         case let text as Substring: return .text(String(text))
         case let dictionary as [String: Any]:
             guard depth <= maximumDepth else { return .text(String(describing: value)) }
-            return .scope(dictionary.mapValues { reflecting($0, depth: depth + 1) })
+            return .scope(TemplateScope(dictionary.mapValues { reflecting($0, depth: depth + 1) }))
         case let date as Date: return .text(String(describing: date))
         case let url as URL: return .text(url.absoluteString)
         case let number as any BinaryInteger: return Int(exactly: number).map(TemplateValue.integer) ?? .text(String(describing: number))
@@ -79,7 +133,7 @@ extension TemplateValue {
             return .list(mirror.children.map { reflecting($0.value, depth: depth) })
         case .struct, .class:
             guard depth <= maximumDepth else { return .text(String(describing: value)) }
-            var values: [String: TemplateValue] = [:]
+            var values = TemplateScope()
             for child in mirror.children {
                 if let label = child.label { values[label] = reflecting(child.value, depth: depth + 1) }
             }

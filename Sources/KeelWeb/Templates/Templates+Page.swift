@@ -37,9 +37,9 @@ extension Templates {
         return Response(status: status, headers: headers, body: .init(byteBuffer: html))
     }
 
-    static func keelValues(context: KeelContext) -> [String: TemplateValue] {
+    static func keelValues(context: KeelContext) -> TemplateScope {
         let session = context.session
-        var values: [String: TemplateValue] = [
+        var values: TemplateScope = [
             // Made only when a template renders it: making one creates the session and its cookie.
             "csrf_token": .lazy(LazyText { session.csrfToken() }),
             "csp_nonce": .text(context.cspNonce),

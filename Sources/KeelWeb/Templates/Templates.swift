@@ -107,14 +107,14 @@ public struct Templates: Sendable {
     /// - Throws: `TemplateError` for a template that does not exist, and, when `strict`, for names the template uses
     ///   that neither the model nor Keel has.
     public func render(_ name: String, _ model: Any, keel: [String: Any] = [:]) throws(TemplateError) -> String {
-        String(buffer: try renderBuffer(name, model, keel: keel.mapValues { TemplateValue.reflecting($0) }))
+        String(buffer: try renderBuffer(name, model, keel: TemplateScope(keel.mapValues { TemplateValue.reflecting($0) })))
     }
 
     /// The page's bytes, written once into the buffer the response sends.
-    func renderBuffer(_ name: String, _ model: Any, keel: [String: TemplateValue]) throws(TemplateError) -> ByteBuffer {
+    func renderBuffer(_ name: String, _ model: Any, keel: TemplateScope) throws(TemplateError) -> ByteBuffer {
         let set = try current()
         guard let template = set.templates[name] else { throw .missingTemplate(name, known: set.names) }
-        var root: [String: TemplateValue]
+        var root: TemplateScope
         do {
             root = try Self.scope(of: model)
         } catch {
@@ -133,12 +133,12 @@ public struct Templates: Sendable {
     /// a model that encodes as a single value rather than fields, by reflection.
     ///
     /// - Throws: what an `Encodable` model's `encode(to:)` throws (a bug in the model, said rather than hidden).
-    static func scope(of model: Any) throws -> [String: TemplateValue] {
+    static func scope(of model: Any) throws -> TemplateScope {
         if let encodable = model as? any Encodable, case .scope(let values) = try ScopeEncoder.value(encodable) {
             return values
         }
         if case .scope(let values) = TemplateValue.reflecting(model) { return values }
-        return [:]
+        return TemplateScope()
     }
 }
 
