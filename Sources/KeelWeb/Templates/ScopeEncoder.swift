@@ -37,7 +37,8 @@ final class ValueBox {
 }
 
 final class KeyedValues {
-    var values = TemplateScope()
+    /// Room for a typical model's fields, so the list is not copied as it grows.
+    var values = TemplateScope(capacity: 12)
     /// Nested containers still being filled, and where their values go.
     var pending: [(index: Int, box: ValueBox)] = []
 

@@ -38,8 +38,9 @@ enum TemplateValue {
 struct TemplateScope: ExpressibleByDictionaryLiteral {
     private(set) var entries: [(name: String, value: TemplateValue)]
 
-    init() {
+    init(capacity: Int = 0) {
         entries = []
+        entries.reserveCapacity(capacity)
     }
 
     init(dictionaryLiteral elements: (String, TemplateValue)...) {
