@@ -37,19 +37,19 @@ import Testing
         let app = try await KeelTestApplication.sessions()
         try await app.application().test(.router) { client in
             let (before, token) = try await client.execute(uri: "/form", method: .get) { ($0.sessionKey!, String(buffer: $0.body)) }
-            let after = try await client.execute(uri: "/login", method: .post, headers: cookie(before) + [CSRFHeader.name: token]) { response in
+            let after = try await client.execute(uri: "/login", method: .post, headers: HTTPFields.sessionCookie(before) + [HTTPField.Name.xCSRFToken: token]) { response in
                 #expect(response.status == .ok)
                 return try #require(response.sessionKey)
             }
             #expect(after != before)
             #expect(try await app.keel.sessions.load(key: before) == nil)
-            try await client.execute(uri: "/whoami", method: .get, headers: cookie(after)) { #expect(String(buffer: $0.body) == "u1 -") }
-            try await client.execute(uri: "/whoami", method: .get, headers: cookie(before)) { response in
+            try await client.execute(uri: "/whoami", method: .get, headers: HTTPFields.sessionCookie(after)) { #expect(String(buffer: $0.body) == "u1 -") }
+            try await client.execute(uri: "/whoami", method: .get, headers: HTTPFields.sessionCookie(before)) { response in
                 #expect(String(buffer: response.body) == "- -")
                 #expect(response.sessionKey == "")  // the stale cookie is cleared
             }
             // The CSRF token rotated with the key: the one from before login no longer verifies.
-            try await client.execute(uri: "/colour", method: .post, headers: cookie(after) + [CSRFHeader.name: token]) { response in
+            try await client.execute(uri: "/colour", method: .post, headers: HTTPFields.sessionCookie(after) + [HTTPField.Name.xCSRFToken: token]) { response in
                 #expect(response.status == .forbidden)
             }
         }
@@ -59,7 +59,7 @@ import Testing
         let app = try await KeelTestApplication.sessions()
         try await app.application().test(.router) { client in
             let (key, token) = try await client.execute(uri: "/form", method: .get) { ($0.sessionKey!, String(buffer: $0.body)) }
-            try await client.execute(uri: "/logout", method: .post, headers: cookie(key) + [CSRFHeader.name: token]) { response in
+            try await client.execute(uri: "/logout", method: .post, headers: HTTPFields.sessionCookie(key) + [HTTPField.Name.xCSRFToken: token]) { response in
                 #expect(response.sessionCookieLine?.contains("Max-Age=0") == true)
             }
             #expect(try await app.keel.sessions.load(key: key) == nil)
@@ -71,14 +71,14 @@ import Testing
         let app = try await KeelTestApplication.sessions(values: ["security.session.idleTimeout": "10m"], clock: clock)
         try await app.application().test(.router) { client in
             let (key, token) = try await client.execute(uri: "/form", method: .get) { ($0.sessionKey!, String(buffer: $0.body)) }
-            try await client.execute(uri: "/colour", method: .post, headers: cookie(key) + [CSRFHeader.name: token],
+            try await client.execute(uri: "/colour", method: .post, headers: HTTPFields.sessionCookie(key) + [HTTPField.Name.xCSRFToken: token],
                                      body: ByteBuffer(string: "colour=blue")) { #expect($0.status == .ok) }
             for _ in 0..<3 {
                 clock.advance(by: .seconds(9 * 60))
-                try await client.execute(uri: "/whoami", method: .get, headers: cookie(key)) { #expect(String(buffer: $0.body) == "- blue") }
+                try await client.execute(uri: "/whoami", method: .get, headers: HTTPFields.sessionCookie(key)) { #expect(String(buffer: $0.body) == "- blue") }
             }
             clock.advance(by: .seconds(11 * 60))
-            try await client.execute(uri: "/whoami", method: .get, headers: cookie(key)) { response in
+            try await client.execute(uri: "/whoami", method: .get, headers: HTTPFields.sessionCookie(key)) { response in
                 #expect(String(buffer: response.body) == "- -")
                 #expect(response.sessionCookieLine?.contains("Max-Age=0") == true)
             }
@@ -92,16 +92,16 @@ import Testing
         let app = try await KeelTestApplication.sessions(values: ["security.session.idleTimeout": "60s"], clock: clock)
         try await app.application().test(.router) { client in
             let (key, token) = try await client.execute(uri: "/form", method: .get) { ($0.sessionKey!, String(buffer: $0.body)) }
-            try await client.execute(uri: "/colour", method: .post, headers: cookie(key) + [CSRFHeader.name: token],
+            try await client.execute(uri: "/colour", method: .post, headers: HTTPFields.sessionCookie(key) + [HTTPField.Name.xCSRFToken: token],
                                      body: ByteBuffer(string: "colour=blue")) { #expect($0.status == .ok) }
             for step in 1...6 {
                 clock.advance(by: .seconds(36))
-                try await client.execute(uri: "/whoami", method: .get, headers: cookie(key)) {
+                try await client.execute(uri: "/whoami", method: .get, headers: HTTPFields.sessionCookie(key)) {
                     #expect(String(buffer: $0.body) == "- blue", "still signed in \(step * 36) s later")
                 }
             }
             clock.advance(by: .seconds(61))
-            try await client.execute(uri: "/whoami", method: .get, headers: cookie(key)) { #expect(String(buffer: $0.body) == "- -") }
+            try await client.execute(uri: "/whoami", method: .get, headers: HTTPFields.sessionCookie(key)) { #expect(String(buffer: $0.body) == "- -") }
         }
     }
 
@@ -110,12 +110,12 @@ import Testing
         let app = try await KeelTestApplication.sessions(values: ["security.session.idleTimeout": "2s"], clock: clock)
         try await app.application().test(.router) { client in
             let (key, token) = try await client.execute(uri: "/form", method: .get) { ($0.sessionKey!, String(buffer: $0.body)) }
-            try await client.execute(uri: "/colour", method: .post, headers: cookie(key) + [CSRFHeader.name: token],
+            try await client.execute(uri: "/colour", method: .post, headers: HTTPFields.sessionCookie(key) + [HTTPField.Name.xCSRFToken: token],
                                      body: ByteBuffer(string: "colour=blue")) { #expect($0.status == .ok) }
             clock.advance(by: .seconds(1))
-            try await client.execute(uri: "/whoami", method: .get, headers: cookie(key)) { #expect(String(buffer: $0.body) == "- blue") }
+            try await client.execute(uri: "/whoami", method: .get, headers: HTTPFields.sessionCookie(key)) { #expect(String(buffer: $0.body) == "- blue") }
             clock.advance(by: .seconds(3))
-            try await client.execute(uri: "/whoami", method: .get, headers: cookie(key)) { #expect(String(buffer: $0.body) == "- -") }
+            try await client.execute(uri: "/whoami", method: .get, headers: HTTPFields.sessionCookie(key)) { #expect(String(buffer: $0.body) == "- -") }
         }
     }
 
@@ -127,10 +127,10 @@ import Testing
             let key = try await client.execute(uri: "/form", method: .get) { $0.sessionKey! }
             for _ in 0..<3 {
                 clock.advance(by: .seconds(9 * 60))
-                try await client.execute(uri: "/whoami", method: .get, headers: cookie(key)) { #expect($0.sessionKey == nil) }
+                try await client.execute(uri: "/whoami", method: .get, headers: HTTPFields.sessionCookie(key)) { #expect($0.sessionKey == nil) }
             }
             clock.advance(by: .seconds(4 * 60))  // 31 minutes after creation
-            try await client.execute(uri: "/whoami", method: .get, headers: cookie(key)) { #expect($0.sessionKey == "") }
+            try await client.execute(uri: "/whoami", method: .get, headers: HTTPFields.sessionCookie(key)) { #expect($0.sessionKey == "") }
         }
     }
 
@@ -144,7 +144,7 @@ import Testing
         try await app.keel.endSessions(of: "u9")
         clock.advance(by: .seconds(120))
         try await app.application().test(.router) { client in
-            try await client.execute(uri: "/whoami", method: .get, headers: cookie(session.key)) { response in
+            try await client.execute(uri: "/whoami", method: .get, headers: HTTPFields.sessionCookie(session.key)) { response in
                 #expect(String(buffer: response.body) == "- -")
             }
         }
@@ -155,16 +155,16 @@ import Testing
         let app = try await KeelTestApplication.sessions()
         try await app.application().test(.router) { client in
             let (key, token) = try await client.execute(uri: "/form", method: .get) { ($0.sessionKey!, String(buffer: $0.body)) }
-            let (userKey, userToken) = try await client.execute(uri: "/login-and-form", method: .post, headers: cookie(key) + [CSRFHeader.name: token]) {
+            let (userKey, userToken) = try await client.execute(uri: "/login-and-form", method: .post, headers: HTTPFields.sessionCookie(key) + [HTTPField.Name.xCSRFToken: token]) {
                 ($0.sessionKey!, String(buffer: $0.body))
             }
-            try await client.execute(uri: "/end-everywhere-then-write", method: .post, headers: cookie(userKey) + [CSRFHeader.name: userToken]) {
+            try await client.execute(uri: "/end-everywhere-then-write", method: .post, headers: HTTPFields.sessionCookie(userKey) + [HTTPField.Name.xCSRFToken: userToken]) {
                 response in
                 #expect(response.status == .ok)
                 #expect(response.sessionCookieLine?.contains("Max-Age=0") == true)
             }
             #expect(try await app.keel.sessions.load(key: userKey) == nil)
-            try await client.execute(uri: "/whoami", method: .get, headers: cookie(userKey)) { #expect(String(buffer: $0.body) == "- -") }
+            try await client.execute(uri: "/whoami", method: .get, headers: HTTPFields.sessionCookie(userKey)) { #expect(String(buffer: $0.body) == "- -") }
         }
     }
 
@@ -172,7 +172,7 @@ import Testing
         let app = try await KeelTestApplication.sessions()
         try await app.application().test(.router) { client in
             let (key, token) = try await client.execute(uri: "/form", method: .get) { ($0.sessionKey!, String(buffer: $0.body)) }
-            try await client.execute(uri: "/logout-then-fail", method: .post, headers: cookie(key) + [CSRFHeader.name: token]) { response in
+            try await client.execute(uri: "/logout-then-fail", method: .post, headers: HTTPFields.sessionCookie(key) + [HTTPField.Name.xCSRFToken: token]) { response in
                 #expect(response.status == .forbidden)
                 #expect(response.sessionCookieLine?.contains("Max-Age=0") == true)
             }
@@ -184,10 +184,10 @@ import Testing
         let app = try await KeelTestApplication.sessions()
         try await app.application().test(.router) { client in
             let (key, token) = try await client.execute(uri: "/form", method: .get) { ($0.sessionKey!, String(buffer: $0.body)) }
-            let (newKey, newToken) = try await client.execute(uri: "/login-and-form", method: .post, headers: cookie(key) + [CSRFHeader.name: token]) {
+            let (newKey, newToken) = try await client.execute(uri: "/login-and-form", method: .post, headers: HTTPFields.sessionCookie(key) + [HTTPField.Name.xCSRFToken: token]) {
                 ($0.sessionKey!, String(buffer: $0.body))
             }
-            try await client.execute(uri: "/colour", method: .post, headers: cookie(newKey) + [CSRFHeader.name: newToken]) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/colour", method: .post, headers: HTTPFields.sessionCookie(newKey) + [HTTPField.Name.xCSRFToken: newToken]) { #expect($0.status == .ok) }
         }
     }
 
@@ -202,16 +202,6 @@ import Testing
             }
         }
     }
-}
-
-enum CSRFHeader {
-    static let name = HTTPField.Name("X-CSRF-Token")!
-}
-
-func + (lhs: HTTPFields, rhs: HTTPFields) -> HTTPFields {
-    var merged = lhs
-    merged.append(contentsOf: rhs)
-    return merged
 }
 
 @Suite struct SessionStoreConformanceTests {

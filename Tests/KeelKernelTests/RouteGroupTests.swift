@@ -64,12 +64,12 @@ struct GroupsProbe: KeelModule {
                 #expect(response.status == .ok)
                 return try #require(response.sessionKey)
             }
-            try await client.execute(uri: "/who", method: .get, headers: cookie(key)) { #expect(String(buffer: $0.body) == "7 by session staff") }
+            try await client.execute(uri: "/who", method: .get, headers: HTTPFields.sessionCookie(key)) { #expect(String(buffer: $0.body) == "7 by session staff") }
             // The api group takes tokens only: the cookie neither authenticates nor loads the session there.
-            try await client.execute(uri: "/api/who", method: .get, headers: cookie(key)) {
+            try await client.execute(uri: "/api/who", method: .get, headers: HTTPFields.sessionCookie(key)) {
                 #expect(String(buffer: $0.body) == "anonymous session=-")
             }
-            try await client.execute(uri: "/api/who", method: .get, headers: cookie(key) + [.authorization: "Token \(token)"]) {
+            try await client.execute(uri: "/api/who", method: .get, headers: HTTPFields.sessionCookie(key) + [.authorization: "Token \(token)"]) {
                 #expect(String(buffer: $0.body) == "42 by token session=-")
             }
             // And the web group does not take tokens.
@@ -102,17 +102,17 @@ struct GroupsProbe: KeelModule {
         try await app.keel.migrator.migrate()
         try await app.application().test(.router) { client in
             let signedIn = try await client.execute(uri: "/sign-in", method: .post) { try #require($0.sessionKey) }
-            try await client.execute(uri: "/elevated", method: .get, headers: cookie(signedIn)) { #expect(String(buffer: $0.body) == "not elevated") }
-            let token = try await client.execute(uri: "/form", method: .get, headers: cookie(signedIn)) { String(buffer: $0.body) }
-            let elevated = try await client.execute(uri: "/elevate", method: .post, headers: cookie(signedIn) + [CSRFHeader.name: token]) { response in
+            try await client.execute(uri: "/elevated", method: .get, headers: HTTPFields.sessionCookie(signedIn)) { #expect(String(buffer: $0.body) == "not elevated") }
+            let token = try await client.execute(uri: "/form", method: .get, headers: HTTPFields.sessionCookie(signedIn)) { String(buffer: $0.body) }
+            let elevated = try await client.execute(uri: "/elevate", method: .post, headers: HTTPFields.sessionCookie(signedIn) + [HTTPField.Name.xCSRFToken: token]) { response in
                 #expect(response.status == .ok)
                 return try #require(response.sessionKey, "elevating is a privilege change: the key rotates")
             }
             #expect(elevated != signedIn)
-            try await client.execute(uri: "/elevated", method: .get, headers: cookie(signedIn)) { #expect(String(buffer: $0.body) == "not elevated") }
-            try await client.execute(uri: "/elevated", method: .get, headers: cookie(elevated)) { #expect(String(buffer: $0.body) == "elevated") }
+            try await client.execute(uri: "/elevated", method: .get, headers: HTTPFields.sessionCookie(signedIn)) { #expect(String(buffer: $0.body) == "not elevated") }
+            try await client.execute(uri: "/elevated", method: .get, headers: HTTPFields.sessionCookie(elevated)) { #expect(String(buffer: $0.body) == "elevated") }
             clock.advance(by: .seconds(601))
-            try await client.execute(uri: "/elevated", method: .get, headers: cookie(elevated)) { #expect(String(buffer: $0.body) == "not elevated") }
+            try await client.execute(uri: "/elevated", method: .get, headers: HTTPFields.sessionCookie(elevated)) { #expect(String(buffer: $0.body) == "not elevated") }
         }
     }
 
@@ -158,7 +158,7 @@ struct GroupsProbe: KeelModule {
         let app = try await app()
         try await app.application().test(.router) { client in
             let key = try await client.execute(uri: "/sign-in", method: .post) { try #require($0.sessionKey) }
-            try await client.execute(uri: "/static/app.css", method: .get, headers: cookie(key)) { response in
+            try await client.execute(uri: "/static/app.css", method: .get, headers: HTTPFields.sessionCookie(key)) { response in
                 #expect(response.status == .ok)
                 #expect(String(buffer: response.body) == "session=- identity=anonymous")
                 #expect(response.headers[.setCookie] == nil)
@@ -241,12 +241,12 @@ struct GroupsProbe: KeelModule {
         let app = try await app()
         try await app.application().test(.router) { client in
             let key = try await client.execute(uri: "/sign-in", method: .post) { try #require($0.sessionKey) }
-            try await client.execute(uri: "/hooks/signed", method: .post, headers: cookie(key)) { response in
+            try await client.execute(uri: "/hooks/signed", method: .post, headers: HTTPFields.sessionCookie(key)) { response in
                 #expect(response.status == .ok)
                 #expect(String(buffer: response.body) == "hook 7 by session staff")
             }
             // The same cookie on a checked web route without a token is refused.
-            try await client.execute(uri: "/sign-in", method: .post, headers: cookie(key)) { #expect($0.status == .forbidden) }
+            try await client.execute(uri: "/sign-in", method: .post, headers: HTTPFields.sessionCookie(key)) { #expect($0.status == .forbidden) }
         }
     }
 }
