@@ -108,6 +108,7 @@ let package = Package(
         .target(
             name: "KeelSecurity",
             dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "KeelCore",
                 "KeelSettings",
                 "KeelKernel",
@@ -123,6 +124,7 @@ let package = Package(
         .target(
             name: "KeelAuth",
             dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "KeelCore",
                 "KeelSettings",
                 "KeelKernel",

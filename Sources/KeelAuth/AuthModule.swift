@@ -1,3 +1,4 @@
+public import ArgumentParser
 public import KeelData
 public import KeelKernel
 import KeelSecurity
@@ -23,6 +24,8 @@ public struct AuthModule: KeelModule {
     public var settings: [any AnySetting] { AuthSettings.all }
     public var checks: [SystemCheck] { AuthSettings.checks }
     public var migrations: [any KeelMigration] { [SQLSessionStore.migration] + LoginThrottle.migrations }
+    /// `sessions clear-expired`.
+    public var commands: [any ParsableCommand.Type] { [SessionsCommand.self] }
 
     /// What the module builds once per application.
     public struct Parts: ApplicationPart {

@@ -7,8 +7,9 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// The application's command line, the counterpart of Django's `manage.py`: `serve`, `settings show|docs`, `check`,
-/// plus every module's commands.
+/// The application's command line, the counterpart of Django's `manage.py`: `serve`, `migrate`, `showmigrations`,
+/// `settings show|docs`, `check`, plus every module's commands (`ModuleCommand`): Keel's standard modules contribute
+/// `keys` (security) and `sessions` (auth), the application's modules their own.
 ///
 /// The executable's `main.swift` runs it and supplies the logging and metrics bootstrap (the standard one, or its own
 /// closure), optionally after putting Swift Concurrency on NIO's event loops:
@@ -25,8 +26,8 @@ public struct KeelCommandLine<App: KeelApp>: AsyncParsableCommand {
             discussion: "Settings come from the command line, the environment, .env (development), a config file and defaults; `\(App.name) settings docs` lists every key.",
             subcommands: [
                 ServeCommand<App>.self, MigrateCommand<App>.self, ShowMigrationsCommand<App>.self, SettingsCommand<App>.self,
-                CheckCommand<App>.self, KeysCommand<App>.self, SessionsCommand<App>.self,
-            ] + App.modules.flatMap(\.commands)
+                CheckCommand<App>.self,
+            ] + (KeelApplication.standardModules() + App.modules).flatMap(\.commands)
         )
     }
 
@@ -57,7 +58,9 @@ public struct KeelCommandLine<App: KeelApp>: AsyncParsableCommand {
     public static func execute(arguments: [String], in environment: CommandEnvironment) async -> Int32 {
         do {
             var command = try parseAsRoot(arguments)
-            if let keelCommand = command as? any KeelCommand {
+            if let moduleCommand = command as? any ModuleCommand {
+                return try await moduleCommand.execute(in: environment.context(for: App.self))
+            } else if let keelCommand = command as? any KeelCommand {
                 return try await keelCommand.execute(in: environment)
             } else if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
@@ -80,5 +83,22 @@ extension KeelCommand {
     /// Keel commands run through `KeelCommandLine.main`, which supplies their environment.
     public func run() async throws {
         throw ValidationError("Run Keel commands through KeelCommandLine.main(bootstrap:), which supplies their environment.")
+    }
+}
+
+extension ModuleCommand {
+    /// Module commands run through `KeelCommandLine.main`, which supplies their context.
+    public func run() async throws {
+        throw ValidationError("Run module commands through KeelCommandLine.main(bootstrap:), which supplies their context.")
+    }
+}
+
+extension CommandEnvironment {
+    /// The context a module's command runs with, for the application `App`.
+    func context<App: KeelApp>(for app: App.Type) -> CommandContext {
+        CommandContext(
+            appName: App.name, environment: environment, output: output, errorOutput: errorOutput,
+            settings: { options in await options.resolve(App.self, in: self) },
+            application: { options, body in try await CommandApplication.with(App.self, settings: options, in: self, body) })
     }
 }

@@ -1,3 +1,4 @@
+public import ArgumentParser
 public import KeelKernel
 public import KeelSettings
 import Hummingbird
@@ -24,6 +25,8 @@ public struct SecurityModule: KeelModule {
     public var name: String { "security" }
     public var settings: [any AnySetting] { SecuritySettings.all }
     public var checks: [SystemCheck] { SecurityChecks.all }
+    /// `keys generate` and `keys status`.
+    public var commands: [any ParsableCommand.Type] { [KeysCommand.self] }
 
     /// The stages, built once and shared by every group (one random pool, one deadline watchdog).
     struct Stages: ApplicationPart {

@@ -1,11 +1,13 @@
 public import ArgumentParser
-public import Keel
+public import KeelKernel
 import Foundation
+import KeelCore
+import KeelSettings
 
-/// `sessions`: session maintenance.
-public struct SessionsCommand<App: KeelApp>: AsyncParsableCommand {
+/// `sessions`: session maintenance (contributed by `AuthModule`).
+public struct SessionsCommand: AsyncParsableCommand {
     public static var configuration: CommandConfiguration {
-        CommandConfiguration(commandName: "sessions", abstract: "Session maintenance.", subcommands: [SessionsClearExpiredCommand<App>.self])
+        CommandConfiguration(commandName: "sessions", abstract: "Session maintenance.", subcommands: [SessionsClearExpiredCommand.self])
     }
 
     public init() {}
@@ -13,7 +15,7 @@ public struct SessionsCommand<App: KeelApp>: AsyncParsableCommand {
 
 /// `sessions clear-expired`: deletes sessions past their idle or absolute timeout (run it daily, like Django's
 /// `clearsessions`).
-public struct SessionsClearExpiredCommand<App: KeelApp>: AsyncParsableCommand, KeelCommand {
+public struct SessionsClearExpiredCommand: AsyncParsableCommand, ModuleCommand {
     public static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: "clear-expired", abstract: "Delete sessions past their idle or absolute timeout.")
     }
@@ -22,14 +24,14 @@ public struct SessionsClearExpiredCommand<App: KeelApp>: AsyncParsableCommand, K
 
     public init() {}
 
-    public func execute(in environment: CommandEnvironment) async throws -> Int32 {
-        try await CommandApplication.with(App.self, settings: settings, in: environment) { app in
+    public func execute(in context: CommandContext) async throws -> Int32 {
+        try await context.withApplication(settings) { app in
             let now = app.clock()
             let idle = app.settings[AuthSettings.sessionIdleTimeout]
             let absolute = app.settings[AuthSettings.sessionAbsoluteTimeout]
             let removed = try await app.sessions.deleteExpired(
                 idleBefore: now.addingTimeInterval(-idle.inSeconds), createdBefore: now.addingTimeInterval(-absolute.inSeconds))
-            environment.output("Deleted \(removed) expired session\(removed == 1 ? "" : "s").")
+            context.output("Deleted \(removed) expired session\(removed == 1 ? "" : "s").")
             return 0
         }
     }

@@ -1,5 +1,6 @@
 public import ArgumentParser
-public import Keel
+public import KeelKernel
+import KeelSettings
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -7,13 +8,13 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// `keys`: signing keys.
-public struct KeysCommand<App: KeelApp>: AsyncParsableCommand {
+/// `keys`: signing keys (contributed by `SecurityModule`).
+public struct KeysCommand: AsyncParsableCommand {
     public static var configuration: CommandConfiguration {
         CommandConfiguration(
             commandName: "keys",
             abstract: "Generate a signing key, or say which keys are configured (never their values).",
-            subcommands: [KeysGenerateCommand<App>.self, KeysStatusCommand<App>.self]
+            subcommands: [KeysGenerateCommand.self, KeysStatusCommand.self]
         )
     }
 
@@ -21,7 +22,7 @@ public struct KeysCommand<App: KeelApp>: AsyncParsableCommand {
 }
 
 /// `keys generate`: a new random key for `signing.key`.
-public struct KeysGenerateCommand<App: KeelApp>: AsyncParsableCommand, KeelCommand {
+public struct KeysGenerateCommand: AsyncParsableCommand, ModuleCommand {
     public static var configuration: CommandConfiguration {
         CommandConfiguration(
             commandName: "generate",
@@ -32,14 +33,14 @@ public struct KeysGenerateCommand<App: KeelApp>: AsyncParsableCommand, KeelComma
 
     public init() {}
 
-    public func execute(in environment: CommandEnvironment) async throws -> Int32 {
-        environment.output(Keyring.generateKey())
+    public func execute(in context: CommandContext) async throws -> Int32 {
+        context.output(Keyring.generateKey())
         return 0
     }
 }
 
 /// `keys status`: the configured keys by id, with their strength and source.
-public struct KeysStatusCommand<App: KeelApp>: AsyncParsableCommand, KeelCommand {
+public struct KeysStatusCommand: AsyncParsableCommand, ModuleCommand {
     public static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: "status", abstract: "Show the configured signing keys by id, with their strength; never their values.")
     }
@@ -62,8 +63,8 @@ public struct KeysStatusCommand<App: KeelApp>: AsyncParsableCommand, KeelCommand
         let keys: [KeyStatus]
     }
 
-    public func execute(in environment: CommandEnvironment) async throws -> Int32 {
-        guard let resolved = await settings.resolve(App.self, in: environment) else { return SettingsError.exitCode }
+    public func execute(in context: CommandContext) async throws -> Int32 {
+        guard let resolved = await context.settings(settings) else { return SettingsError.exitCode }
         let current = resolved[SecuritySettings.signingKey]
         let fallbacks = resolved[SecuritySettings.signingFallbackKeys]
         let keyring = Keyring(key: current, fallbackKeys: fallbacks)
@@ -75,15 +76,15 @@ public struct KeysStatusCommand<App: KeelApp>: AsyncParsableCommand, KeelCommand
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            environment.output(String(decoding: try encoder.encode(Document(source: source, keys: keys)), as: UTF8.self))
+            context.output(String(decoding: try encoder.encode(Document(source: source, keys: keys)), as: UTF8.self))
         } else {
-            environment.output("signing.key from \(source)")
+            context.output("signing.key from \(source)")
             for key in keys {
                 let role = key.role + String(repeating: " ", count: max(0, 11 - key.role.count))
-                environment.output("  \(role) \(key.id)  \(key.strong ? "ok" : "WEAK")")
+                context.output("  \(role) \(key.id)  \(key.strong ? "ok" : "WEAK")")
             }
             if keys.contains(where: { !$0.strong }) {
-                environment.output("Weak keys can be forged: replace them with `\(App.name) keys generate`.")
+                context.output("Weak keys can be forged: replace them with `\(context.appName) keys generate`.")
             }
         }
         return keys.allSatisfy(\.strong) ? 0 : 1

@@ -1,5 +1,5 @@
 public import ArgumentParser
-public import Keel
+public import KeelSettings
 
 /// Options every command that reads settings takes.
 public struct SettingsOptions: ParsableArguments, Sendable {
@@ -29,18 +29,5 @@ public struct SettingsOptions: ParsableArguments, Sendable {
         }
         values += extra
         return SettingsInput(profile: profile, commandLine: values, environment: environment, configFile: config)
-    }
-
-    /// Resolves the settings of an application, or prints every problem and returns `nil` (the caller exits 78).
-    public func resolve<App: KeelApp>(
-        _ app: App.Type, extra: [SettingsInput.CommandLineValue] = [], in environment: CommandEnvironment
-    ) async -> ResolvedSettings? {
-        let loader = SettingsLoader(schema: KeelApplication.schema(name: App.name, modules: App.modules))
-        do {
-            return try await loader.load(input(extra: extra, environment: environment.environment))
-        } catch {
-            environment.errorOutput(error.description)
-            return nil
-        }
     }
 }
