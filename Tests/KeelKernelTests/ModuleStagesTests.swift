@@ -69,7 +69,59 @@ struct WrapStage: RequestWrapper {
     }
 }
 
+/// A module that declares its own route-group option and a stage that reads it: routes opt in by the group they
+/// are registered in. Nothing in KeelKernel knows it.
+struct Audit: KeelModule {
+    /// Whether requests of a group are marked as audited; on by default for none of Keel's groups.
+    enum Audited: RouteGroupOption {
+        static func defaultValue(for base: RouteGroup.Base) -> Bool { false }
+    }
+
+    struct MarkHook: RequestHook {
+        let group: String
+        func leave(_ request: Request, response: inout Response, context: KeelContext) {
+            response.headers.append(HTTPField(name: HTTPField.Name("X-Audited")!, value: group))
+        }
+    }
+
+    var name: String { "audit" }
+
+    func stages(for group: RouteGroup, app: KeelApplication) -> [PipelineStage] {
+        group[Audited.self] ? [.hook(.throttle, "audit.mark", MarkHook(group: group.name))] : []
+    }
+
+    func routes(into routes: KeelRoutes, app: KeelApplication) throws {
+        routes.group(.web.with(Audited.self, true, named: "audited")).get("/audited") { _, _ in "seen" }
+        routes.web.get("/unaudited") { _, _ in "unseen" }
+    }
+}
+
 @Suite struct ModuleStagesTests {
+    @Test func aModuleDeclaresAGroupOptionAndItsStageReadsIt() async throws {
+        let audited = RouteGroup.web.with(Audit.Audited.self, true, named: "audited")
+        #expect(audited.name == "web.audited")
+        #expect(audited[Audit.Audited.self] && !RouteGroup.web[Audit.Audited.self] && !RouteGroup.api[Audit.Audited.self])
+        #expect(audited != .web, "another option set is another stack")
+        #expect(audited.base == .web && audited.checksCSRF && audited.loadsSessions, "everything else is the base's")
+        let app = try await KeelTestApplication.make(modules: [Audit()], values: ["database.url": "sqlite://:memory:"])
+        #expect(app.keel.stages(for: audited).map(\.name).contains("audit.mark"))
+        #expect(!app.keel.stages(for: .web).map(\.name).contains("audit.mark"))
+        try await app.application().test(.router) { client in
+            try await client.execute(uri: "/audited", method: .get) { #expect($0.headers[HTTPField.Name("X-Audited")!] == "web.audited") }
+            try await client.execute(uri: "/unaudited", method: .get) { #expect($0.headers[HTTPField.Name("X-Audited")!] == nil) }
+        }
+    }
+
+    /// Keel's own options are declared the same way, by the module that reads them, with defaults per base group.
+    @Test func theStandardOptionsHaveTheirDefaultsPerBase() {
+        #expect(RouteGroup.api.authenticatesTokens && RouteGroup.api.allowsCORS && !RouteGroup.api.loadsSessions && !RouteGroup.api.checksCSRF)
+        #expect(RouteGroup.web.loadsSessions && RouteGroup.web.checksCSRF && !RouteGroup.web.allowsCORS && !RouteGroup.web.authenticatesTokens)
+        #expect(!RouteGroup.health.checksTransport && RouteGroup.static.checksTransport && !RouteGroup.static.runsHandlersUnderBudget)
+        let exempt = RouteGroup.web.exemptingCSRF(because: "signed")
+        #expect(!exempt.checksCSRF && exempt.csrfExemptionReason == "signed" && exempt.name == "web.csrf_exempt" && exempt.loadsSessions)
+        #expect(!RouteGroup.api.withoutCORS().allowsCORS && RouteGroup.api.withoutCORS().name == "api")
+    }
+
     func app(_ values: [String: String] = [:]) async throws -> KeelTestApplication {
         var all = values
         all["database.url"] = "sqlite://:memory:"

@@ -2,12 +2,13 @@ public import Hummingbird
 public import HTTPTypes
 public import KeelCore
 
-/// What a group of routes asks of the request pipeline, as flags the modules read when they contribute stages
-/// (`KeelModule.stages(for:app:)`), and how its errors look.
+/// What a group of routes asks of the request pipeline, and how its errors look.
 ///
-/// Every route belongs to exactly one group; the group, not the path, decides what runs. With Keel's standard
-/// modules, observability (request id, access line, metrics), error rendering, security headers and request limits
-/// run for every group, and the flags give:
+/// Every route belongs to exactly one group; the group, not the path, decides what runs. A group is one of Keel's five
+/// bases, a name, an error format, and typed options (`RouteGroupOption`) that the modules declare and their stages
+/// read (`KeelModule.stages(for:app:)`): the kernel knows no capability by name. With Keel's standard modules,
+/// observability (request id, access line, metrics), error rendering, security headers and request limits run for
+/// every group, and the options' defaults give:
 ///
 /// | group | transport (hosts, HTTPS) | CORS | identity from | session | CSRF | deadline, query recorder | errors |
 /// |---|---|---|---|---|---|---|---|
@@ -17,86 +18,109 @@ public import KeelCore
 /// | `health` | no (probes come by address, over HTTP) | no | nobody | no | no | no | JSON |
 /// | unmatched (any path no route has) | yes | no | session | yes | no | no | by `Accept` |
 ///
-/// Exemptions are properties of a group, stated where the route is registered, never path strings:
+/// Groups derive from a base with an option set, stated where the route is registered, never path strings:
 /// ```swift
 /// routes.group(.web.exemptingCSRF(because: "payment webhooks are signed by the provider")).post("/hooks/payment") { … }
+/// routes.group(.web.with(Audited.self, true, named: "audited")).post("/transfers") { … }
 /// ```
 public struct RouteGroup: Sendable, Hashable, CustomStringConvertible {
+    /// Keel's groups, which every other group derives from; options' defaults depend on it.
+    public enum Base: String, Sendable, Hashable, CaseIterable {
+        case api, web, `static`, health, unmatched
+    }
+
+    /// The group this one derives from.
+    public let base: Base
     /// The group's name, in logs and docs (`api`, `web`, `web.csrf_exempt`).
     public private(set) var name: String
-    /// Allowed hosts, the HTTPS redirect and HSTS (trusted-proxy headers are read for every group).
-    public private(set) var checksTransport: Bool
-    /// CORS headers and preflights for the origins in `cors.allowedOrigins`.
-    public private(set) var allowsCORS: Bool
-    /// `context.identity` from `Authorization: Token <jwt>`.
-    public private(set) var authenticatesTokens: Bool
-    /// The session cookie loads `context.session` (saved after the handler); `context.identity` from its user.
-    public private(set) var loadsSessions: Bool
-    /// Cookie-authenticated unsafe requests need a matching Origin and a masked CSRF token.
-    public private(set) var checksCSRF: Bool
-    /// Handlers are cancelled after `http.requestTimeout` (503) and their statements recorded (N+1, Server-Timing).
-    public private(set) var runsHandlersUnderBudget: Bool
     /// How errors are rendered.
-    public private(set) var errorFormat: ErrorFormat
-    /// Why CSRF checks are off, when a group was exempted.
-    public private(set) var csrfExemptionReason: String?
+    public let errorFormat: ErrorFormat
+    /// The options set on this group; the rest have their default for `base`.
+    private var options: [ObjectIdentifier: OptionValue] = [:]
 
-    init(
-        name: String, checksTransport: Bool, allowsCORS: Bool, authenticatesTokens: Bool, loadsSessions: Bool, checksCSRF: Bool,
-        runsHandlersUnderBudget: Bool, errorFormat: ErrorFormat
-    ) {
-        self.name = name
-        self.checksTransport = checksTransport
-        self.allowsCORS = allowsCORS
-        self.authenticatesTokens = authenticatesTokens
-        self.loadsSessions = loadsSessions
-        self.checksCSRF = checksCSRF
-        self.runsHandlersUnderBudget = runsHandlersUnderBudget
+    init(_ base: Base, errorFormat: ErrorFormat) {
+        self.base = base
+        self.name = base.rawValue
         self.errorFormat = errorFormat
     }
 
     /// JSON APIs authenticated by token: CORS, token identity, JSON errors; no session, so no CSRF.
-    public static let api = RouteGroup(
-        name: "api", checksTransport: true, allowsCORS: true, authenticatesTokens: true, loadsSessions: false, checksCSRF: false,
-        runsHandlersUnderBudget: true, errorFormat: .json)
+    public static let api = RouteGroup(.api, errorFormat: .json)
     /// Pages for people: the session, session identity, CSRF on unsafe methods, HTML errors.
-    public static let web = RouteGroup(
-        name: "web", checksTransport: true, allowsCORS: false, authenticatesTokens: false, loadsSessions: true, checksCSRF: true,
-        runsHandlersUnderBudget: true, errorFormat: .html)
+    public static let web = RouteGroup(.web, errorFormat: .html)
     /// Files: transport checks and headers only.
-    public static let `static` = RouteGroup(
-        name: "static", checksTransport: true, allowsCORS: false, authenticatesTokens: false, loadsSessions: false, checksCSRF: false,
-        runsHandlersUnderBudget: false, errorFormat: .html)
+    public static let `static` = RouteGroup(.static, errorFormat: .html)
     /// Probes and scrapes (`/health/*`, `/metrics`): nothing but observability and headers, so a load balancer can
     /// probe an instance by its address over plain HTTP.
-    public static let health = RouteGroup(
-        name: "health", checksTransport: false, allowsCORS: false, authenticatesTokens: false, loadsSessions: false, checksCSRF: false,
-        runsHandlersUnderBudget: false, errorFormat: .json)
+    public static let health = RouteGroup(.health, errorFormat: .json)
     /// Requests that matched no route: transport checks, the session (a 404 page shows a signed-in user as signed in;
     /// a request without the cookie costs nothing), and errors in whichever format `Accept` prefers.
-    static let unmatched = RouteGroup(
-        name: "unmatched", checksTransport: true, allowsCORS: false, authenticatesTokens: false, loadsSessions: true, checksCSRF: false,
-        runsHandlersUnderBudget: false, errorFormat: .negotiated)
+    static let unmatched = RouteGroup(.unmatched, errorFormat: .negotiated)
 
-    /// The same group without CSRF checks, for routes whose unsafe requests prove themselves some other way (a
-    /// signed webhook). The reason is required and kept, so every exemption is explicit and reviewable.
-    public func exemptingCSRF(because reason: String) -> RouteGroup {
-        precondition(!reason.isEmpty, "A CSRF exemption needs a reason.")
+    /// An option's value in this group: what was set, else its default for the group's base.
+    public subscript<Option: RouteGroupOption>(_ option: Option.Type) -> Option.Value {
+        options[ObjectIdentifier(option)]?.value.base as? Option.Value ?? Option.defaultValue(for: base)
+    }
+
+    /// The same group with `option` set to `value`, named `<name>.<suffix>` (a different option set is a different
+    /// stack, and logs and docs say which).
+    public func with<Option: RouteGroupOption>(_ option: Option.Type, _ value: Option.Value, named suffix: String) -> RouteGroup {
+        precondition(!suffix.isEmpty, "A derived route group needs a name.")
         var group = self
-        group.checksCSRF = false
-        group.csrfExemptionReason = reason
-        group.name = name + ".csrf_exempt"
+        group.options[ObjectIdentifier(option)] = OptionValue(value: AnyHashable(value))
+        group.name = name + "." + suffix
         return group
     }
 
-    /// The same group without CORS (an endpoint only this site's pages call, such as `/csp-report`).
-    public func withoutCORS() -> RouteGroup {
+    /// The same group with `option` set to `value`, keeping its name (for options that do not change what the
+    /// group is, such as CORS being off for one endpoint).
+    public func with<Option: RouteGroupOption>(_ option: Option.Type, _ value: Option.Value) -> RouteGroup {
         var group = self
-        group.allowsCORS = false
+        group.options[ObjectIdentifier(option)] = OptionValue(value: AnyHashable(value))
         return group
     }
 
     public var description: String { name }
+
+    /// A stored option value: `Hashable & Sendable` by `RouteGroupOption.Value`'s constraint, kept as `AnyHashable`.
+    private struct OptionValue: Hashable, @unchecked Sendable {
+        let value: AnyHashable
+    }
+}
+
+/// A typed option of a route group, declared by the module whose stages read it, with a default per base group:
+///
+/// ```swift
+/// struct Audited: RouteGroupOption {
+///     static func defaultValue(for base: RouteGroup.Base) -> Bool { false }
+/// }
+/// // in the module: func stages(for group: RouteGroup, app: KeelApplication) -> [PipelineStage] {
+/// //     group[Audited.self] ? [.hook("audit.log", slot: .afterHandler, AuditHook())] : [] }
+/// ```
+public protocol RouteGroupOption {
+    associatedtype Value: Hashable & Sendable
+    /// The value in a group that does not set it, which may depend on the base it derives from.
+    static func defaultValue(for base: RouteGroup.Base) -> Value
+}
+
+/// Whether the session cookie loads `context.session` (saved after the handler), and `context.identity` comes from its
+/// user: `web` and unmatched requests. The kernel's own, because the session is part of the request's context and
+/// more than one module reads it (auth loads it, security's CSRF check needs it).
+public enum SessionLoading: RouteGroupOption {
+    public static func defaultValue(for base: RouteGroup.Base) -> Bool { base == .web || base == .unmatched }
+}
+
+/// Whether handlers are cancelled after `http.requestTimeout` (503) and their statements recorded (N+1,
+/// Server-Timing): `api` and `web`. The kernel's own: the core module records, security enforces the deadline.
+public enum HandlerBudget: RouteGroupOption {
+    public static func defaultValue(for base: RouteGroup.Base) -> Bool { base == .api || base == .web }
+}
+
+extension RouteGroup {
+    /// The session cookie loads `context.session` (`SessionLoading`).
+    public var loadsSessions: Bool { self[SessionLoading.self] }
+    /// Handlers run under the request deadline and the query recorder (`HandlerBudget`).
+    public var runsHandlersUnderBudget: Bool { self[HandlerBudget.self] }
 }
 
 /// Where a module registers its routes: one router group per `RouteGroup`, each with its own stack.
