@@ -71,7 +71,8 @@ public struct AuthModule: KeelModule {
         let parts = app.part(Parts.self)
         var stages: [PipelineStage] = []
         if group.loadsSessions {
-            stages.append(.wrapper(.session, "auth.session", SessionWrapper(sessions: parts.lifecycle)))
+            stages.append(.asyncHook(.session, "auth.session", SessionLoader(sessions: parts.lifecycle)))
+            stages.append(.finisher(.session, "auth.session.save", SessionSaver(sessions: parts.lifecycle)))
         }
         if group.authenticatesTokens || group.loadsSessions {
             stages.append(.asyncHook(.identity, "auth.identity", IdentityHook(
@@ -102,24 +103,26 @@ extension KeelApplication {
     }
 }
 
-/// Loads the session the cookie names before the rest of the pipeline; afterwards saves it (rotating the key and
-/// setting the cookie as needed), and after a client error still commits it (a logout before a 403 sticks).
-struct SessionWrapper: RequestWrapper {
+/// Loads the session the cookie names before the rest of the pipeline (no cookie, no work).
+struct SessionLoader: AsyncRequestHook {
     let sessions: SessionLifecycle
 
-    func run(_ request: Request, context: KeelContext, next: (Request, KeelContext) async throws -> Response) async throws -> Response {
-        let session = context.session
-        var context = context
+    func enter(_ request: inout Request, context: inout KeelContext) async throws -> Response? {
         context.security.carriesSessionCookie = sessions.carriesCookie(request)
-        let staleCookie = try await sessions.load(request, into: session)
-        var response: Response
-        do {
-            response = try await next(request, context)
-        } catch {
-            throw try await sessions.commit(session, staleCookie: staleCookie, after: error)
-        }
-        try await sessions.finish(session, staleCookie: staleCookie, response: &response)
-        return response
+        try await sessions.load(request, into: context.session)
+        return nil
+    }
+}
+
+/// Saves the session once the response exists (rotating the key and setting the cookie as needed): after an error
+/// page has rendered, so what rendering took from the session (its flash messages) is saved too. Below 500 it commits,
+/// error responses included (a logout before a 403 sticks), as Django saves; a server error commits nothing.
+struct SessionSaver: RequestFinisher {
+    let sessions: SessionLifecycle
+
+    func finish(_ request: Request, response: inout Response, context: KeelContext) async throws {
+        guard response.status.code < 500 else { return }
+        try await sessions.finish(context.session, response: &response)
     }
 }
 

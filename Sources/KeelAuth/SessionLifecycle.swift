@@ -53,37 +53,29 @@ package struct SessionLifecycle: Sendable {
         request.cookies[configuration.cookieName] != nil
     }
 
-    /// Restores the session the cookie names, if it is live. Returns whether the request carried a cookie that
-    /// names no live session (it is then cleared on the response). No cookie, no work.
-    package func load(_ request: Request, into session: Session) async throws -> Bool {
-        guard let key = request.cookies[configuration.cookieName]?.value else { return false }
-        guard SessionCookie.isWellFormed(key), let record = try await store.load(key: key) else { return true }
+    /// Restores the session the cookie names, if it is live; a cookie that names no live session is remembered, to
+    /// be cleared on the response. No cookie, no work.
+    package func load(_ request: Request, into session: Session) async throws {
+        guard let key = request.cookies[configuration.cookieName]?.value else { return }
+        guard SessionCookie.isWellFormed(key), let record = try await store.load(key: key) else {
+            session.state.withLock { $0.staleCookie = true }
+            return
+        }
         let now = clock()
         if now.timeIntervalSince(record.lastSeenAt) > configuration.idleTimeout.inSeconds
             || now.timeIntervalSince(record.createdAt) > configuration.absoluteTimeout.inSeconds {
             try await store.delete(key: key)
-            return true
+            session.state.withLock { $0.staleCookie = true }
+            return
         }
         session.restore(record)
-        return false
-    }
-
-    /// The error to throw once the handler threw `error`: a client error still commits the session (a logout before
-    /// a 403 must stick), as Django saves below 500, and carries its cookie; a server error commits nothing.
-    package func commit(_ session: Session, staleCookie: Bool, after error: any Error) async throws -> any Error {
-        let status = (error as? any HTTPResponseError)?.status.code ?? 500
-        guard status < 500 else { return error }
-        var carrier = Response(status: .ok)
-        try await finish(session, staleCookie: staleCookie, response: &carrier)
-        let cookies = carrier.headers.filter { $0.name == .setCookie }
-        if cookies.isEmpty { return error }
-        return ErrorWithExtraHeaders(error, HTTPFields(cookies))
     }
 
     /// Writes what changed. Existing sessions are only ever updated, never re-inserted: a session ended meanwhile
     /// (logout in another tab, password change) stays ended, and its cookie is cleared.
-    package func finish(_ session: Session, staleCookie: Bool, response: inout Response) async throws {
+    package func finish(_ session: Session, response: inout Response) async throws {
         let snapshot = session.state.withLock { $0 }
+        let staleCookie = snapshot.staleCookie
         let now = clock()
         if snapshot.destroy {
             if let loaded = snapshot.loadedKey { try await store.delete(key: loaded) }

@@ -139,7 +139,7 @@ struct Audit: KeelModule {
         ])
         #expect(keel.stages(for: .web).map(\.name) == [
             "ops.observability", "security.transport", "security.headers", "security.limits", "security.deadline", "auth.session",
-            "auth.identity", "security.csrf", "stamp.who", "stamp.wrap", "data.queries",
+            "auth.session.save", "auth.identity", "security.csrf", "stamp.who", "stamp.wrap", "data.queries",
         ])
         #expect(keel.stages(for: .web.exemptingCSRF(because: "test")).map(\.name).contains("security.csrf") == false)
         #expect(keel.stages(for: .health).map(\.name) == ["ops.observability", "security.transport", "security.headers", "security.limits"])

@@ -68,7 +68,7 @@ import Testing
         #expect(access?["http.status"] == "500")
     }
 
-    @Test func wrappedErrorsCarryTheirExtraHeaders() async throws {
+    @Test func errorsCarryTheirHeaders() async throws {
         let app = try await KeelTestApplication.probe()
         try await app.application().test(.router) { client in
             try await client.execute(uri: "/wrapped", method: .get) { response in

@@ -24,7 +24,7 @@ struct ProbeModule: KeelModule {
         router.get("/http-error") { _, _ -> String in throw HTTPError(.badRequest, message: "Bad page number.") }
         router.get("/crash") { _, _ -> String in throw Secret() }
         router.get("/wrapped") { _, _ -> String in
-            throw ErrorWithExtraHeaders(KeelError(.forbidden), [.init("X-Extra")!: "yes"])
+            throw KeelError(.forbidden, headers: [.init("X-Extra")!: "yes"])
         }
         router.post("/echo") { request, context -> Item in
             try await request.decode(as: Item.self, context: context)

@@ -160,7 +160,7 @@ struct Pages: KeelModule {
         "form": #"<p>{{greeting}}</p><form method="post">{{> keel/csrf}}<input name="name"></form>{{> keel/flash}}"#,
         "plain": "{{> keel/flash}}<p>{{greeting}}</p><style nonce=\"{{keel.csp_nonce}}\">p{}</style>",
         "broken": "<p>{{greting}}</p>",
-        "errors/default": "<style nonce=\"{{keel.csp_nonce}}\"></style><h1>{{status}} {{title}}</h1><p>{{explanation}}</p>{{#messages}}<li>{{.}}</li>{{/messages}}<code>{{request_id}}</code>",
+        "errors/default": "{{> keel/flash}}<style nonce=\"{{keel.csp_nonce}}\"></style><h1>{{status}} {{title}}</h1><p>{{explanation}}</p>{{#messages}}<li>{{.}}</li>{{/messages}}<code>{{request_id}}</code>",
         "errors/404": "<h1>Not here</h1><p>{{explanation}}</p>",
     ]
 
@@ -207,6 +207,29 @@ struct Pages: KeelModule {
             // The nonce in the page is the one the policy allows.
             let nonce = try #require(String(buffer: again.body).firstMatch(of: /nonce="([^"]+)"/)?.output.1)
             #expect(again.headers[HTTPField.Name("Content-Security-Policy")!]?.contains("'nonce-\(nonce)'") == true)
+        }
+    }
+
+    /// An error page that shows the flash takes it for good: the session is saved after the page rendered, so the
+    /// next page does not show it again.
+    @Test func aFlashShownOnAnErrorPageIsNotShownAgain() async throws {
+        let folder = try TemplateFolder(Self.files)
+        defer { folder.remove() }
+        let app = try await app(folder)
+        try await app.application().test(.router) { client in
+            let page = try await client.execute(uri: "/form", method: .get)
+            let token = try #require(String(buffer: page.body).firstMatch(of: /name="csrf_token" value="([A-Za-z0-9_-]+)"/)?.output.1)
+            let cookie = try #require(page.headers[.setCookie]?.split(separator: ";").first.map(String.init))
+            let posted = try await client.execute(
+                uri: "/form", method: .post, headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "name=Ada&csrf_token=\(token)"))
+            #expect(posted.status == .seeOther)
+            let error = try await client.execute(uri: "/limited", method: .get, headers: [.cookie: cookie])
+            #expect(error.status == .tooManyRequests)
+            #expect(String(buffer: error.body).contains("Saved Ada"), "the error page shows the flash")
+            let next = try await client.execute(uri: "/plain", method: .get, headers: [.cookie: cookie])
+            #expect(next.status == .ok)
+            #expect(!String(buffer: next.body).contains("Saved Ada"), "and it is gone from the session")
         }
     }
 

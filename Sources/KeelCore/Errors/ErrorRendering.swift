@@ -37,8 +37,7 @@ package struct ClassifiedError {
 /// - Anything else is a 500 whose body says only that an error happened and gives the request id; the error itself
 ///   is logged at `error` level with that id, never sent to the client.
 ///
-/// The one place an error becomes Keel's error response: Keel's request pipeline and `ErrorWithExtraHeaders` (when
-/// Hummingbird renders it directly) both come here.
+/// The one place an error becomes Keel's error response (Keel's request pipeline calls it).
 package func renderError(
     _ error: any Error, request: Request, context: some RequestContext, requestID: String, format: ErrorFormat = .json
 ) -> Response {
@@ -53,10 +52,6 @@ package func renderError(
 
 package func classifyError(_ error: any Error, request: Request, context: some RequestContext, requestID: String) -> ClassifiedError {
     switch error {
-    case let extra as ErrorWithExtraHeaders:
-        var classified = classifyError(extra.base, request: request, context: context, requestID: requestID)
-        classified.headers.appendMissing(extra.headers)
-        return classified
     case let error as KeelError:
         return ClassifiedError(status: error.status, headers: error.headers, code: error.code, messages: error.messages)
     case let error as any HTTPResponseError:
@@ -86,40 +81,3 @@ package func classifyError(_ error: any Error, request: Request, context: some R
     }
 }
 
-/// Wraps an error with headers that must reach the error response too (security headers, request id).
-///
-/// Rendering it renders the wrapped error and adds these headers without overwriting any it set.
-public struct ErrorWithExtraHeaders: Error, HTTPResponseError, Sendable {
-    public let base: any Error
-    public let headers: HTTPFields
-
-    public init(_ base: any Error, _ headers: HTTPFields) {
-        if let nested = base as? ErrorWithExtraHeaders {
-            var merged = nested.headers
-            merged.appendMissing(headers)
-            self.base = nested.base
-            self.headers = merged
-        } else {
-            self.base = base
-            self.headers = headers
-        }
-    }
-
-    public var status: HTTPResponse.Status { (base as? any HTTPResponseError)?.status ?? .internalServerError }
-
-    /// Runs `body` and adds `headers` to what it returns, or to the error it throws, never overwriting a header of
-    /// the same name: how a middleware puts its headers on every response, error responses included.
-    public static func adding(_ headers: HTTPFields, to body: () async throws -> Response) async throws -> Response {
-        do {
-            var response = try await body()
-            response.headers.appendMissing(headers)
-            return response
-        } catch {
-            throw ErrorWithExtraHeaders(error, headers)
-        }
-    }
-
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
-        renderError(self, request: request, context: context, requestID: (context as? any RequestIDRequestContext)?.requestID ?? "")
-    }
-}

@@ -12,8 +12,11 @@ import KeelCore
 ///    - path parameters are percent-decoded once (`PathParameters`) before any stage after `limits`;
 ///    - hooks enter in slot order (a call each; an async hook one await); a hook may answer early;
 ///    - a wrapper runs everything after it inside itself (one async frame per wrapper);
-/// 3. every hook leaves, innermost first, on whatever response came out (the route's, an early one, an error page);
-/// 4. headers hooks queued with `KeelContext.addResponseHeaders` are added where the response has none of that name
+/// 3. finishers (`RequestFinisher`) finish whatever response came out (the route's, an early one, an error page),
+///    innermost first, awaiting what they must (the session is saved here); one that throws makes its error the
+///    response;
+/// 4. every hook leaves, innermost first, on that response;
+/// 5. headers hooks queued with `KeelContext.addResponseHeaders` are added where the response has none of that name
 ///    (queued inside a wrapper: on responses that come back through it; an error thrown below carries its own).
 ///
 /// Hooks cost a call each, not a frame: a group's stack stays one middleware (eleven middleware fused into one
@@ -32,6 +35,8 @@ struct KeelRequestPipeline: RouterMiddleware {
     let leaving: [PipelineStage.Kind]
     /// The error renderers, in order; Keel's own comes after them.
     let renderers: [any ErrorRenderer]
+    /// The finishers, innermost first.
+    let finishers: [any RequestFinisher]
 
     init(group: RouteGroup, stages: [PipelineStage]) {
         self.group = group
@@ -40,6 +45,7 @@ struct KeelRequestPipeline: RouterMiddleware {
         var inner: [PipelineStage.Kind] = []
         var leaving: [PipelineStage.Kind] = []
         var renderers: [any ErrorRenderer] = []
+        var finishers: [any RequestFinisher] = []
         var decodeAt: Int?
         for stage in sorted {
             if stage.slot > .limits, decodeAt == nil { decodeAt = inner.count }
@@ -50,6 +56,7 @@ struct KeelRequestPipeline: RouterMiddleware {
             case _ where stage.slot == .observability:
                 preconditionFailure("\(stage.name): the observability slot takes synchronous hooks only (it is outside the error boundary)")
             case .errorRenderer(let renderer): renderers.append(renderer)
+            case .finisher(let finisher): finishers.append(finisher)
             case .wrapper: inner.append(stage.kind)
             case .hook, .asyncHook:
                 inner.append(stage.kind)
@@ -61,6 +68,7 @@ struct KeelRequestPipeline: RouterMiddleware {
         self.decodeAt = decodeAt ?? inner.count
         self.leaving = leaving.reversed()
         self.renderers = renderers
+        self.finishers = finishers.reversed()
     }
 
     func handle(_ request: Request, context: KeelContext, next: (Request, KeelContext) async throws -> Response) async throws -> Response {
@@ -77,6 +85,13 @@ struct KeelRequestPipeline: RouterMiddleware {
         } catch {
             response = render(error, request: request, context: context)
         }
+        for finisher in finishers {
+            do {
+                try await finisher.finish(request, response: &response, context: context)
+            } catch {
+                response = render(error, request: request, context: context)
+            }
+        }
         if let queued = context.responseHeaders {
             response.headers.reserveCapacity(response.headers.count + queued.count + 8)
             response.headers.appendMissing(queued)
@@ -87,7 +102,7 @@ struct KeelRequestPipeline: RouterMiddleware {
             switch stage {
             case .hook(let hook): hook.leave(request, response: &response, context: context)
             case .asyncHook(let hook): hook.leave(request, response: &response, context: context)
-            case .wrapper, .errorRenderer: break
+            case .wrapper, .errorRenderer, .finisher: break
             }
         }
         return response
@@ -113,7 +128,7 @@ struct KeelRequestPipeline: RouterMiddleware {
                 if let early = try hook.enter(&request, context: &context) { return early }
             case .asyncHook(let hook):
                 if let early = try await hook.enter(&request, context: &context) { return early }
-            case .errorRenderer:
+            case .errorRenderer, .finisher:
                 break
             case .wrapper(let wrapper):
                 let rest = index + 1

@@ -92,12 +92,19 @@ extension AsyncRequestHook {
     public func leave(_ request: Request, response: inout Response, context: KeelContext) {}
 }
 
-/// A stage that runs the rest of the pipeline itself: a deadline (a child task), a session (load, then save or roll
-/// back), a task-local recorder.
+/// A stage that runs the rest of the pipeline itself: a deadline (a child task), a task-local recorder.
 public protocol RequestWrapper: Sendable {
     func run(
         _ request: Request, context: KeelContext, next: (Request, KeelContext) async throws -> Response
     ) async throws -> Response
+}
+
+/// A stage that finishes the response once it exists, whichever it is (the route's, an early answer, or the error
+/// page already rendered), awaiting what it must: the session is saved here, after an error page has rendered (and
+/// taken its flash messages), with its cookie set on the response itself. Finishers run innermost first, after the
+/// error boundary and before the hooks leave; one that throws turns the response into that error's.
+public protocol RequestFinisher: Sendable {
+    func finish(_ request: Request, response: inout Response, context: KeelContext) async throws
 }
 
 /// Renders errors at the error boundary (the `errors` slot), before Keel's own renderer: with the context as the
@@ -114,6 +121,7 @@ public struct PipelineStage: Sendable, CustomStringConvertible {
         case asyncHook(any AsyncRequestHook)
         case wrapper(any RequestWrapper)
         case errorRenderer(any ErrorRenderer)
+        case finisher(any RequestFinisher)
     }
 
     /// Where it runs.
@@ -135,6 +143,11 @@ public struct PipelineStage: Sendable, CustomStringConvertible {
     /// A renderer of errors at the error boundary (slot `errors`).
     public static func errorRenderer(_ name: String, _ renderer: some ErrorRenderer) -> PipelineStage {
         PipelineStage(slot: .errors, name: name, kind: .errorRenderer(renderer))
+    }
+
+    /// A stage that finishes every response of the group, after the error boundary (`RequestFinisher`).
+    public static func finisher(_ slot: StageSlot, _ name: String, _ finisher: some RequestFinisher) -> PipelineStage {
+        PipelineStage(slot: slot, name: name, kind: .finisher(finisher))
     }
 
     /// A stage that runs the rest of the pipeline inside itself.

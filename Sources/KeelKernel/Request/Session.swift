@@ -36,6 +36,8 @@ public final class Session: Sendable {
         package var isNew = false
         package var modified = false
         package var destroy = false
+        /// The request's cookie named no live session: it is cleared on the response unless a new one is set.
+        package var staleCookie = false
     }
 
     package let state = Mutex(State())
