@@ -3,11 +3,12 @@ public import KeelSettings
 import Hummingbird
 import KeelCore
 
-/// Keel's web capability as a module: templates (`web.*` settings), and one stage:
+/// Keel's web capability as a module: templates (`web.*` settings), and two stages:
 ///
 /// | stage | slot | groups |
 /// |---|---|---|
 /// | `web.errorPages` (an error renderer): errors as the application's `errors/<status>` or `errors/default` template | errors | groups with HTML errors (`web`, `static`; unmatched requests that prefer HTML) |
+/// | `web.signIn`: people not signed in go to the sign-in page (`?next=` where they were going); JSON groups answer 401 | access | groups made with `requiringSignIn(at:)` |
 ///
 /// Without an `errors/default` template errors keep Keel's built-in page. Add it to an application's modules with
 /// the folder its templates ship in; `web.templates` overrides it (a deployment's own copy):
@@ -51,8 +52,14 @@ public struct WebModule: KeelModule {
     }
 
     public func stages(for group: RouteGroup, app: KeelApplication) -> [PipelineStage] {
-        guard group.errorFormat != .json else { return [] }
-        return [.errorRenderer("web.errorPages", ErrorPages(templates: app.templates, format: group.errorFormat))]
+        var stages: [PipelineStage] = []
+        if group.errorFormat != .json {
+            stages.append(.errorRenderer("web.errorPages", ErrorPages(templates: app.templates, format: group.errorFormat)))
+        }
+        if let signInPath = group[SignInRequired.self] {
+            stages.append(.hook(.access, "web.signIn", SignInHook(signInPath: signInPath, format: group.errorFormat)))
+        }
+        return stages
     }
 }
 

@@ -94,7 +94,7 @@ enum WidgetsApp: KeelApp {
 
     /// Run outside the command line, a module command says how it is meant to be run.
     @Test func runningOutsideTheCommandLineIsAClearError() async throws {
-        var command = try WidgetsCountCommand.parse([])
+        let command = try WidgetsCountCommand.parse([])
         await #expect(throws: ValidationError.self) { try await command.run() }
     }
 }

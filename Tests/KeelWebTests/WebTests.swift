@@ -152,6 +152,49 @@ struct Pages: KeelModule {
         routes.web.get("/plain") { _, context in try templates.page("plain", Form(greeting: "hi"), context: context) }
         routes.web.get("/broken") { _, context in try templates.page("broken", Form(greeting: "hi"), context: context) }
         routes.web.get("/limited") { _, _ -> Response in throw KeelError(.tooManyRequests, message: "Slow down.", headers: [.retryAfter: "30"]) }
+        let members = routes.group(.web.requiringSignIn(at: "/signin"))
+        members.get("/members") { _, context in "welcome " + (context.identity.userID ?? "?") }
+        members.post("/members/note") { _, _ in "noted" }
+        routes.group(.api.requiringSignIn()).get("/api/members") { _, _ in "welcome" }
+        routes.web.post("/test-login") { _, context -> String in
+            context.session.login(userID: "5")
+            return "in"
+        }
+    }
+}
+
+/// `requiringSignIn(at:)`: a group for signed-in people, declared where the routes are registered.
+@Suite struct SignInRequirementTests {
+    @Test func signedOutPeopleGoToSignInAndComeBack() async throws {
+        let folder = try TemplateFolder(WebPagesTests.files)
+        defer { folder.remove() }
+        let app = try await WebPagesTests().app(folder)
+        #expect(app.keel.stages(for: .web.requiringSignIn(at: "/signin")).map(\.name).contains("web.signIn"))
+        #expect(!app.keel.stages(for: .web).map(\.name).contains("web.signIn"))
+        try await app.application().test(.router) { client in
+            try await client.execute(uri: "/members?tab=a%20b&x=1", method: .get) { response in
+                #expect(response.status == .seeOther)
+                #expect(response.headers[.location] == "/signin?next=%2Fmembers%3Ftab%3Da%2520b%26x%3D1")
+            }
+            // A form posted while signed out comes back to the page it was on (a page of this site only).
+            try await client.execute(uri: "/members/note", method: .post, headers: [.referer: "http://localhost/notes/7?draft=1"]) {
+                #expect($0.headers[.location] == "/signin?next=%2Fnotes%2F7%3Fdraft%3D1")
+            }
+            try await client.execute(uri: "/members/note", method: .post, headers: [.referer: "https://evil.example/notes"]) {
+                #expect($0.headers[.location] == "/signin?next=%2F")
+            }
+            try await client.execute(uri: "/members/note", method: .post) { #expect($0.headers[.location] == "/signin?next=%2F") }
+            // A JSON group says 401 in Keel's error format instead.
+            try await client.execute(uri: "/api/members", method: .get) { response in
+                #expect(response.status == .unauthorized)
+                #expect(String(buffer: response.body).contains("Sign in to do this."))
+            }
+            let key = try await client.execute(uri: "/test-login", method: .post) { try #require($0.sessionKey) }
+            try await client.execute(uri: "/members", method: .get, headers: .sessionCookie(key)) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body) == "welcome 5")
+            }
+        }
     }
 }
 

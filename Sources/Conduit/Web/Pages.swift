@@ -18,11 +18,6 @@ public struct Pages: KeelModule {
     /// Articles on one page of the home page.
     static let pageSize = 10
 
-    /// To the sign-in page, coming back to `next` afterwards.
-    static func signIn(next: String) -> Response {
-        SafeRedirect.seeOther("/login?next=" + escaped(next))
-    }
-
     /// A path segment or query value percent-encoded (slugs and names may be any script).
     static func escaped(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? ""
@@ -42,6 +37,8 @@ public struct Pages: KeelModule {
             }
         }
         let web = routes.web
+        // Pages and forms for signed-in people: someone signed out is sent to /login, coming back afterwards.
+        let members = routes.group(.web.requiringSignIn(at: "/login"))
         let templates = app.templates
         let articles = ArticleService(app: app)
         let accounts = AccountService(app: app)
@@ -51,7 +48,7 @@ public struct Pages: KeelModule {
             let viewer = try context.identity.optionalUserID(as: Int.self)
             let parameters = request.uri.queryParameters
             let feed = parameters.get("feed") == "you"
-            if feed && viewer == nil { return Self.signIn(next: "/?feed=you") }
+            if feed && viewer == nil { return SignIn.redirect(to: "/login", next: "/?feed=you") }
             var query = try ArticleQuery(parameters)
             let page = max(1, Int(parameters.get("page") ?? "") ?? 1)
             query.limit = Self.pageSize
@@ -76,9 +73,9 @@ public struct Pages: KeelModule {
                 mine: reader == article.author.username), context: context)
         }
 
-        web.post("/article/{slug}/comments") { request, context -> Response in
+        members.post("/article/{slug}/comments") { request, context -> Response in
             let slug = try context.parameters.require("slug")
-            guard let viewer = try context.identity.optionalUserID(as: Int.self) else { return Self.signIn(next: "/article/\(slug)") }
+            let viewer = try context.identity.requireUserID(as: Int.self)
             let form = try await FormInput.read(request, context: context)
             do {
                 _ = try await articles.addComment(slug: slug, input: form, by: viewer)
@@ -88,24 +85,24 @@ public struct Pages: KeelModule {
             return SafeRedirect.seeOther("/article/\(Self.escaped(slug))#comments")
         }
 
-        web.post("/article/{slug}/comments/{id}/delete") { _, context -> Response in
+        members.post("/article/{slug}/comments/{id}/delete") { _, context -> Response in
             let slug = try context.parameters.require("slug")
-            guard let viewer = try context.identity.optionalUserID(as: Int.self) else { return Self.signIn(next: "/article/\(slug)") }
+            let viewer = try context.identity.requireUserID(as: Int.self)
             try await articles.deleteComment(slug: slug, id: try context.parameters.require("id", as: Int.self), by: viewer)
             return SafeRedirect.seeOther("/article/\(Self.escaped(slug))#comments")
         }
 
-        web.post("/article/{slug}/favorite") { request, context -> Response in
+        members.post("/article/{slug}/favorite") { request, context -> Response in
             let slug = try context.parameters.require("slug")
-            guard let viewer = try context.identity.optionalUserID(as: Int.self) else { return Self.signIn(next: "/article/\(slug)") }
+            let viewer = try context.identity.requireUserID(as: Int.self)
             let form = try await FormInput.read(request, context: context)
             try await articles.favorite(slug: slug, by: viewer, on: form["on"] != "0")
             return SafeRedirect.seeOther(SafeRedirect.path(form["next"], fallback: "/article/\(Self.escaped(slug))"))
         }
 
-        web.post("/profile/{username}/follow") { request, context -> Response in
+        members.post("/profile/{username}/follow") { request, context -> Response in
             let username = try context.parameters.require("username")
-            guard let viewer = try context.identity.optionalUserID(as: Int.self) else { return Self.signIn(next: "/profile/\(username)") }
+            let viewer = try context.identity.requireUserID(as: Int.self)
             let form = try await FormInput.read(request, context: context)
             _ = try await profiles.follow(username: username, viewer: viewer, following: form["on"] != "0")
             return SafeRedirect.seeOther(SafeRedirect.path(form["next"], fallback: "/profile/\(Self.escaped(username))"))
@@ -127,12 +124,11 @@ public struct Pages: KeelModule {
                 articles: list.articles.map(ArticlePreview.init)), context: context)
         }
 
-        web.get("/editor") { _, context -> Response in
-            guard try context.identity.optionalUserID(as: Int.self) != nil else { return Self.signIn(next: "/editor") }
+        members.get("/editor") { _, context -> Response in
             return try templates.page("editor", EditorPage(), context: context)
         }
-        web.post("/editor") { request, context -> Response in
-            guard let viewer = try context.identity.optionalUserID(as: Int.self) else { return Self.signIn(next: "/editor") }
+        members.post("/editor") { request, context -> Response in
+            let viewer = try context.identity.requireUserID(as: Int.self)
             let form = try await FormInput.read(request, context: context)
             do {
                 let slug = try await articles.create(form, author: viewer)
@@ -145,18 +141,18 @@ public struct Pages: KeelModule {
             }
         }
 
-        web.get("/editor/{slug}") { _, context -> Response in
+        members.get("/editor/{slug}") { _, context -> Response in
             let slug = try context.parameters.require("slug")
-            guard let viewer = try context.identity.optionalUserID(as: Int.self) else { return Self.signIn(next: "/editor/\(slug)") }
+            let viewer = try context.identity.requireUserID(as: Int.self)
             let article = try await articles.article(slug: slug, viewer: viewer)
             guard try await articles.owner(slug: slug).author == viewer else { throw KeelError(.forbidden, message: "Only its author may edit an article.") }
             return try templates.page("editor", EditorPage(
                 slug: article.slug, title: article.title, description: article.description, body: article.body,
                 tags: article.tagList.joined(separator: ", ")), context: context)
         }
-        web.post("/editor/{slug}") { request, context -> Response in
+        members.post("/editor/{slug}") { request, context -> Response in
             let slug = try context.parameters.require("slug")
-            guard let viewer = try context.identity.optionalUserID(as: Int.self) else { return Self.signIn(next: "/editor/\(slug)") }
+            let viewer = try context.identity.requireUserID(as: Int.self)
             let form = try await FormInput.read(request, context: context)
             do {
                 let newSlug = try await articles.update(slug: slug, with: form, by: viewer)
@@ -168,22 +164,21 @@ public struct Pages: KeelModule {
                     errors: error.messages), context: context, status: .unprocessableContent)
             }
         }
-        web.post("/article/{slug}/delete") { _, context -> Response in
+        members.post("/article/{slug}/delete") { _, context -> Response in
             let slug = try context.parameters.require("slug")
-            guard let viewer = try context.identity.optionalUserID(as: Int.self) else { return Self.signIn(next: "/article/\(slug)") }
+            let viewer = try context.identity.requireUserID(as: Int.self)
             try await articles.delete(slug: slug, by: viewer)
             context.session.flash("The article was deleted.", level: .info)
             return SafeRedirect.seeOther("/")
         }
 
-        web.get("/settings") { _, context -> Response in
-            guard try context.identity.optionalUserID(as: Int.self) != nil else { return Self.signIn(next: "/settings") }
+        members.get("/settings") { _, context -> Response in
             let user = try await accounts.currentUser(context)
             return try templates.page("settings", SettingsPage(username: user.username, email: user.email, bio: user.bio, image: user.image),
                                       context: context)
         }
-        web.post("/settings") { request, context -> Response in
-            guard let viewer = try context.identity.optionalUserID(as: Int.self) else { return Self.signIn(next: "/settings") }
+        members.post("/settings") { request, context -> Response in
+            let viewer = try context.identity.requireUserID(as: Int.self)
             let user = try await accounts.currentUser(context)
             // A "new password" left blank changes nothing.
             let form = try await FormInput.read(request, context: context).droppingEmpty("password")

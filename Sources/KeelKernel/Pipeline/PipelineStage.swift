@@ -30,6 +30,8 @@ public enum StageSlot: Int, Sendable, Comparable, CaseIterable, CustomStringConv
     case identity
     /// CSRF checks on unsafe methods.
     case csrf
+    /// Who may use the group's routes: a signed-in user (KeelWeb's `requiringSignIn`); permissions later.
+    case access
     /// Throttling of sensitive routes.
     case throttle
     /// The per-route response cache.
@@ -53,6 +55,7 @@ public enum StageSlot: Int, Sendable, Comparable, CaseIterable, CustomStringConv
         case .session: "session"
         case .identity: "identity"
         case .csrf: "csrf"
+        case .access: "access"
         case .throttle: "throttle"
         case .responseCache: "responseCache"
         case .handler: "handler"

@@ -1,0 +1,61 @@
+public import Hummingbird
+public import KeelKernel
+import KeelCore
+import Foundation
+
+/// Whether a group's routes need a signed-in user, and where people sign in (`RouteGroup.requiringSignIn(at:)`).
+/// `nil`, the default everywhere: anyone.
+public enum SignInRequired: RouteGroupOption {
+    public static func defaultValue(for base: RouteGroup.Base) -> String? { nil }
+}
+
+extension RouteGroup {
+    /// The same group for signed-in users only, named `<group>.signed_in`: a page asked for by someone signed out
+    /// answers `303 See Other` to `signInPath?next=<where they were going>` (a group with JSON errors answers 401).
+    ///
+    /// ```swift
+    /// let members = routes.group(.web.requiringSignIn(at: "/login"))
+    /// members.get("/settings") { _, context in … }      // context.identity.userID is set here
+    /// ```
+    public func requiringSignIn(at signInPath: String = "/login") -> RouteGroup {
+        precondition(SafeRedirect.isLocalPath(signInPath), "The sign-in page must be a path on this site: \(signInPath)")
+        return with(SignInRequired.self, signInPath, named: "signed_in")
+    }
+}
+
+/// Sends people who are not signed in to the sign-in page, coming back afterwards.
+public enum SignIn {
+    /// `303 See Other` to `signInPath?next=<next>`, `next` percent-encoded (and only ever a path on this site).
+    public static func redirect(to signInPath: String = "/login", next: String) -> Response {
+        let target = SafeRedirect.path(next)
+        let escaped = target.addingPercentEncoding(withAllowedCharacters: nextAllowed) ?? "/"
+        return SafeRedirect.seeOther(signInPath + "?next=" + escaped)
+    }
+
+    /// Where to come back to after signing in: the page asked for; for a form posted while signed out (its URL only
+    /// takes POST), the page the form was on, if it was on this site, else the site's root.
+    static func next(for request: Request) -> String {
+        if request.method == .get || request.method == .head { return request.uri.description }
+        guard let referer = request.headers[.referer], let url = URL(string: referer), let host = url.host,
+              host == request.head.authority?.split(separator: ":").first.map(String.init) else { return "/" }
+        var path = url.path.isEmpty ? "/" : url.path
+        if let query = url.query { path += "?" + query }
+        return path
+    }
+
+    private static let nextAllowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
+}
+
+/// The `web.signIn` stage (slot `access`) of groups that require it.
+struct SignInHook: RequestHook {
+    let signInPath: String
+    let format: ErrorFormat
+
+    func enter(_ request: inout Request, context: inout KeelContext) throws -> Response? {
+        guard context.identity.userID == nil else { return nil }
+        if format.resolved(for: request) == .json {
+            throw KeelError(.unauthorized, code: .unauthorized, message: "Sign in to do this.")
+        }
+        return SignIn.redirect(to: signInPath, next: SignIn.next(for: request))
+    }
+}
