@@ -157,6 +157,31 @@ struct PageClient {
     }
 
     /// Browsers ask for `/favicon.ico` whatever the page says; a 404 there is an error in every new browser's console.
+    /// Links carry names and tags percent-encoded (`{{urlencode(tag)}}`): a tag with `&`, `+` and spaces, and a name in
+    /// another script, lead where they say.
+    @Test func linksWithAnyTagOrNameWork() async throws {
+        let app = try await KeelTestApplication.conduit(url: "sqlite://:memory:")
+        try await app.application().test(.router) { client in
+            var author = PageClient()
+            _ = try await author.get(client, "/register")
+            _ = try await author.post(client, "/register", [("username", "jürgen"), ("email", "j@example.com"), ("password", "a-long-secret")])
+            _ = try await author.get(client, "/editor")
+            let published = try await author.post(client, "/editor", [
+                ("title", "Tags"), ("description", "d"), ("body", "b"), ("tagList", "c++ & rust"),
+            ])
+            #expect(published.status == .seeOther)
+            let home = try await author.get(client, "/")
+            #expect(home.html.contains(#"href="/?tag=c%2B%2B%20%26%20rust""#), "\(home.html)")
+            #expect(home.html.contains(#"href="/profile/j%C3%BCrgen""#))
+            let filtered = try await author.get(client, "/?tag=c%2B%2B%20%26%20rust")
+            #expect(filtered.html.contains("<h2>Tags</h2>"))
+            #expect(filtered.html.contains("#c++ &amp; rust"))
+            let profile = try await author.get(client, "/profile/j%C3%BCrgen")
+            #expect(profile.status == .ok)
+            #expect(profile.html.contains("<h2>Tags</h2>"))
+        }
+    }
+
     @Test func theSiteHasAnIcon() async throws {
         let app = try await KeelTestApplication.conduit(url: "sqlite://:memory:")
         try await app.application().test(.router) { client in

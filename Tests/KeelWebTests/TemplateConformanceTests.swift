@@ -124,20 +124,21 @@ import Testing
         #expect(try Self.keelRender(test) == Self.referenceRender(test))
     }
 
-    /// Conduit's real templates, with real-looking data, render byte for byte as swift-mustache renders them.
+    /// Conduit's real templates, with real-looking data, render byte for byte as swift-mustache renders them (its
+    /// copies without Keel's `urlencode(…)`, which it does not have; the data's URL parts need no encoding).
     @Test func conduitsTemplatesRenderAsSwiftMustacheDoes() throws {
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Sources/Conduit/Resources/Templates")
         let set = try TemplateSet.load(directory: folder.path)
         let keel: [String: any Sendable] = [
-            "csrf_token": "tok&en", "csp_nonce": "n0nce", "request_id": "r1", "user_id": "7", "user_name": "jo <3",
+            "csrf_token": "tok&en", "csp_nonce": "n0nce", "request_id": "r1", "user_id": "7", "user_name": "jo",
             "flash": [["level": "success", "message": "Saved & done"]],
         ]
         let article: [String: any Sendable] = [
-            "slug": "a-b", "title": "Title <i>", "description": "d \"q\"", "tags": ["x", "y&z"], "author": "jo", "authorImage": "",
+            "slug": "a-b", "title": "Title <i>", "description": "d \"q\"", "tags": ["x", "y-z"], "author": "jo", "authorImage": "",
             "date": "2026-12-04", "favoritesCount": 3, "favorited": true, "following": false,
         ]
         let models: [String: [String: any Sendable]] = [
-            "home": ["signedIn": true, "feed": false, "tag": "y&z", "articles": [article, article], "tags": ["x", "y&z"],
+            "home": ["signedIn": true, "feed": false, "tag": "y-z", "articles": [article, article], "tags": ["x", "y-z"],
                      "pages": [["number": 1, "current": true, "href": "/"] as [String: any Sendable], ["number": 2, "current": false, "href": "/?page=2"]]],
             "article": ["article": article, "bodyHTML": "<p>hi</p>", "signedIn": true, "mine": true,
                         "comments": [["id": 1, "body": "c <b>", "author": "al", "authorImage": "", "date": "2026-12-04", "mine": true] as [String: any Sendable]]],
@@ -150,6 +151,25 @@ import Testing
             let theirs = try Self.referenceLibrary(set: folder.path).render(reference, withTemplate: name)
             #expect(ours == theirs, "\(name)")
             #expect(ours.contains("Title &lt;i&gt;"), "\(name): values are escaped")
+        }
+    }
+
+    /// `{{urlencode(name)}}` percent-encodes a path segment or query value (every byte but RFC 3986's unreserved
+    /// characters), so a tag like `a&b c` or a name in any script makes a working link; the result needs no escaping.
+    @Test func urlencodeMakesWorkingLinks() throws {
+        let set = try TemplateSet.compile([
+            "page": #"<a href="/?tag={{urlencode(tag)}}">{{tag}}</a>{{#names}}<a href="/profile/{{urlencode(.)}}">{{.}}</a>{{/names}}[{{urlencode(n)}}][{{urlencode(missing.x)}}]"#,
+        ])
+        let html = try Templates(set, strict: false).render("page", [
+            "tag": "a&b c/d?e#f+g", "names": ["Jürgen", "o'hara~1.x_y-z"], "n": 42,
+        ] as [String: any Sendable])
+        #expect(html == #"<a href="/?tag=a%26b%20c%2Fd%3Fe%23f%2Bg">a&amp;b c/d?e#f+g</a><a href="/profile/J%C3%BCrgen">Jürgen</a>"#
+            + #"<a href="/profile/o%27hara~1.x_y-z">o&#39;hara~1.x_y-z</a>[42][]"#)
+        do {
+            _ = try TemplateSet.compile(["bad": "{{uppercase(name)}}"])
+            Issue.record("an unknown transform compiled")
+        } catch {
+            #expect(error.description.contains("unknown transform 'uppercase'"), "\(error.description)")
         }
     }
 
@@ -202,7 +222,7 @@ import Testing
         var templates: [String: MustacheTemplate] = [:]
         let base = directory + "/"
         for path in FileManager.default.enumerator(atPath: base)?.compactMap({ $0 as? String }) ?? [] where path.hasSuffix(".mustache") {
-            let text = try String(contentsOfFile: base + path, encoding: .utf8)
+            let text = try String(contentsOfFile: base + path, encoding: .utf8).replacing(/urlencode\(([^)]*)\)/) { String($0.output.1) }
             templates[String(path.dropLast(".mustache".count))] = try MustacheTemplate(string: text)
         }
         for (name, text) in KeelPartials.all { templates[name] = try MustacheTemplate(string: text) }

@@ -5,8 +5,8 @@
 enum TemplateNode: Sendable {
     /// Text written as it is.
     case text(String)
-    /// `{{name}}` (escaped) or `{{{name}}}` / `{{&name}}` (raw).
-    case variable([String], escaped: Bool)
+    /// `{{name}}` (escaped) or `{{{name}}}` / `{{&name}}` (raw); `{{urlencode(name)}}` percent-encoded first.
+    case variable([String], escaped: Bool, urlEncoded: Bool)
     /// `{{#name}}…{{/name}}`, or `{{^name}}…{{/name}}` when inverted.
     case section([String], [TemplateNode], inverted: Bool)
     /// `{{> name}}`, with the whitespace in front of it when the tag stands alone on its line.
@@ -139,9 +139,20 @@ struct TemplateParser {
                 try requireName(content, at: tagStart)
                 frames[frames.count - 1].nodes.append(.partial(content, indentation: indentation))
             default:
-                let path = try self.path(content, at: tagStart)
+                // One transform, in swift-mustache's syntax: `{{urlencode(tag)}}` for a path segment or query value.
+                var name = content
+                var urlEncoded = false
+                if name.hasSuffix(")"), let open = name.firstIndex(of: "(") {
+                    let transform = String(name[..<open])
+                    guard transform == "urlencode" else {
+                        throw failure(at: tagStart, "unknown transform '\(transform)' (known: urlencode)")
+                    }
+                    name = String(name[name.index(after: open)..<name.index(before: name.endIndex)]).trimmingSpaces()
+                    urlEncoded = true
+                }
+                let path = try self.path(name, at: tagStart)
                 let escaped = sigil != UInt8(ascii: "{") && sigil != UInt8(ascii: "&")
-                frames[frames.count - 1].nodes.append(.variable(path, escaped: escaped))
+                frames[frames.count - 1].nodes.append(.variable(path, escaped: escaped, urlEncoded: urlEncoded))
             }
             lastTagEnd = tagEnd
             position = next

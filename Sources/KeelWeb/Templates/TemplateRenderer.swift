@@ -33,9 +33,16 @@ struct TemplateRenderer {
             switch node {
             case .text(let text):
                 write(text)
-            case .variable(let path, let escaped):
+            case .variable(let path, let escaped, let urlEncoded):
                 guard let value = lookup(path) else { continue }
-                write(value, escaped: escaped && escaping)
+                if urlEncoded {
+                    // Percent-encoded text is plain ASCII with nothing to escape.
+                    guard let text = value.text, !text.isEmpty else { continue }
+                    if !indentation.isEmpty, atLineStart { out.writeString(indentation) }
+                    URLEncoding.write(text, into: &out)
+                } else {
+                    write(value, escaped: escaped && escaping)
+                }
             case .section(let path, let body, let inverted):
                 let value = lookup(path)
                 if inverted {

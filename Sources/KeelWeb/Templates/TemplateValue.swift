@@ -17,6 +17,18 @@ enum TemplateValue {
     /// Text made only if the template renders it (the CSRF token: making one creates the session).
     case lazy(LazyText)
 
+    /// The text a variable shows: text, numbers and booleans; nothing for the rest.
+    var text: String? {
+        switch self {
+        case .text(let text): text
+        case .lazy(let lazy): lazy.text
+        case .integer(let number): String(number)
+        case .decimal(let number): String(describing: number)
+        case .bool(let flag): flag ? "true" : "false"
+        case .null, .list, .scope: nil
+        }
+    }
+
     /// False in a section: `false`, `nil` and empty lists (text, even empty, and numbers, even 0, are true, as the
     /// Mustache spec says).
     var isFalsy: Bool {
