@@ -139,7 +139,7 @@ struct Listing {
 struct Pages: KeelModule {
     var name: String { "pages" }
 
-    struct Form { let greeting: String }
+    struct Form: Encodable { let greeting: String }
 
     func routes(into routes: KeelRoutes, app: KeelApplication) throws {
         let templates = app.templates

@@ -7,7 +7,8 @@ import KeelSecurity
 import NIOCore
 
 extension Templates {
-    /// An HTML page: `name` rendered with `model`, plus Keel's values under `keel`:
+    /// An HTML page: `name` rendered with `model` (an `Encodable` struct whose coding keys the template names, read
+    /// through its own `encode(to:)`), plus Keel's values under `keel`:
     ///
     /// | name | what |
     /// |---|---|
@@ -21,12 +22,12 @@ extension Templates {
     /// ```swift
     /// routes.web.get("/") { _, context in try app.templates.page("home", Home(articles: …), context: context) }
     /// ```
-    public func page(
-        _ name: String, _ model: Any, context: KeelContext, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]
+    public func page<Model: Encodable>(
+        _ name: String, _ model: Model, context: KeelContext, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]
     ) throws -> Response {
         let html: ByteBuffer
         do {
-            html = try renderBuffer(name, model, keel: Self.keelValues(context: context))
+            html = try renderBuffer(name, modelType: Model.self, keel: Self.keelValues(context: context)) { try Self.scope(encoding: model) }
         } catch {
             context.logger.error("template failed", metadata: ["template": .string(name), "error": .string(error.description)])
             throw KeelError(.internalServerError, message: "The page could not be rendered.")

@@ -107,25 +107,28 @@ public struct Templates: Sendable {
     /// - Throws: `TemplateError` for a template that does not exist, and, when `strict`, for names the template uses
     ///   that neither the model nor Keel has.
     public func render(_ name: String, _ model: Any, keel: [String: Any] = [:]) throws(TemplateError) -> String {
-        String(buffer: try renderBuffer(name, model, keel: TemplateScope(keel.mapValues { TemplateValue.reflecting($0) })))
+        let keel = TemplateScope(keel.mapValues { TemplateValue.reflecting($0) })
+        return String(buffer: try renderBuffer(name, modelType: type(of: model), keel: keel) { try Self.scope(of: model) })
     }
 
-    /// The page's bytes, written once into the buffer the response sends.
-    func renderBuffer(_ name: String, _ model: Any, keel: TemplateScope) throws(TemplateError) -> ByteBuffer {
+    /// The page's bytes, written once into the buffer the response sends; `scope` makes the model's values.
+    func renderBuffer(
+        _ name: String, modelType: Any.Type, keel: TemplateScope, scope: () throws -> TemplateScope
+    ) throws(TemplateError) -> ByteBuffer {
         let set = try current()
         guard let template = set.templates[name] else { throw .missingTemplate(name, known: set.names) }
         var root: TemplateScope
         do {
-            root = try Self.scope(of: model)
+            root = try scope()
         } catch {
-            throw .modelEncoding(name, model: type(of: model), error)
+            throw .modelEncoding(name, model: modelType, error)
         }
         // `keel` is Keel's: a model's own `keel` is not what the template means by `{{keel.csrf_token}}`.
         root["keel"] = .scope(keel)
         var renderer = TemplateRenderer(templates: set.templates, root: .scope(root), capacity: 16_384)
         renderer.render(template)
         if let loop = renderer.tooDeep { throw .tooDeep(name, loop, limit: TemplateRenderer.maximumNesting) }
-        if strict, !renderer.missing.isEmpty { throw .missingVariables(name, renderer.missing.sorted(), model: type(of: model)) }
+        if strict, !renderer.missing.isEmpty { throw .missingVariables(name, renderer.missing.sorted(), model: modelType) }
         return renderer.out
     }
 
@@ -134,9 +137,15 @@ public struct Templates: Sendable {
     ///
     /// - Throws: what an `Encodable` model's `encode(to:)` throws (a bug in the model, said rather than hidden).
     static func scope(of model: Any) throws -> TemplateScope {
-        if let encodable = model as? any Encodable, case .scope(let values) = try ScopeEncoder.value(encodable) {
-            return values
-        }
+        if let encodable = model as? any Encodable { return try scope(encoding: encodable) }
+        if case .scope(let values) = TemplateValue.reflecting(model) { return values }
+        return TemplateScope()
+    }
+
+    /// An `Encodable` model's values, through its own `encode(to:)`; one that encodes as a single value rather than
+    /// fields, by reflection.
+    static func scope(encoding model: some Encodable) throws -> TemplateScope {
+        if case .scope(let values) = try ScopeEncoder.value(model) { return values }
         if case .scope(let values) = TemplateValue.reflecting(model) { return values }
         return TemplateScope()
     }
