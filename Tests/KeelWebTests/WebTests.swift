@@ -152,6 +152,18 @@ struct Pages: KeelModule {
         routes.web.get("/plain") { _, context in try templates.page("plain", Form(greeting: "hi"), context: context) }
         routes.web.get("/broken") { _, context in try templates.page("broken", Form(greeting: "hi"), context: context) }
         routes.web.get("/limited") { _, _ -> Response in throw KeelError(.tooManyRequests, message: "Slow down.", headers: [.retryAfter: "30"]) }
+        struct SignUp: Encodable { let email: String?; let problems: FormProblems }
+        routes.web.post("/signup") { request, context -> Response in
+            let form = try await FormInput.read(request, context: context)
+            return try await templates.form("signup", context: context, alsoFor: [.unauthorized], page: { SignUp(email: form["email"], problems: $0) }) {
+                switch form["email"] {
+                case "": throw KeelError.validation(["email": ["can't be blank"], "body": ["Check the form."]])
+                case "locked@example.com": throw KeelError(.unauthorized, messages: ["email or password": ["is invalid"]])
+                case "gone@example.com": throw KeelError(.gone, message: "Sign-ups are closed.")
+                default: return SafeRedirect.seeOther("/")
+                }
+            }
+        }
         let members = routes.group(.web.requiringSignIn(at: "/signin"))
         members.get("/members") { _, context in "welcome " + (context.identity.userID ?? "?") }
         members.post("/members/note") { _, _ in "noted" }
@@ -160,6 +172,35 @@ struct Pages: KeelModule {
             context.session.login(userID: "5")
             return "in"
         }
+    }
+}
+
+/// `Templates.form`: a submitted form that fails validation is its page again, with what was wrong and what was typed.
+@Suite struct FormHelperTests {
+    @Test func validationErrorsRenderTheFormAgainOthersPassThrough() async throws {
+        let folder = try TemplateFolder(WebPagesTests.files)
+        defer { folder.remove() }
+        let app = try await WebPagesTests().app(folder)
+        let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+        try await app.application().test(.router) { client in
+            try await client.execute(uri: "/signup", method: .post, headers: form, body: ByteBuffer(string: "email=")) { response in
+                #expect(response.status == .unprocessableContent)
+                #expect(String(buffer: response.body) == #"<p class="error">Check the form.</p><p class="error">email can&#39;t be blank</p><input name="email" value=""><em>can&#39;t be blank</em>"#)
+            }
+            try await client.execute(uri: "/signup", method: .post, headers: form, body: ByteBuffer(string: "email=locked%40example.com")) { response in
+                #expect(response.status == .unprocessableContent, "a status asked for with alsoFor is shown on the form too")
+                #expect(String(buffer: response.body).contains("email or password is invalid"))
+                #expect(String(buffer: response.body).contains(#"value="locked@example.com""#))
+            }
+            try await client.execute(uri: "/signup", method: .post, headers: form, body: ByteBuffer(string: "email=gone%40example.com")) { response in
+                #expect(response.status == .gone, "other errors are not the form's")
+            }
+            try await client.execute(uri: "/signup", method: .post, headers: form, body: ByteBuffer(string: "email=a%40example.com")) {
+                #expect($0.status == .seeOther)
+            }
+        }
+        #expect(FormProblems(["b": ["x"], "a": ["y", "z"]]).sentences == ["a y", "a z", "b x"])
+        #expect(FormProblems.none.sentences.isEmpty && FormProblems.none.fields.isEmpty)
     }
 }
 
@@ -205,6 +246,7 @@ struct Pages: KeelModule {
         "broken": "<p>{{greting}}</p>",
         "errors/default": "{{> keel/flash}}<style nonce=\"{{keel.csp_nonce}}\"></style><h1>{{status}} {{title}}</h1><p>{{explanation}}</p>{{#messages}}<li>{{.}}</li>{{/messages}}<code>{{request_id}}</code>",
         "errors/404": "<h1>Not here</h1><p>{{explanation}}</p>",
+        "signup": #"{{#problems.sentences}}<p class="error">{{.}}</p>{{/problems.sentences}}<input name="email" value="{{email}}">{{#problems.fields.email}}<em>{{.}}</em>{{/problems.fields.email}}"#,
     ]
 
     func app(_ folder: TemplateFolder) async throws -> KeelTestApplication {

@@ -1,4 +1,5 @@
 import Foundation
+import Keel
 
 /// What the home page shows.
 struct HomePage: Encodable {
@@ -91,20 +92,18 @@ struct EditorPage: Encodable {
     let description: String?
     let body: String?
     let tags: String?
-    let errors: [String: [String]]
-    let problems: [String]
+    let problems: FormProblems
 
     init(
         slug: String? = nil, title: String? = nil, description: String? = nil, body: String? = nil, tags: String? = nil,
-        errors: [String: [String]] = [:]
+        problems: FormProblems = .none
     ) {
         self.slug = slug
         self.title = title
         self.description = description
         self.body = body
         self.tags = tags
-        self.errors = errors
-        self.problems = SignInPage.sentences(errors)
+        self.problems = problems
     }
 }
 
@@ -124,34 +123,14 @@ struct ProfilePage: Encodable {
 struct SignInPage: Encodable {
     let email: String?
     let next: String?
-    let errors: [String: [String]]
-    /// Every problem as a sentence ("email or password is invalid").
-    let problems: [String]
-
-    init(email: String?, next: String?, errors: [String: [String]]) {
-        self.email = email
-        self.next = next
-        self.errors = errors
-        self.problems = Self.sentences(errors)
-    }
-
-    static func sentences(_ errors: [String: [String]]) -> [String] {
-        errors.keys.sorted().flatMap { key in (errors[key] ?? []).map { "\(key) \($0)" } }
-    }
+    /// "email or password is invalid".
+    let problems: FormProblems
 }
 
 struct SignUpPage: Encodable {
     let username: String?
     let email: String?
-    let errors: [String: [String]]
-    let problems: [String]
-
-    init(username: String?, email: String?, errors: [String: [String]]) {
-        self.username = username
-        self.email = email
-        self.errors = errors
-        self.problems = SignInPage.sentences(errors)
-    }
+    let problems: FormProblems
 }
 
 /// The signed-in user's settings.
@@ -160,15 +139,13 @@ struct SettingsPage: Encodable {
     let email: String?
     let bio: String?
     let image: String?
-    let errors: [String: [String]]
-    let problems: [String]
+    let problems: FormProblems
 
-    init(username: String?, email: String?, bio: String?, image: String?, errors: [String: [String]] = [:]) {
+    init(username: String?, email: String?, bio: String?, image: String?, problems: FormProblems = .none) {
         self.username = username
         self.email = email
         self.bio = bio
         self.image = image
-        self.errors = errors
-        self.problems = SignInPage.sentences(errors)
+        self.problems = problems
     }
 }

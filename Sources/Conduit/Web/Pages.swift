@@ -80,7 +80,7 @@ public struct Pages: KeelModule {
             do {
                 _ = try await articles.addComment(slug: slug, input: form, by: viewer)
             } catch let error as KeelError where error.status == .unprocessableContent {
-                context.session.flash("The comment was not added: \(SignInPage.sentences(error.messages).joined(separator: "; ")).", level: .error)
+                context.session.flash("The comment was not added: \(FormProblems(error.messages).sentences.joined(separator: "; ")).", level: .error)
             }
             return SafeRedirect.seeOther("/article/\(Self.escaped(slug))#comments")
         }
@@ -130,14 +130,12 @@ public struct Pages: KeelModule {
         members.post("/editor") { request, context -> Response in
             let viewer = try context.identity.requireUserID(as: Int.self)
             let form = try await FormInput.read(request, context: context)
-            do {
+            return try await templates.form("editor", context: context, page: {
+                EditorPage(title: form["title"], description: form["description"], body: form["body"], tags: form["tagList"], problems: $0)
+            }) {
                 let slug = try await articles.create(form, author: viewer)
                 context.session.flash("Published.", level: .success)
                 return SafeRedirect.seeOther("/article/\(Self.escaped(slug))")
-            } catch let error as KeelError where error.status == .unprocessableContent {
-                return try templates.page("editor", EditorPage(
-                    title: form["title"], description: form["description"], body: form["body"], tags: form["tagList"],
-                    errors: error.messages), context: context, status: .unprocessableContent)
             }
         }
 
@@ -154,14 +152,12 @@ public struct Pages: KeelModule {
             let slug = try context.parameters.require("slug")
             let viewer = try context.identity.requireUserID(as: Int.self)
             let form = try await FormInput.read(request, context: context)
-            do {
+            return try await templates.form("editor", context: context, page: {
+                EditorPage(slug: slug, title: form["title"], description: form["description"], body: form["body"], tags: form["tagList"], problems: $0)
+            }) {
                 let newSlug = try await articles.update(slug: slug, with: form, by: viewer)
                 context.session.flash("Saved.", level: .success)
                 return SafeRedirect.seeOther("/article/\(Self.escaped(newSlug))")
-            } catch let error as KeelError where error.status == .unprocessableContent {
-                return try templates.page("editor", EditorPage(
-                    slug: slug, title: form["title"], description: form["description"], body: form["body"], tags: form["tagList"],
-                    errors: error.messages), context: context, status: .unprocessableContent)
             }
         }
         members.post("/article/{slug}/delete") { _, context -> Response in
@@ -182,56 +178,50 @@ public struct Pages: KeelModule {
             let user = try await accounts.currentUser(context)
             // A "new password" left blank changes nothing.
             let form = try await FormInput.read(request, context: context).droppingEmpty("password")
-            let updated: UserRow
-            do {
-                updated = try await accounts.update(user, with: form)
-            } catch let error as KeelError where error.status == .unprocessableContent {
-                return try templates.page("settings", SettingsPage(
-                    username: form["username"], email: form["email"], bio: form["bio"], image: form["image"], errors: error.messages),
-                    context: context, status: .unprocessableContent)
+            return try await templates.form("settings", context: context, page: {
+                SettingsPage(username: form["username"], email: form["email"], bio: form["bio"], image: form["image"], problems: $0)
+            }) {
+                let updated = try await accounts.update(user, with: form)
+                if form.contains("password") {
+                    // The update ended every session of the user; this browser stays signed in with a new key.
+                    context.session.login(userID: String(viewer), displayName: updated.username)
+                    context.session.flash("Your password was changed; other sessions were signed out.", level: .success)
+                } else {
+                    context.session.displayName = updated.username
+                    context.session.flash("Your settings were saved.", level: .success)
+                }
+                return SafeRedirect.seeOther("/settings")
             }
-            if form.contains("password") {
-                // The update ended every session of the user; this browser stays signed in with a new key.
-                context.session.login(userID: String(viewer), displayName: updated.username)
-                context.session.flash("Your password was changed; other sessions were signed out.", level: .success)
-            } else {
-                context.session.displayName = updated.username
-                context.session.flash("Your settings were saved.", level: .success)
-            }
-            return SafeRedirect.seeOther("/settings")
         }
 
         web.get("/login") { request, context in
-            try templates.page("login", SignInPage(email: nil, next: request.uri.queryParameters.get("next"), errors: [:]), context: context)
+            try templates.page("login", SignInPage(email: nil, next: request.uri.queryParameters.get("next"), problems: .none), context: context)
         }
         web.post("/login") { request, context -> Response in
             let form = try await FormInput.read(request, context: context)
-            do {
+            // Wrong credentials (401 from the API's login) are shown on the form like any other problem.
+            return try await templates.form("login", context: context, alsoFor: [.unauthorized], page: {
+                SignInPage(email: form["email"], next: form["next"], problems: $0)
+            }) {
                 let user = try await accounts.login(form, client: context.security.clientAddress, logger: context.logger)
                 context.session.login(userID: String(user.id), displayName: user.username)
                 context.session.flash("Welcome back, \(user.username).", level: .success)
                 return SafeRedirect.seeOther(SafeRedirect.path(form["next"]))
-            } catch let error as KeelError where error.status == .unauthorized || error.status == .unprocessableContent {
-                return try templates.page(
-                    "login", SignInPage(email: form["email"], next: form["next"], errors: error.messages), context: context,
-                    status: error.status == .unauthorized ? .unprocessableContent : error.status)
             }
         }
 
         web.get("/register") { _, context in
-            try templates.page("register", SignUpPage(username: nil, email: nil, errors: [:]), context: context)
+            try templates.page("register", SignUpPage(username: nil, email: nil, problems: .none), context: context)
         }
         web.post("/register") { request, context -> Response in
             let form = try await FormInput.read(request, context: context)
-            do {
+            return try await templates.form("register", context: context, page: {
+                SignUpPage(username: form["username"], email: form["email"], problems: $0)
+            }) {
                 let user = try await accounts.register(form)
                 context.session.login(userID: String(user.id), displayName: user.username)
                 context.session.flash("Welcome to Conduit, \(user.username).", level: .success)
                 return SafeRedirect.seeOther("/")
-            } catch let error as KeelError where error.status == .unprocessableContent {
-                return try templates.page(
-                    "register", SignUpPage(username: form["username"], email: form["email"], errors: error.messages), context: context,
-                    status: .unprocessableContent)
             }
         }
 
