@@ -198,6 +198,13 @@ struct Pages: KeelModule {
             try await client.execute(uri: "/signup", method: .post, headers: form, body: ByteBuffer(string: "email=a%40example.com")) {
                 #expect($0.status == .seeOther)
             }
+            // The body must be a form, by its media type (parameters and case aside); anything else is a 415.
+            try await client.execute(uri: "/signup", method: .post, headers: [.contentType: "Application/X-WWW-Form-URLEncoded; charset=UTF-8"],
+                                     body: ByteBuffer(string: "email=a%40example.com")) { #expect($0.status == .seeOther) }
+            for type in ["application/json", "multipart/form-data; boundary=x", "application/x-www-form-urlencodedx", ""] {
+                try await client.execute(uri: "/signup", method: .post, headers: type.isEmpty ? [:] : [.contentType: type],
+                                         body: ByteBuffer(string: "email=a%40example.com")) { #expect($0.status == .unsupportedMediaType, "\(type)") }
+            }
         }
         #expect(FormProblems(["b": ["x"], "a": ["y", "z"]]).sentences == ["a y", "a z", "b x"])
         #expect(FormProblems.none.sentences.isEmpty && FormProblems.none.fields.isEmpty)

@@ -29,8 +29,7 @@ public struct FormInput: Sendable, FieldInput {
 
     /// Reads the request's body as a form.
     public static func read(_ request: Request, context: KeelContext) async throws -> FormInput {
-        let type = request.headers[.contentType]?.lowercased() ?? ""
-        guard type.hasPrefix("application/x-www-form-urlencoded") else {
+        guard let type = request.headers[.contentType].flatMap(MediaType.init(from:)), type.isType(.applicationUrlEncoded) else {
             throw KeelError(.unsupportedMediaType, message: "Send the form as application/x-www-form-urlencoded.")
         }
         let body = try await request.body.collect(upTo: context.maxUploadSize)

@@ -19,8 +19,9 @@ public enum SafeRedirect {
         return !bytes.contains { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "\\") }
     }
 
-    /// A `303 See Other` to `path` (after a form POST, so a reload does not post again).
+    /// A `303 See Other` to `path` (after a form POST, so a reload does not post again): Hummingbird's
+    /// `Response.redirect(to:type: .normal)`.
     public static func seeOther(_ path: String) -> Response {
-        Response(status: .seeOther, headers: [.location: path])
+        Response.redirect(to: path, type: .normal)
     }
 }
