@@ -77,27 +77,45 @@ struct Audit: KeelModule {
         static func defaultValue(for base: RouteGroup.Base) -> Bool { false }
     }
 
+    /// The module's own per-request value: what the request did, filled by the handler and a wrapper.
+    enum Trail: RequestStateKey {
+        static var defaultValue: [String] { [] }
+    }
+
     struct MarkHook: RequestHook {
         let group: String
         func leave(_ request: Request, response: inout Response, context: KeelContext) {
             response.headers.append(HTTPField(name: HTTPField.Name("X-Audited")!, value: group))
+            // Set inside the wrapper below and by the handler, on their copies of the context: one state for all.
+            response.headers.append(HTTPField(name: HTTPField.Name("X-Trail")!, value: context.state[Trail.self].joined(separator: ",")))
+        }
+    }
+
+    struct NoteWrapper: RequestWrapper {
+        func run(_ request: Request, context: KeelContext, next: (Request, KeelContext) async throws -> Response) async throws -> Response {
+            context.state.update(Trail.self) { $0.append("wrapped") }
+            return try await next(request, context)
         }
     }
 
     var name: String { "audit" }
 
     func stages(for group: RouteGroup, app: KeelApplication) -> [PipelineStage] {
-        group[Audited.self] ? [.hook(.throttle, "audit.mark", MarkHook(group: group.name))] : []
+        group[Audited.self] ? [.hook(.throttle, "audit.mark", MarkHook(group: group.name)), .wrapper(.responseCache, "audit.note", NoteWrapper())] : []
     }
 
     func routes(into routes: KeelRoutes, app: KeelApplication) throws {
-        routes.group(.web.with(Audited.self, true, named: "audited")).get("/audited") { _, _ in "seen" }
+        routes.group(.web.with(Audited.self, true, named: "audited")).get("/audited") { _, context in
+            context.state[Trail.self].append("handled")
+            context.addResponseHeaders([HTTPField.Name("X-Queued-By-Handler")!: "yes"])
+            return "seen"
+        }
         routes.web.get("/unaudited") { _, _ in "unseen" }
     }
 }
 
 @Suite struct ModuleStagesTests {
-    @Test func aModuleDeclaresAGroupOptionAndItsStageReadsIt() async throws {
+    @Test func aModuleDeclaresAGroupOptionStateAndStagesWithoutEditingTheKernel() async throws {
         let audited = RouteGroup.web.with(Audit.Audited.self, true, named: "audited")
         #expect(audited.name == "web.audited")
         #expect(audited[Audit.Audited.self] && !RouteGroup.web[Audit.Audited.self] && !RouteGroup.api[Audit.Audited.self])
@@ -107,7 +125,11 @@ struct Audit: KeelModule {
         #expect(app.keel.stages(for: audited).map(\.name).contains("audit.mark"))
         #expect(!app.keel.stages(for: .web).map(\.name).contains("audit.mark"))
         try await app.application().test(.router) { client in
-            try await client.execute(uri: "/audited", method: .get) { #expect($0.headers[HTTPField.Name("X-Audited")!] == "web.audited") }
+            try await client.execute(uri: "/audited", method: .get) { response in
+                #expect(response.headers[HTTPField.Name("X-Audited")!] == "web.audited")
+                #expect(response.headers[HTTPField.Name("X-Trail")!] == "wrapped,handled", "state set inside a wrapper reaches a hook outside it")
+                #expect(response.headers[HTTPField.Name("X-Queued-By-Handler")!] == "yes", "headers queued anywhere reach the response")
+            }
             try await client.execute(uri: "/unaudited", method: .get) { #expect($0.headers[HTTPField.Name("X-Audited")!] == nil) }
         }
     }

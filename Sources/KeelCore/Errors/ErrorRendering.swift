@@ -1,5 +1,5 @@
-public import Hummingbird
-public import HTTPTypes
+package import Hummingbird
+package import HTTPTypes
 import Logging
 
 /// How a route group shows errors: Keel's JSON error body (API routes), an HTML page (pages people look at), or

@@ -62,7 +62,7 @@ extension KeelModule {
 }
 
 /// An application definition: its name and its modules, read by the command line (`KeelCommandLine<App>`).
-public protocol KeelApp {
+public protocol KeelApp: SendableMetatype {
     /// The executable's name, as in `conduit serve`.
     static var name: String { get }
     /// The application's own modules, in order. The command line puts Keel's core module and standard modules

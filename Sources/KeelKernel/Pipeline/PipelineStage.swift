@@ -71,9 +71,9 @@ public protocol RequestHook: Sendable {
     /// preflight), or throw (rendered as the group's error response). The default does nothing.
     func enter(_ request: inout Request, context: inout KeelContext) throws -> Response?
     /// After the route, for every response of the group (error responses and early answers included, whether or not
-    /// this stage's `enter` ran), innermost stage first, with the context as it was when the request reached the
-    /// first wrapping stage (a wrapper runs the rest on its own copy): what a hook sets for its `leave` must be set
-    /// by a hook in a slot before `deadline`. The default does nothing.
+    /// this stage's `enter` ran), innermost stage first. The context's own fields are as they were when the request
+    /// reached the first wrapping stage (a wrapper runs the rest on its own copy); what stages and the handler record
+    /// for a `leave` to read goes in `context.state`, which every copy shares. The default does nothing.
     func leave(_ request: Request, response: inout Response, context: KeelContext)
 }
 

@@ -24,8 +24,11 @@ public struct KeelContext: RequestContext, RequestIDRequestContext, SecurityRequ
     public var identity: Identity
     /// When the request pipeline received the request (for durations).
     public internal(set) var receivedAt: ContinuousClock.Instant
+    /// What this request's stages and handler share, whichever copy of the context they hold: modules' own values
+    /// (`context.state[Key.self]`) and the headers queued for the response.
+    public let state: RequestState
     /// Headers stages queued for the response (CORS): added where the response has no field of that name.
-    public private(set) var responseHeaders: HTTPFields?
+    public var responseHeaders: HTTPFields? { state.responseHeaders }
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
@@ -36,13 +39,13 @@ public struct KeelContext: RequestContext, RequestIDRequestContext, SecurityRequ
         self.session = Session()
         self.identity = Identity()
         self.receivedAt = .now
-        self.responseHeaders = nil
+        self.state = RequestState()
     }
 
-    /// Queues headers for the response, however it ends (the route's, an early answer or an error page); a field
-    /// the response already has is kept.
-    public mutating func addResponseHeaders(_ fields: HTTPFields) {
-        if responseHeaders == nil { responseHeaders = fields } else { responseHeaders!.append(contentsOf: fields) }
+    /// Queues headers for the response, however it ends (the route's, an early answer or an error page), from any
+    /// stage or the handler; a field the response already has is kept.
+    public func addResponseHeaders(_ fields: HTTPFields) {
+        state.addResponseHeaders(fields)
     }
 
     /// Values handlers return are encoded as JSON by Keel's streaming encoder (`JSONBodyEncoder`).

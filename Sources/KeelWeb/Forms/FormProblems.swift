@@ -1,6 +1,6 @@
 public import Hummingbird
 public import HTTPTypes
-public import KeelCore
+import KeelCore
 public import KeelKernel
 
 /// What was wrong with a submitted form, as a page shows it: by field, next to each field
