@@ -176,7 +176,7 @@ struct CSRFHook: AsyncRequestHook {
     func enter(_ request: inout Request, context: inout KeelContext) async throws -> Response? {
         try await csrf.check(
             &request, security: context.security, secret: context.session.existingCSRFSecret, maxUploadSize: context.maxUploadSize,
-            logger: context.logger)
+            logger: context.logger, state: context.state)
         return nil
     }
 }

@@ -24,6 +24,9 @@ struct CSRFProbe: KeelModule {
             context.session.login(userID: "u1")
             return "in"
         }
+        router.post("/parsed") { _, context -> String in
+            context.state[ParsedForm.self].map { "parsed \($0.keys.sorted().joined(separator: ","))" } ?? "not parsed"
+        }
         routes.api.post("/api/things") { _, _ in "created" }
         routes.group(.web.exemptingCSRF(because: "payment webhooks are signed by the provider")).post("/hooks/payment") { _, _ in "ok" }
     }
@@ -61,6 +64,26 @@ extension KeelTestApplication {
             let other = try await client.execute(uri: "/form", method: .get, headers: HTTPFields.sessionCookie(key)) { String(buffer: $0.body) }
             #expect(other != token)
             try await client.execute(uri: "/colour", method: .post, headers: HTTPFields.sessionCookie(key) + [HTTPField.Name.xCSRFToken: other]) { #expect($0.status == .ok) }
+        }
+    }
+
+    /// The form the check decoded for its token is kept for the handler (KeelWeb's `FormInput.read` uses it: one decode
+    /// per form); a form that is not flat (`tags[]=…`) still has its token found.
+    @Test func theCheckedFormIsDecodedOnceAndNonFlatFormsStillPass() async throws {
+        let app = try await KeelTestApplication.csrfProbe()
+        try await app.application().test(.router) { client in
+            let (key, token) = try await session(client)
+            let encoded = token.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            let form: HTTPFields = HTTPFields.sessionCookie(key) + [.contentType: "application/x-www-form-urlencoded"]
+            try await client.execute(uri: "/parsed", method: .post, headers: form, body: ByteBuffer(string: "b=2&a=1&csrf_token=\(encoded)")) {
+                #expect($0.status == .ok)
+                #expect(String(buffer: $0.body) == "parsed a,b,csrf_token")
+            }
+            try await client.execute(uri: "/parsed", method: .post, headers: HTTPFields.sessionCookie(key) + [.xCSRFToken: token]) {
+                #expect(String(buffer: $0.body) == "not parsed", "a token in the header reads no body")
+            }
+            try await client.execute(uri: "/colour", method: .post, headers: form,
+                                     body: ByteBuffer(string: "tags[]=a&tags[]=b&colour=blue&csrf_token=\(encoded)")) { #expect($0.status == .ok) }
         }
     }
 

@@ -52,7 +52,8 @@ package struct CSRFPolicy: Sendable {
     /// - Parameter secret: the CSRF secret of the session the cookie loaded, if it loaded one (read only for an unsafe
     ///   request that carries the cookie and a token).
     package func check(
-        _ request: inout Request, security: RequestSecurity, secret: @autoclosure () -> String?, maxUploadSize: Int, logger: Logger
+        _ request: inout Request, security: RequestSecurity, secret: @autoclosure () -> String?, maxUploadSize: Int, logger: Logger,
+        state: RequestState? = nil
     ) async throws {
         switch request.method {
         case .get, .head, .options, .trace: return
@@ -96,7 +97,15 @@ package struct CSRFPolicy: Sendable {
         if token == nil, request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true {
             let body = try await request.body.collect(upTo: maxUploadSize)
             request.body = .init(buffer: body)
-            token = Self.formToken(in: String(buffer: body))
+            let text = String(buffer: body)
+            if let fields = Self.formFields(in: text) {
+                // The handler reads the same form (KeelWeb's `FormInput.read`): decoded once, here.
+                state?[ParsedForm.self] = fields
+                token = fields["csrf_token"]
+            } else {
+                // Not a flat form (`tags[]=a&tags[]=b`, read by the handler its own way): the token alone.
+                token = Self.formToken(in: text)
+            }
         }
         guard let token, !token.isEmpty else { throw failure("CSRF token missing.", security: security, logger: logger) }
         guard let secret = secret(), CSRFToken.matches(token, secret: secret) else {
@@ -117,14 +126,25 @@ package struct CSRFPolicy: Sendable {
         return KeelError(.forbidden, code: .csrfFailed, message: "CSRF verification failed. \(reason)")
     }
 
-    /// The `csrf_token` field of a URL-encoded form, decoded by Hummingbird's `URLEncodedFormDecoder`; `nil` when the
-    /// field is missing or the body does not decode (a failed check, never a 500).
+    /// The fields of a URL-encoded form, decoded by Hummingbird's `URLEncodedFormDecoder`; `nil` when the body does
+    /// not decode (a missing token: a failed check, never a 500).
+    static func formFields(in body: String) -> [String: String]? {
+        try? URLEncodedFormDecoder().decode([String: String].self, from: body)
+    }
+
+    /// The `csrf_token` field of any URL-encoded form that decodes; `nil` when it is missing or the body does not decode.
     static func formToken(in body: String) -> String? {
         struct Form: Decodable {
             let csrf_token: String?
         }
         return (try? URLEncodedFormDecoder().decode(Form.self, from: body))?.csrf_token
     }
+}
+
+/// A URL-encoded form body the CSRF check already decoded for its token, kept in the request's state so the handler's
+/// form reader (KeelWeb's `FormInput.read`) does not decode it again.
+public enum ParsedForm: RequestStateKey {
+    public static var defaultValue: [String: String]? { nil }
 }
 
 extension HTTPField.Name {

@@ -2,6 +2,7 @@ public import Hummingbird
 public import KeelCore
 public import KeelKernel
 import Foundation
+import KeelSecurity
 import HTTPTypes
 
 /// A URL-encoded form (`application/x-www-form-urlencoded`, what a `<form method="post">` sends), read with typed
@@ -32,6 +33,8 @@ public struct FormInput: Sendable, FieldInput {
         guard let type = request.headers[.contentType].flatMap(MediaType.init(from:)), type.isType(.applicationUrlEncoded) else {
             throw KeelError(.unsupportedMediaType, message: "Send the form as application/x-www-form-urlencoded.")
         }
+        // The CSRF check decoded it already when it looked for the token.
+        if let fields = context.state[ParsedForm.self] { return FormInput(fields: fields) }
         let body = try await request.body.collect(upTo: context.maxUploadSize)
         return try parse(String(buffer: body))
     }
