@@ -50,7 +50,7 @@ struct PageLink: Encodable {
         return (1...count).map { number in
             var query: [String] = []
             if feed { query.append("feed=you") }
-            if let tag, let escaped = tag.addingPercentEncoding(withAllowedCharacters: .alphanumerics) { query.append("tag=\(escaped)") }
+            if let tag { query.append("tag=" + URLEncoding.component(tag)) }
             if number > 1 { query.append("page=\(number)") }
             return PageLink(number: number, current: number == current, href: "/" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
         }

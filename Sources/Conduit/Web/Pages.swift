@@ -18,10 +18,9 @@ public struct Pages: KeelModule {
     /// Articles on one page of the home page.
     static let pageSize = 10
 
-    /// A path segment or query value percent-encoded (slugs and names may be any script).
-    static func escaped(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? ""
-    }
+    /// Where people sign in; the members' pages send people who are signed out there.
+    static let signInPath = "/login"
+
 
     public func routes(into routes: KeelRoutes, app: KeelApplication) throws {
         // The site's icon, at the address every browser asks for whatever the page links (an SVG: Chromium and
@@ -38,7 +37,7 @@ public struct Pages: KeelModule {
         }
         let web = routes.web
         // Pages and forms for signed-in people: someone signed out is sent to /login, coming back afterwards.
-        let members = routes.group(.web.requiringSignIn(at: "/login"))
+        let members = routes.group(.web.requiringSignIn(at: Self.signInPath))
         let templates = app.templates
         let articles = ArticleService(app: app)
         let accounts = AccountService(app: app)
@@ -48,7 +47,7 @@ public struct Pages: KeelModule {
             let viewer = try context.identity.optionalUserID(as: Int.self)
             let parameters = request.uri.queryParameters
             let feed = parameters.get("feed") == "you"
-            if feed && viewer == nil { return SignIn.redirect(to: "/login", next: "/?feed=you") }
+            if feed && viewer == nil { return SignIn.redirect(to: Self.signInPath, next: "/?feed=you") }
             var query = try ArticleQuery(parameters)
             let page = max(1, Int(parameters.get("page") ?? "") ?? 1)
             query.limit = Self.pageSize
@@ -82,14 +81,14 @@ public struct Pages: KeelModule {
             } catch let error as KeelError where error.status == .unprocessableContent {
                 context.session.flash("The comment was not added: \(FormProblems(error.messages).sentences.joined(separator: "; ")).", level: .error)
             }
-            return SafeRedirect.seeOther("/article/\(Self.escaped(slug))#comments")
+            return SafeRedirect.seeOther("/article/\(URLEncoding.component(slug))#comments")
         }
 
         members.post("/article/{slug}/comments/{id}/delete") { _, context -> Response in
             let slug = try context.parameters.require("slug")
             let viewer = try context.identity.requireUserID(as: Int.self)
             try await articles.deleteComment(slug: slug, id: try context.parameters.require("id", as: Int.self), by: viewer)
-            return SafeRedirect.seeOther("/article/\(Self.escaped(slug))#comments")
+            return SafeRedirect.seeOther("/article/\(URLEncoding.component(slug))#comments")
         }
 
         members.post("/article/{slug}/favorite") { request, context -> Response in
@@ -97,7 +96,7 @@ public struct Pages: KeelModule {
             let viewer = try context.identity.requireUserID(as: Int.self)
             let form = try await FormInput.read(request, context: context)
             try await articles.favorite(slug: slug, by: viewer, on: form["on"] != "0")
-            return SafeRedirect.seeOther(SafeRedirect.path(form["next"], fallback: "/article/\(Self.escaped(slug))"))
+            return SafeRedirect.seeOther(SafeRedirect.path(form["next"], fallback: "/article/\(URLEncoding.component(slug))"))
         }
 
         members.post("/profile/{username}/follow") { request, context -> Response in
@@ -105,7 +104,7 @@ public struct Pages: KeelModule {
             let viewer = try context.identity.requireUserID(as: Int.self)
             let form = try await FormInput.read(request, context: context)
             _ = try await profiles.follow(username: username, viewer: viewer, following: form["on"] != "0")
-            return SafeRedirect.seeOther(SafeRedirect.path(form["next"], fallback: "/profile/\(Self.escaped(username))"))
+            return SafeRedirect.seeOther(SafeRedirect.path(form["next"], fallback: "/profile/\(URLEncoding.component(username))"))
         }
 
         web.get("/profile/{username}") { request, context -> Response in
@@ -135,7 +134,7 @@ public struct Pages: KeelModule {
             }) {
                 let slug = try await articles.create(form, author: viewer)
                 context.session.flash("Published.", level: .success)
-                return SafeRedirect.seeOther("/article/\(Self.escaped(slug))")
+                return SafeRedirect.seeOther("/article/\(URLEncoding.component(slug))")
             }
         }
 
@@ -157,7 +156,7 @@ public struct Pages: KeelModule {
             }) {
                 let newSlug = try await articles.update(slug: slug, with: form, by: viewer)
                 context.session.flash("Saved.", level: .success)
-                return SafeRedirect.seeOther("/article/\(Self.escaped(newSlug))")
+                return SafeRedirect.seeOther("/article/\(URLEncoding.component(newSlug))")
             }
         }
         members.post("/article/{slug}/delete") { _, context -> Response in

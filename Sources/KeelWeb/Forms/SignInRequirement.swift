@@ -27,9 +27,7 @@ extension RouteGroup {
 public enum SignIn {
     /// `303 See Other` to `signInPath?next=<next>`, `next` percent-encoded (and only ever a path on this site).
     public static func redirect(to signInPath: String = "/login", next: String) -> Response {
-        let target = SafeRedirect.path(next)
-        let escaped = target.addingPercentEncoding(withAllowedCharacters: nextAllowed) ?? "/"
-        return SafeRedirect.seeOther(signInPath + "?next=" + escaped)
+        SafeRedirect.seeOther(signInPath + "?next=" + URLEncoding.component(SafeRedirect.path(next)))
     }
 
     /// Where to come back to after signing in: the page asked for; for a form posted while signed out (its URL only
@@ -42,8 +40,6 @@ public enum SignIn {
         if let query = url.query { path += "?" + query }
         return path
     }
-
-    private static let nextAllowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
 }
 
 /// The `web.signIn` stage (slot `access`) of groups that require it.

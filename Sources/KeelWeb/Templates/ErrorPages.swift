@@ -37,9 +37,7 @@ struct ErrorPages: ErrorRenderer {
         let page = Page(
             status: code, title: classified.status.reasonPhrase,
             explanation: Self.explanation(status: code, code: classified.code),
-            messages: classified.messages.keys.sorted().flatMap { key in
-                (classified.messages[key] ?? []).map { key == "body" ? $0 : "\(key) \($0)" }
-            },
+            messages: FormProblems(classified.messages).sentences,
             code: classified.code.rawValue, request_id: context.requestID, is_csrf_failure: classified.code == .csrfFailed)
         let name = set.names.contains("errors/\(code)") ? "errors/\(code)" : "errors/default"
         do {

@@ -48,10 +48,12 @@ enum HTMLEscaping {
     }
 }
 
-/// Percent-encoding for a URL's path segment or query value (`{{urlencode(tag)}}`): every byte of the UTF-8 text but
-/// RFC 3986's unreserved characters (`A-Z a-z 0-9 - . _ ~`), so `a&b c/d` is `a%26b%20c%2Fd`.
-enum URLEncoding {
-    static func encode(_ text: String) -> String {
+/// Percent-encoding for a URL's path segment or query value: every byte of the UTF-8 text but RFC 3986's unreserved
+/// characters (`A-Z a-z 0-9 - . _ ~`), so `a&b c/d` is `a%26b%20c%2Fd`. Templates write it `{{urlencode(tag)}}`;
+/// Swift code building a link or a `Location` uses `component(_:)`.
+public enum URLEncoding {
+    /// `text` as a path segment or query value: `"/article/" + URLEncoding.component(slug)`.
+    public static func component(_ text: String) -> String {
         var buffer = ByteBuffer()
         write(text, into: &buffer)
         return String(buffer: buffer)
