@@ -1,3 +1,5 @@
+import Foundation
+
 /// One piece of a compiled template.
 ///
 /// Names are split at their dots when the template is compiled (`keel.csrf_token` is `["keel", "csrf_token"]`; `.`
@@ -49,16 +51,15 @@ struct TemplateParser {
     }
 
     private struct Frame {
-        enum Kind { case root, section(inverted: Bool), parent, block }
+        enum Kind { case root, section([String], inverted: Bool), parent, block }
         let kind: Kind
         let name: String
-        let path: [String]
         let offset: Int
         var nodes: [TemplateNode] = []
     }
 
     private mutating func run() throws(Failure) -> [TemplateNode] {
-        var frames = [Frame(kind: .root, name: "", path: [], offset: 0)]
+        var frames = [Frame(kind: .root, name: "", offset: 0)]
         var textStart = 0
         while position < bytes.count {
             guard let tagStart = find(open, from: position) else { break }
@@ -75,7 +76,7 @@ struct TemplateParser {
                 throw failure(at: tagStart, "the tag is not closed (expected '\(String(decoding: closer, as: UTF8.self))')")
             }
             let tagEnd = contentEnd + closer.count
-            let content = String(decoding: bytes[contentStart..<contentEnd], as: UTF8.self).trimmingSpaces()
+            let content = Self.trimmed(String(decoding: bytes[contentStart..<contentEnd], as: UTF8.self))
 
             // The standalone rule: a tag other than a variable alone on its line (with only spaces and tabs around it)
             // removes the whole line, its indentation and its line break, from the output.
@@ -103,20 +104,20 @@ struct TemplateParser {
                 open = Array(parts[0].utf8)
                 close = Array(parts[1].utf8)
             case UInt8(ascii: "%"):
-                let pragma = content.split(separator: ":", maxSplits: 1).map { String($0).trimmingSpaces() }
+                let pragma = content.split(separator: ":", maxSplits: 1).map { Self.trimmed(String($0)) }
                 guard pragma.count == 2, pragma[0] == "CONTENT_TYPE", ["TEXT", "HTML"].contains(pragma[1]) else {
                     throw failure(at: tagStart, "unknown pragma '\(content)' (known: CONTENT_TYPE: TEXT, CONTENT_TYPE: HTML)")
                 }
                 frames[frames.count - 1].nodes.append(.escaping(pragma[1] == "HTML"))
             case UInt8(ascii: "#"), UInt8(ascii: "^"):
                 let path = try self.path(content, at: tagStart)
-                frames.append(Frame(kind: .section(inverted: sigil == UInt8(ascii: "^")), name: content, path: path, offset: tagStart))
+                frames.append(Frame(kind: .section(path, inverted: sigil == UInt8(ascii: "^")), name: content, offset: tagStart))
             case UInt8(ascii: "$"):
                 try requireName(content, at: tagStart)
-                frames.append(Frame(kind: .block, name: content, path: [], offset: tagStart))
+                frames.append(Frame(kind: .block, name: content, offset: tagStart))
             case UInt8(ascii: "<"):
                 try requireName(content, at: tagStart)
-                frames.append(Frame(kind: .parent, name: content, path: [], offset: tagStart))
+                frames.append(Frame(kind: .parent, name: content, offset: tagStart))
             case UInt8(ascii: "/"):
                 guard frames.count > 1 else { throw failure(at: tagStart, "'{{/\(content)}}' closes nothing") }
                 let frame = frames.removeLast()
@@ -125,7 +126,7 @@ struct TemplateParser {
                 }
                 let node: TemplateNode
                 switch frame.kind {
-                case .section(let inverted): node = .section(frame.path, frame.nodes, inverted: inverted)
+                case .section(let path, let inverted): node = .section(path, frame.nodes, inverted: inverted)
                 case .block: node = .block(frame.name, frame.nodes)
                 case .parent:
                     var blocks: [String: [TemplateNode]] = [:]
@@ -147,7 +148,7 @@ struct TemplateParser {
                     guard transform == "urlencode" else {
                         throw failure(at: tagStart, "unknown transform '\(transform)' (known: urlencode)")
                     }
-                    name = String(name[name.index(after: open)..<name.index(before: name.endIndex)]).trimmingSpaces()
+                    name = Self.trimmed(String(name[name.index(after: open)..<name.index(before: name.endIndex)]))
                     urlEncoded = true
                 }
                 let path = try self.path(name, at: tagStart)
@@ -171,6 +172,8 @@ struct TemplateParser {
 
     private static let sigils: Set<UInt8> = Set("{&!#^/>$<=%".utf8)
     private static let standaloneSigils: Set<UInt8> = Set("!#^/>$<=%".utf8)
+
+    private static func trimmed(_ text: String) -> String { text.trimmingCharacters(in: .whitespacesAndNewlines) }
 
     private static func isSpace(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
 
@@ -241,14 +244,5 @@ struct TemplateParser {
     private func failure(at offset: Int, _ message: String) -> Failure {
         let (line, column) = lineAndColumn(offset)
         return Failure(line: line, column: column, message: message)
-    }
-}
-
-extension String {
-    /// Without spaces, tabs and line breaks at either end.
-    func trimmingSpaces() -> String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r\n" || $0 == "\r" }
-        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else { return "" }
-        return String(self[first...last])
     }
 }

@@ -34,34 +34,27 @@ struct TemplateRenderer {
             case .text(let text):
                 write(text)
             case .variable(let path, let escaped, let urlEncoded):
-                guard let value = lookup(path) else { continue }
+                // Lists and scopes show nothing; a value that starts a line of an indented partial is indented, but
+                // its own line breaks are not.
+                guard let text = lookup(path)?.text, !text.isEmpty else { continue }
+                if !indentation.isEmpty, atLineStart { out.writeString(indentation) }
                 if urlEncoded {
-                    // Percent-encoded text is plain ASCII with nothing to escape.
-                    guard let text = value.text, !text.isEmpty else { continue }
-                    if !indentation.isEmpty, atLineStart { out.writeString(indentation) }
-                    URLEncoding.write(text, into: &out)
+                    URLEncoding.write(text, into: &out)  // plain ASCII: nothing left to escape
+                } else if escaped && escaping {
+                    HTMLEscaping.write(text, into: &out)
                 } else {
-                    write(value, escaped: escaped && escaping)
+                    out.writeString(text)
                 }
             case .section(let path, let body, let inverted):
                 let value = lookup(path)
                 if inverted {
                     if value?.isFalsy ?? true { render(body, blocks: blocks, escaping: &escaping) }
-                    continue
-                }
-                guard let value, !value.isFalsy else { continue }
-                if case .list(let values) = value {
-                    for element in values {
-                        stack.append(element)
-                        var inner = escaping
-                        render(body, blocks: blocks, escaping: &inner)
-                        stack.removeLast()
+                } else if let value, !value.isFalsy {
+                    if case .list(let values) = value {
+                        for element in values { render(body, in: element, blocks: blocks, escaping: escaping) }
+                    } else {
+                        render(body, in: value, blocks: blocks, escaping: escaping)
                     }
-                } else {
-                    stack.append(value)
-                    var inner = escaping
-                    render(body, blocks: blocks, escaping: &inner)
-                    stack.removeLast()
                 }
             case .partial(let name, let indented):
                 guard let partial = enter(name) else { continue }
@@ -82,6 +75,14 @@ struct TemplateRenderer {
                 escaping = on
             }
         }
+    }
+
+    /// A section's body with `value` innermost on the stack; a content-type pragma inside it ends with it.
+    private mutating func render(_ body: [TemplateNode], in value: TemplateValue, blocks: [String: [TemplateNode]], escaping: Bool) {
+        stack.append(value)
+        var inner = escaping
+        render(body, blocks: blocks, escaping: &inner)
+        stack.removeLast()
     }
 
     /// The nodes of a partial or parent, counting how deep they nest; nil (and `tooDeep` set) past the limit.
@@ -115,23 +116,6 @@ struct TemplateRenderer {
             value = child
         }
         return value
-    }
-
-    private mutating func write(_ value: TemplateValue, escaped: Bool) {
-        switch value {
-        case .text(let text): interpolate(text, escaped: escaped)
-        case .lazy(let lazy): interpolate(lazy.text, escaped: escaped)
-        case .integer(let number): interpolate(String(number), escaped: false)
-        case .decimal(let number): interpolate(String(describing: number), escaped: false)
-        case .bool(let flag): interpolate(flag ? "true" : "false", escaped: false)
-        case .null, .list, .scope: break
-        }
-    }
-
-    /// A value's text: indented when it starts a line of an indented partial, but its own line breaks are not.
-    private mutating func interpolate(_ text: String, escaped: Bool) {
-        if !indentation.isEmpty, !text.isEmpty, atLineStart { out.writeString(indentation) }
-        if escaped { HTMLEscaping.write(text, into: &out) } else { out.writeString(text) }
     }
 
     private var atLineStart: Bool {

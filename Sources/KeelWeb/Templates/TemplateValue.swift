@@ -48,7 +48,7 @@ enum TemplateValue {
 /// the name, and building one costs one allocation instead of a table resized as it grows (docs/web.md, "What a page
 /// costs").
 struct TemplateScope: ExpressibleByDictionaryLiteral {
-    private(set) var entries: [(name: String, value: TemplateValue)]
+    private var entries: [(name: String, value: TemplateValue)]
 
     init(capacity: Int = 0) {
         entries = []
@@ -63,24 +63,13 @@ struct TemplateScope: ExpressibleByDictionaryLiteral {
         entries = dictionary.map { (name: $0.key, value: $0.value) }
     }
 
-    var count: Int { entries.count }
-
     subscript(name: String) -> TemplateValue? {
-        get {
-            var index = entries.count - 1
-            while index >= 0 {
-                if entries[index].name == name { return entries[index].value }
-                index -= 1
-            }
-            return nil
+        var index = entries.count - 1
+        while index >= 0 {
+            if entries[index].name == name { return entries[index].value }
+            index -= 1
         }
-        set {
-            guard let newValue else {
-                entries.removeAll { $0.name == name }
-                return
-            }
-            entries.append((name: name, value: newValue))
-        }
+        return nil
     }
 
     /// Replaces the value at a position `append` returned.
@@ -148,7 +137,7 @@ extension TemplateValue {
             guard depth <= maximumDepth else { return .text(String(describing: value)) }
             var values = TemplateScope()
             for child in mirror.children {
-                if let label = child.label { values[label] = reflecting(child.value, depth: depth + 1) }
+                if let label = child.label { values.append(label, reflecting(child.value, depth: depth + 1)) }
             }
             return .scope(values)
         default:

@@ -49,8 +49,8 @@ extension Templates {
         ]
         // Error pages render outside the stages that set the identity; the session (loaded by then) still knows the user.
         if let user = context.identity.userID ?? session.userID {
-            values["user_id"] = .text(user)
-            if let name = session.displayName { values["user_name"] = .text(name) }
+            values.append("user_id", .text(user))
+            if let name = session.displayName { values.append("user_name", .text(name)) }
         }
         return values
     }

@@ -124,7 +124,7 @@ public struct Templates: Sendable {
             throw .modelEncoding(name, model: modelType, error)
         }
         // `keel` is Keel's: a model's own `keel` is not what the template means by `{{keel.csrf_token}}`.
-        root["keel"] = .scope(keel)
+        root.append("keel", .scope(keel))
         var renderer = TemplateRenderer(templates: set.templates, root: .scope(root), capacity: 16_384)
         renderer.render(template)
         if let loop = renderer.tooDeep { throw .tooDeep(name, loop, limit: TemplateRenderer.maximumNesting) }
