@@ -180,6 +180,22 @@ import Testing
         }
     }
 
+    /// A server error commits nothing, as Django saves below 500: what the failed request wrote is not kept.
+    @Test func aServerErrorCommitsNothing() async throws {
+        let app = try await KeelTestApplication.sessions()
+        try await app.application().test(.router) { client in
+            let (key, token) = try await client.execute(uri: "/form", method: .get) { ($0.sessionKey!, String(buffer: $0.body)) }
+            let headers: HTTPFields = HTTPFields.sessionCookie(key) + [HTTPField.Name.xCSRFToken: token]
+            try await client.execute(uri: "/colour", method: .post, headers: headers) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/write-then-crash", method: .post, headers: headers) { response in
+                #expect(response.status == .internalServerError)
+                #expect(response.sessionCookieLine == nil)
+            }
+            try await client.execute(uri: "/whoami", method: .get, headers: .sessionCookie(key)) { #expect(String(buffer: $0.body) == "- red") }
+            #expect(try await app.keel.sessions.load(key: key)?.data["colour"] == "red")
+        }
+    }
+
     @Test func aFormRenderedAtLoginAlreadyUsesTheNewSecret() async throws {
         let app = try await KeelTestApplication.sessions()
         try await app.application().test(.router) { client in

@@ -26,6 +26,11 @@ struct SessionProbe: KeelModule {
             context.session.logout()
             return "out"
         }
+        router.post("/write-then-crash") { _, context -> String in
+            context.session["colour"] = "green"
+            struct Crash: Error {}
+            throw Crash()
+        }
         router.post("/logout-then-fail") { _, context -> String in
             context.session.logout()
             throw KeelError(.forbidden, message: "Account disabled.")

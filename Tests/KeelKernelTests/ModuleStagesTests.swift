@@ -91,6 +91,14 @@ struct Audit: KeelModule {
         }
     }
 
+    /// Finishes every response; on one path it fails, and its error becomes the response.
+    struct CheckFinisher: RequestFinisher {
+        func finish(_ request: Request, response: inout Response, context: KeelContext) async throws {
+            if request.uri.path == "/audited/unfinished" { throw KeelError(.conflict, message: "Could not finish.") }
+            response.headers.append(HTTPField(name: HTTPField.Name("X-Finished")!, value: String(response.status.code)))
+        }
+    }
+
     struct NoteWrapper: RequestWrapper {
         func run(_ request: Request, context: KeelContext, next: (Request, KeelContext) async throws -> Response) async throws -> Response {
             context.state.update(Trail.self) { $0.append("wrapped") }
@@ -101,7 +109,11 @@ struct Audit: KeelModule {
     var name: String { "audit" }
 
     func stages(for group: RouteGroup, app: KeelApplication) -> [PipelineStage] {
-        group[Audited.self] ? [.hook(.throttle, "audit.mark", MarkHook(group: group.name)), .wrapper(.responseCache, "audit.note", NoteWrapper())] : []
+        guard group[Audited.self] else { return [] }
+        return [
+            .hook(.throttle, "audit.mark", MarkHook(group: group.name)), .wrapper(.responseCache, "audit.note", NoteWrapper()),
+            .finisher(.handler, "audit.check", CheckFinisher()),
+        ]
     }
 
     func routes(into routes: KeelRoutes, app: KeelApplication) throws {
@@ -109,6 +121,10 @@ struct Audit: KeelModule {
             context.state[Trail.self].append("handled")
             context.addResponseHeaders([HTTPField.Name("X-Queued-By-Handler")!: "yes"])
             return "seen"
+        }
+        routes.group(.web.with(Audited.self, true, named: "audited")).get("/audited/unfinished") { _, _ in "finished?" }
+        routes.group(.web.with(Audited.self, true, named: "audited")).get("/audited/missing") { _, _ -> String in
+            throw KeelError(.notFound, message: "No audit.")
         }
         routes.web.get("/unaudited") { _, _ in "unseen" }
     }
@@ -131,6 +147,15 @@ struct Audit: KeelModule {
                 #expect(response.headers[HTTPField.Name("X-Queued-By-Handler")!] == "yes", "headers queued anywhere reach the response")
             }
             try await client.execute(uri: "/unaudited", method: .get) { #expect($0.headers[HTTPField.Name("X-Audited")!] == nil) }
+            // A finisher sees every response, error responses included, after the error boundary rendered them; one
+            // that throws makes its error the response, and the hooks still leave on it.
+            try await client.execute(uri: "/audited", method: .get) { #expect($0.headers[HTTPField.Name("X-Finished")!] == "200") }
+            try await client.execute(uri: "/audited/missing", method: .get) { #expect($0.headers[HTTPField.Name("X-Finished")!] == "404") }
+            try await client.execute(uri: "/audited/unfinished", method: .get) { response in
+                #expect(response.status == .conflict)
+                #expect(String(buffer: response.body).contains("Could not finish."))
+                #expect(response.headers[HTTPField.Name("X-Audited")!] == "web.audited")
+            }
         }
     }
 
