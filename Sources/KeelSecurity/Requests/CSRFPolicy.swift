@@ -49,11 +49,13 @@ package struct CSRFPolicy: Sendable {
 
     /// Throws the 403 an unsafe request has earned. A form body read for its token is put back on `request`.
     ///
-    /// - Parameter secret: the CSRF secret of the session the cookie loaded, if it loaded one (read only for an unsafe
-    ///   request that carries the cookie and a token).
+    /// - Parameters:
+    ///   - secret: the CSRF secret of the session the cookie loaded, if it loaded one (read only for an unsafe request
+    ///     that carries the cookie and a token).
+    ///   - state: the request's state, where a form decoded for its token is kept (`ParsedForm`) for the handler.
     package func check(
         _ request: inout Request, security: RequestSecurity, secret: @autoclosure () -> String?, maxUploadSize: Int, logger: Logger,
-        state: RequestState? = nil
+        state: RequestState
     ) async throws {
         switch request.method {
         case .get, .head, .options, .trace: return
@@ -100,7 +102,7 @@ package struct CSRFPolicy: Sendable {
             let text = String(buffer: body)
             if let fields = Self.formFields(in: text) {
                 // The handler reads the same form (KeelWeb's `FormInput.read`): decoded once, here.
-                state?[ParsedForm.self] = fields
+                state[ParsedForm.self] = fields
                 token = fields["csrf_token"]
             } else {
                 // Not a flat form (`tags[]=a&tags[]=b`, read by the handler its own way): the token alone.

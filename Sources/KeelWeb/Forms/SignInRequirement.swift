@@ -31,11 +31,13 @@ public enum SignIn {
     }
 
     /// Where to come back to after signing in: the page asked for; for a form posted while signed out (its URL only
-    /// takes POST), the page the form was on, if it was on this site, else the site's root.
-    static func next(for request: Request) -> String {
+    /// takes POST), the page the form was on, if it was on this site (`host`, the request's host as the transport
+    /// stage validated it), else the site's root.
+    static func next(for request: Request, host: String?) -> String {
         if request.method == .get || request.method == .head { return request.uri.description }
-        guard let referer = request.headers[.referer], let url = URL(string: referer), let host = url.host,
-              host == request.head.authority?.split(separator: ":").first.map(String.init) else { return "/" }
+        guard let host, let referer = request.headers[.referer], let url = URL(string: referer), url.host?.lowercased() == host else {
+            return "/"
+        }
         var path = url.path.isEmpty ? "/" : url.path
         if let query = url.query { path += "?" + query }
         return path
@@ -52,6 +54,7 @@ struct SignInHook: RequestHook {
         if format.resolved(for: request) == .json {
             throw KeelError(.unauthorized, code: .unauthorized, message: "Sign in to do this.")
         }
-        return SignIn.redirect(to: signInPath, next: SignIn.next(for: request))
+        let host = context.security.host ?? request.head.authority?.split(separator: ":").first.map { $0.lowercased() }
+        return SignIn.redirect(to: signInPath, next: SignIn.next(for: request, host: host))
     }
 }
