@@ -108,7 +108,6 @@ struct SessionLoader: AsyncRequestHook {
     let sessions: SessionLifecycle
 
     func enter(_ request: inout Request, context: inout KeelContext) async throws -> Response? {
-        context.security.carriesSessionCookie = sessions.carriesCookie(request)
         try await sessions.load(request, into: context.session)
         return nil
     }

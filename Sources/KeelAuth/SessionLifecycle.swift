@@ -48,15 +48,11 @@ package struct SessionLifecycle: Sendable {
         self.clock = clock
     }
 
-    /// Whether the request names a session in its cookie (live or not): an ambient credential.
-    package func carriesCookie(_ request: Request) -> Bool {
-        request.cookies[configuration.cookieName] != nil
-    }
-
     /// Restores the session the cookie names, if it is live; a cookie that names no live session is remembered, to
     /// be cleared on the response. No cookie, no work.
     package func load(_ request: Request, into session: Session) async throws {
         guard let key = request.cookies[configuration.cookieName]?.value else { return }
+        session.state.withLock { $0.carriedCookie = true }
         guard SessionCookie.isWellFormed(key), let record = try await store.load(key: key) else {
             session.state.withLock { $0.staleCookie = true }
             return

@@ -175,8 +175,8 @@ struct CSRFHook: AsyncRequestHook {
 
     func enter(_ request: inout Request, context: inout KeelContext) async throws -> Response? {
         try await csrf.check(
-            &request, security: context.security, secret: context.session.existingCSRFSecret, maxUploadSize: context.maxUploadSize,
-            logger: context.logger, state: context.state)
+            &request, security: context.security, carriesSessionCookie: context.session.requestCarriedCookie,
+            secret: context.session.existingCSRFSecret, maxUploadSize: context.maxUploadSize, logger: context.logger, state: context.state)
         return nil
     }
 }

@@ -25,8 +25,8 @@ struct Stamp: KeelModule {
         guard group == .web else { return [] }
         let prefix = app.part(Counter.self).prefix
         return [
-            .hook(.throttle, "stamp.who", WhoHook(prefix: prefix)),
-            .wrapper(.responseCache, "stamp.wrap", WrapStage()),
+            .hook(.access, "stamp.who", WhoHook(prefix: prefix)),
+            .wrapper(.handler, "stamp.wrap", WrapStage()),
         ]
     }
 
@@ -42,7 +42,7 @@ struct Stamp: KeelModule {
     }
 }
 
-/// In the throttle slot: after identity and CSRF, so it sees who the request is from; answers `/stamped/early`
+/// In the access slot: after identity and CSRF, so it sees who the request is from; answers `/stamped/early`
 /// itself; marks every response on the way out, error pages included.
 struct WhoHook: RequestHook {
     let prefix: String
@@ -60,7 +60,8 @@ struct WhoHook: RequestHook {
     }
 }
 
-/// In the response-cache slot: runs the rest inside itself, and sees the route's response before any hook leaves.
+/// In the handler slot (module order within a slot puts it inside the core's query recorder): runs the rest inside itself,
+/// and sees the route's response before any hook leaves.
 struct WrapStage: RequestWrapper {
     func run(_ request: Request, context: KeelContext, next: (Request, KeelContext) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
@@ -111,7 +112,7 @@ struct Audit: KeelModule {
     func stages(for group: RouteGroup, app: KeelApplication) -> [PipelineStage] {
         guard group[Audited.self] else { return [] }
         return [
-            .hook(.throttle, "audit.mark", MarkHook(group: group.name)), .wrapper(.responseCache, "audit.note", NoteWrapper()),
+            .hook(.access, "audit.mark", MarkHook(group: group.name)), .wrapper(.handler, "audit.note", NoteWrapper()),
             .finisher(.handler, "audit.check", CheckFinisher()),
         ]
     }
@@ -186,7 +187,7 @@ struct Audit: KeelModule {
         ])
         #expect(keel.stages(for: .web).map(\.name) == [
             "ops.observability", "security.transport", "security.headers", "security.limits", "security.deadline", "auth.session",
-            "auth.session.save", "auth.identity", "security.csrf", "stamp.who", "stamp.wrap", "data.queries",
+            "auth.session.save", "auth.identity", "security.csrf", "stamp.who", "data.queries", "stamp.wrap",
         ])
         #expect(keel.stages(for: .web.exemptingCSRF(because: "test")).map(\.name).contains("security.csrf") == false)
         #expect(keel.stages(for: .health).map(\.name) == ["ops.observability", "security.transport", "security.headers", "security.limits"])
@@ -222,7 +223,7 @@ struct Audit: KeelModule {
             let cookie = try #require(login.headers[.setCookie]?.split(separator: ";").first.map(String.init))
             let signedIn = try await client.execute(uri: "/stamped", method: .get, headers: [.cookie: cookie])
             #expect(String(buffer: signedIn.body) == "handler saw 42")
-            #expect(signedIn.headers[HTTPField.Name("X-Stamp-Identity")!] == "42", "the throttle slot runs after the identity slot")
+            #expect(signedIn.headers[HTTPField.Name("X-Stamp-Identity")!] == "42", "the access slot runs after the identity slot")
 
             // With the cookie, CSRF (an earlier slot) refuses a tokenless POST before the module's hook runs.
             let refused = try await client.execute(uri: "/stamped/login", method: .post, headers: [.cookie: cookie])

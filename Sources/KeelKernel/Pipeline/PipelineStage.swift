@@ -16,10 +16,6 @@ public enum StageSlot: Int, Sendable, Comparable, CaseIterable, CustomStringConv
     case headers
     /// CORS headers and preflights.
     case cors
-    /// Maintenance mode.
-    case maintenance
-    /// Static files.
-    case staticFiles
     /// URL, header and body limits.
     case limits
     /// The request deadline (everything below runs under it).
@@ -30,13 +26,10 @@ public enum StageSlot: Int, Sendable, Comparable, CaseIterable, CustomStringConv
     case identity
     /// CSRF checks on unsafe methods.
     case csrf
-    /// Who may use the group's routes: a signed-in user (KeelWeb's `requiringSignIn`); permissions later.
+    /// Who may use the group's routes: a signed-in user (KeelWeb's `requiringSignIn`); throttling and permissions
+    /// belong here too, after the identity is known.
     case access
-    /// Throttling of sensitive routes.
-    case throttle
-    /// The per-route response cache.
-    case responseCache
-    /// Innermost, around the handler: the query recorder, audit flush.
+    /// Innermost, around the handler: the query recorder; a response cache or an audit flush would go here.
     case handler
 
     public static func < (lhs: StageSlot, rhs: StageSlot) -> Bool { lhs.rawValue < rhs.rawValue }
@@ -48,16 +41,12 @@ public enum StageSlot: Int, Sendable, Comparable, CaseIterable, CustomStringConv
         case .transport: "transport"
         case .headers: "headers"
         case .cors: "cors"
-        case .maintenance: "maintenance"
-        case .staticFiles: "staticFiles"
         case .limits: "limits"
         case .deadline: "deadline"
         case .session: "session"
         case .identity: "identity"
         case .csrf: "csrf"
         case .access: "access"
-        case .throttle: "throttle"
-        case .responseCache: "responseCache"
         case .handler: "handler"
         }
     }

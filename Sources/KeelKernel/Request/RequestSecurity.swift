@@ -14,9 +14,6 @@ public struct RequestSecurity: Sendable {
     public var host: String?
     /// The same with its port when one was given (`example.com:8443`), validated: safe to build URLs from.
     public var authority: String?
-    /// Whether the request named a session in its cookie: an ambient credential, which CSRF checks guard (set by the
-    /// session stage).
-    public var carriesSessionCookie: Bool = false
 
     public init() {}
 }

@@ -38,6 +38,8 @@ public final class Session: Sendable {
         package var destroy = false
         /// The request's cookie named no live session: it is cleared on the response unless a new one is set.
         package var staleCookie = false
+        /// The request named a session in its cookie, live or not.
+        package var carriedCookie = false
     }
 
     package let state = Mutex(State())
@@ -49,6 +51,10 @@ public final class Session: Sendable {
 
     /// The logged-in user's id, if any.
     public var userID: String? { state.withLock { $0.record?.userID } }
+
+    /// Whether the request named a session in its cookie, live or not: an ambient credential, which is what CSRF
+    /// checks guard (set when the session stage loads the session).
+    public var requestCarriedCookie: Bool { state.withLock { $0.carriedCookie } }
 
     /// Whether a user is logged in.
     public var isAuthenticated: Bool { userID != nil }

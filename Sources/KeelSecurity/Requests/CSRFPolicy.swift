@@ -50,12 +50,13 @@ package struct CSRFPolicy: Sendable {
     /// Throws the 403 an unsafe request has earned. A form body read for its token is put back on `request`.
     ///
     /// - Parameters:
+    ///   - carriesSessionCookie: whether the request named a session in its cookie (`Session.requestCarriedCookie`).
     ///   - secret: the CSRF secret of the session the cookie loaded, if it loaded one (read only for an unsafe request
     ///     that carries the cookie and a token).
     ///   - state: the request's state, where a form decoded for its token is kept (`ParsedForm`) for the handler.
     package func check(
-        _ request: inout Request, security: RequestSecurity, secret: @autoclosure () -> String?, maxUploadSize: Int, logger: Logger,
-        state: RequestState
+        _ request: inout Request, security: RequestSecurity, carriesSessionCookie: Bool, secret: @autoclosure () -> String?,
+        maxUploadSize: Int, logger: Logger, state: RequestState
     ) async throws {
         switch request.method {
         case .get, .head, .options, .trace: return
@@ -65,7 +66,7 @@ package struct CSRFPolicy: Sendable {
         var origins: Set<String> = []
         if let authority = security.authority ?? request.head.authority?.lowercased() { origins.insert("\(scheme)://\(authority)") }
 
-        guard security.carriesSessionCookie else {
+        guard carriesSessionCookie else {
             // No session cookie, so no ambient credential, except that a cross-site page can still post a form that
             // logs the victim into the attacker's account (login CSRF). Browsers send such "simple" requests without
             // a CORS preflight, so refuse them when they come from another site; JSON and token-authenticated API
@@ -103,7 +104,7 @@ package struct CSRFPolicy: Sendable {
             if let fields = Self.formFields(in: text) {
                 // The handler reads the same form (KeelWeb's `FormInput.read`): decoded once, here.
                 state[ParsedForm.self] = fields
-                token = fields["csrf_token"]
+                token = fields[Session.csrfTokenField]
             } else {
                 // Not a flat form (`tags[]=a&tags[]=b`, read by the handler its own way): the token alone.
                 token = Self.formToken(in: text)
@@ -134,12 +135,22 @@ package struct CSRFPolicy: Sendable {
         try? URLEncodedFormDecoder().decode([String: String].self, from: body)
     }
 
-    /// The `csrf_token` field of any URL-encoded form that decodes; `nil` when it is missing or the body does not decode.
+    /// The token field of any URL-encoded form that decodes; `nil` when it is missing or the body does not decode.
     static func formToken(in body: String) -> String? {
         struct Form: Decodable {
-            let csrf_token: String?
+            struct Field: CodingKey {
+                var stringValue: String { Session.csrfTokenField }
+                var intValue: Int? { nil }
+                init() {}
+                init?(stringValue: String) { nil }
+                init?(intValue: Int) { nil }
+            }
+            let token: String?
+            init(from decoder: any Decoder) throws {
+                token = try decoder.container(keyedBy: Field.self).decodeIfPresent(String.self, forKey: Field())
+            }
         }
-        return (try? URLEncodedFormDecoder().decode(Form.self, from: body))?.csrf_token
+        return (try? URLEncodedFormDecoder().decode(Form.self, from: body))?.token
     }
 }
 
@@ -162,6 +173,9 @@ extension ErrorCode {
 }
 
 extension Session {
+    /// The form field that carries the masked CSRF token (KeelWeb's `{{> keel/csrf}}` writes it).
+    public static let csrfTokenField = "csrf_token"
+
     /// A fresh masked CSRF token for a form field (`csrf_token`) or the `X-CSRF-Token` header. Each call gives a
     /// different string (so the token cannot be recovered through compression side channels); all verify.
     public func csrfToken() -> String {

@@ -19,12 +19,12 @@ import HTTPTypes
 /// ```
 /// A body that is not a form is a 415, a malformed one a 400, one past `context.maxUploadSize` a 413: never a 500.
 public struct FormInput: Sendable, FieldInput {
-    /// The fields as sent; `csrf_token` is left out.
+    /// The fields as sent; the CSRF token (`Session.csrfTokenField`) is left out.
     public let fields: [String: String]
 
     public init(fields: [String: String]) {
         var fields = fields
-        fields["csrf_token"] = nil
+        fields[Session.csrfTokenField] = nil
         self.fields = fields
     }
 

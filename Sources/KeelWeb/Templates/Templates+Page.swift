@@ -42,7 +42,7 @@ extension Templates {
         let session = context.session
         var values: TemplateScope = [
             // Made only when a template renders it: making one creates the session and its cookie.
-            "csrf_token": .lazy(LazyText { session.csrfToken() }),
+            Session.csrfTokenField: .lazy(LazyText { session.csrfToken() }),
             "csp_nonce": .text(context.cspNonce),
             "request_id": .text(context.requestID),
             "flash": .list(session.takeFlashes().map { .scope(["level": .text($0.level.rawValue), "message": .text($0.message)]) }),
@@ -59,7 +59,7 @@ extension Templates {
 /// The partials every template folder gets from Keel (`{{> keel/csrf}}`), unless the folder has its own.
 enum KeelPartials {
     static let all: [String: String] = [
-        "keel/csrf": #"<input type="hidden" name="csrf_token" value="{{keel.csrf_token}}">"#,
+        "keel/csrf": #"<input type="hidden" name="\#(Session.csrfTokenField)" value="{{keel.\#(Session.csrfTokenField)}}">"#,
         "keel/flash": #"{{#keel.flash}}<p class="flash flash-{{level}}" role="status">{{message}}</p>{{/keel.flash}}"#,
     ]
 }
