@@ -1,57 +1,5 @@
 public import Hummingbird
 
-/// Where in a route group's request pipeline a stage runs, outermost first.
-///
-/// Slots follow the request: observability sees everything; the error boundary comes right after it (a stage in any
-/// later slot that throws still gets a rendered error response with every header); the handler is innermost.
-public enum StageSlot: Int, Sendable, Comparable, CaseIterable, CustomStringConvertible {
-    /// Request id, access log, metrics, tracing: outside the error boundary.
-    case observability
-    /// The error boundary itself: `ErrorRenderer`s here turn errors into responses their own way (templated error
-    /// pages); what none of them renders is Keel's one error response in the group's `ErrorFormat`.
-    case errors
-    /// Trusted proxies, allowed hosts, the HTTPS redirect and HSTS.
-    case transport
-    /// Response headers every response gets (security headers, CSP nonce).
-    case headers
-    /// CORS headers and preflights.
-    case cors
-    /// URL, header and body limits.
-    case limits
-    /// The request deadline (everything below runs under it).
-    case deadline
-    /// The session: loaded before, saved after.
-    case session
-    /// `context.identity`.
-    case identity
-    /// CSRF checks on unsafe methods.
-    case csrf
-    /// Who may use the group's routes: a signed-in user (KeelWeb's `requiringSignIn`); throttling and permissions
-    /// belong here too, after the identity is known.
-    case access
-    /// Innermost, around the handler: the query recorder; a response cache or an audit flush would go here.
-    case handler
-
-    public static func < (lhs: StageSlot, rhs: StageSlot) -> Bool { lhs.rawValue < rhs.rawValue }
-
-    public var description: String {
-        switch self {
-        case .observability: "observability"
-        case .errors: "errors"
-        case .transport: "transport"
-        case .headers: "headers"
-        case .cors: "cors"
-        case .limits: "limits"
-        case .deadline: "deadline"
-        case .session: "session"
-        case .identity: "identity"
-        case .csrf: "csrf"
-        case .access: "access"
-        case .handler: "handler"
-        }
-    }
-}
-
 /// A stage that looks at the request on its way in and at the response on its way out, without wrapping the rest
 /// of the pipeline: headers, transport checks, limits. Synchronous, so it costs a call, not an async frame; a stage
 /// that must await on its way in is an `AsyncRequestHook`.
