@@ -52,16 +52,16 @@ package struct SessionLifecycle: Sendable {
     /// be cleared on the response. No cookie, no work.
     package func load(_ request: Request, into session: Session) async throws {
         guard let key = request.cookies[configuration.cookieName]?.value else { return }
-        session.state.withLock { $0.carriedCookie = true }
+        session.withState { $0.carriedCookie = true }
         guard SessionCookie.isWellFormed(key), let record = try await store.load(key: key) else {
-            session.state.withLock { $0.staleCookie = true }
+            session.withState { $0.staleCookie = true }
             return
         }
         let now = clock()
         if now.timeIntervalSince(record.lastSeenAt) > configuration.idleTimeout.inSeconds
             || now.timeIntervalSince(record.createdAt) > configuration.absoluteTimeout.inSeconds {
             try await store.delete(key: key)
-            session.state.withLock { $0.staleCookie = true }
+            session.withState { $0.staleCookie = true }
             return
         }
         session.restore(record)
@@ -70,7 +70,7 @@ package struct SessionLifecycle: Sendable {
     /// Writes what changed. Existing sessions are only ever updated, never re-inserted: a session ended meanwhile
     /// (logout in another tab, password change) stays ended, and its cookie is cleared.
     package func finish(_ session: Session, response: inout Response) async throws {
-        let snapshot = session.state.withLock { $0 }
+        let snapshot = session.withState { $0 }
         let staleCookie = snapshot.staleCookie
         let now = clock()
         if snapshot.destroy {
@@ -98,7 +98,7 @@ package struct SessionLifecycle: Sendable {
             record.lastSeenAt = now
             if try await !store.touch(key: record.key, lastSeenAt: now) { response.setCookie(expiredCookie()) }
         }
-        session.state.withLock { state in
+        session.withState { state in
             state.record = record
             state.loadedKey = record.key
             state.modified = false

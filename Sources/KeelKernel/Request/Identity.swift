@@ -105,7 +105,7 @@ extension Session {
 
     /// The identity this session gives its request: the logged-in user, or `nil` when nobody is.
     package var identity: Identity? {
-        state.withLock { state in
+        withState { state in
             guard let record = state.record, let userID = record.userID else { return nil }
             let elevated = record.data[IdentityKey.elevatedUntil].flatMap(Double.init).map(Date.init(timeIntervalSince1970:))
             return Identity(userID: userID, method: .session, isStaff: record.data[IdentityKey.staff] == "1",

@@ -18,8 +18,8 @@ public struct KeelContext: RequestContext, RequestIDRequestContext, SecurityRequ
     package let peer: PeerAddress?
     /// Largest body `request.decode` reads; set from `http.maxBodySize` by the request pipeline.
     public var maxUploadSize: Int
-    /// The request's session, loaded by the request pipeline (created only when written).
-    public let session: Session
+    /// The request's session, loaded by the request pipeline (created only when written): a view of `state`.
+    public var session: Session { Session(of: state) }
     /// Who the request is from: the API token's user, or else the session's; set by the request pipeline.
     public var identity: Identity
     /// When the request pipeline received the request (for durations).
@@ -36,7 +36,6 @@ public struct KeelContext: RequestContext, RequestIDRequestContext, SecurityRequ
         self.security = RequestSecurity()
         self.peer = PeerAddress(source.channel.remoteAddress)
         self.maxUploadSize = 1_048_576
-        self.session = Session()
         self.identity = Identity()
         self.receivedAt = .now
         self.state = RequestState()

@@ -15,13 +15,14 @@ public protocol RequestStateKey {
     static var defaultValue: Value { get }
 }
 
-/// What one request's stages and handler share: a module's values under its own keys, and the headers queued for
-/// the response. It is one object per request, so every copy of the context sees the same values: what a stage
+/// What one request's stages and handler share: a module's values under its own keys, the session, and the headers
+/// queued for the response. It is one object per request, so every copy of the context sees the same values: what a stage
 /// inside a wrapper sets, a hook's `leave` outside it reads, and headers queued anywhere reach the response.
 public final class RequestState: Sendable {
     private struct Storage: Sendable {
         var values: [ObjectIdentifier: any Sendable] = [:]
         var responseHeaders: HTTPFields?
+        var session = Session.State()
     }
 
     private let storage = Mutex(Storage())
@@ -42,6 +43,11 @@ public final class RequestState: Sendable {
             storage.values[ObjectIdentifier(key)] = value
             return result
         }
+    }
+
+    /// Reads or changes the request's session (`Session` is a view of it).
+    func withSession<Result>(_ body: (inout Session.State) -> Result) -> Result {
+        storage.withLock { body(&$0.session) }
     }
 
     /// Headers queued for the response (`KeelContext.addResponseHeaders`).

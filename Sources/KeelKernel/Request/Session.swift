@@ -1,6 +1,5 @@
 public import Foundation
 import KeelCore
-package import Synchronization
 
 /// A stored session: who is logged in, small string data, its CSRF secret and its times.
 public struct SessionRecord: Sendable, Equatable, Codable {
@@ -24,10 +23,12 @@ public struct SessionRecord: Sendable, Equatable, Codable {
 
 /// The session of the current request: read and change it in handlers (`context.session`).
 ///
+/// It is a view of the request's state (`RequestState`), so every copy of the context, every stage and the handler
+/// see the same session, and the finisher that saves it sees what rendering an error page took from it.
 /// Nothing is stored, and no cookie is set, until something is written: anonymous API traffic costs no session.
 /// `login(userID:)` and `cycleKey()` give the session a new key and a new CSRF secret (session fixation defense);
 /// `logout()` ends it.
-public final class Session: Sendable {
+public struct Session: Sendable {
     package struct State: Sendable {
         package var record: SessionRecord?
         /// The key the request's cookie named, if it loaded a session: deleted when the key rotates or on logout.
@@ -42,35 +43,40 @@ public final class Session: Sendable {
         package var carriedCookie = false
     }
 
-    package let state = Mutex(State())
-    let clock: @Sendable () -> Date
+    let request: RequestState
 
-    public init(clock: @escaping @Sendable () -> Date = Date.init) {
-        self.clock = clock
+    /// The session of the request whose state this is (`context.session`).
+    package init(of request: RequestState) {
+        self.request = request
+    }
+
+    /// Reads or changes the session's state, atomically.
+    package func withState<Result>(_ body: (inout State) -> Result) -> Result {
+        request.withSession(body)
     }
 
     /// The logged-in user's id, if any.
-    public var userID: String? { state.withLock { $0.record?.userID } }
+    public var userID: String? { withState { $0.record?.userID } }
 
     /// Whether the request named a session in its cookie, live or not: an ambient credential, which is what CSRF
     /// checks guard (set when the session stage loads the session).
-    public var requestCarriedCookie: Bool { state.withLock { $0.carriedCookie } }
+    public var requestCarriedCookie: Bool { withState { $0.carriedCookie } }
 
     /// Whether a user is logged in.
     public var isAuthenticated: Bool { userID != nil }
 
     /// A stored string value.
     public subscript(key: String) -> String? {
-        get { state.withLock { $0.record?.data[key] } }
-        set { _ = mutate { record in record.data[key] = newValue } }
+        get { withState { $0.record?.data[key] } }
+        nonmutating set { _ = mutate { record in record.data[key] = newValue } }
     }
 
     /// The CSRF secret of a session that exists, without creating one (what a submitted token is checked against).
-    package var existingCSRFSecret: String? { state.withLock { $0.record?.csrfSecret } }
+    package var existingCSRFSecret: String? { withState { $0.record?.csrfSecret } }
 
     /// The session's CSRF secret; creates the session if needed (a form is about to be shown).
     public var csrfSecret: String {
-        if let secret = state.withLock({ $0.record?.csrfSecret }) { return secret }
+        if let secret = withState({ $0.record?.csrfSecret }) { return secret }
         return mutate { _ in }.csrfSecret
     }
 
@@ -93,8 +99,8 @@ public final class Session: Sendable {
     /// What pages show for the logged-in user (given at `login`; set it again when the user renames themselves), or
     /// `nil`. Setting it without a logged-in user does nothing.
     public var displayName: String? {
-        get { state.withLock { $0.record?.userID == nil ? nil : $0.record?.data[IdentityKey.displayName] } }
-        set {
+        get { withState { $0.record?.userID == nil ? nil : $0.record?.data[IdentityKey.displayName] } }
+        nonmutating set {
             guard userID != nil, displayName != newValue else { return }
             _ = mutate { record in record.data[IdentityKey.displayName] = newValue }
         }
@@ -102,7 +108,7 @@ public final class Session: Sendable {
 
     /// Gives the session a new key and CSRF secret now, keeping its data (call on any privilege change).
     public func cycleKey() {
-        state.withLock { state in
+        withState { state in
             guard state.record != nil else { return }
             state.record!.key = SessionKeys.newKey()
             state.record!.csrfSecret = SessionKeys.newKey()
@@ -113,7 +119,7 @@ public final class Session: Sendable {
 
     /// Ends the session: it is deleted from the store and the cookie is cleared.
     public func logout() {
-        state.withLock { state in
+        withState { state in
             state.destroy = true
             state.record = nil
             state.modified = false
@@ -122,13 +128,13 @@ public final class Session: Sendable {
     }
 
     /// The session key, if the session exists (for `SessionStore.deleteAll(userID:except:)`).
-    public var key: String? { state.withLock { $0.record?.key } }
+    public var key: String? { withState { $0.record?.key } }
 
     /// Applies a change, creating the session first if there is none; returns the changed record.
     @discardableResult
     func mutate(_ change: (inout SessionRecord) -> Void) -> SessionRecord {
-        let now = clock()
-        return state.withLock { state in
+        let now = Date()
+        return withState { state in
             var record = state.record ?? SessionRecord(
                 key: SessionKeys.newKey(), userID: nil, data: [:], csrfSecret: SessionKeys.newKey(), createdAt: now, lastSeenAt: now)
             if state.record == nil { state.isNew = true }
@@ -141,7 +147,7 @@ public final class Session: Sendable {
     }
 
     package func restore(_ record: SessionRecord) {
-        state.withLock { state in
+        withState { state in
             state.record = record
             state.loadedKey = record.key
         }
