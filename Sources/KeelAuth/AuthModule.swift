@@ -6,6 +6,7 @@ public import KeelSettings
 import Hummingbird
 import HTTPTypes
 import KeelCore
+import Logging
 
 /// Keel's authentication capability as a module: the `security.session.*`, `security.loginThrottle.*` and `auth.*`
 /// keys with their checks, the session and login-throttle tables, the shared parts (`app.sessions`,
@@ -23,9 +24,15 @@ public struct AuthModule: KeelModule {
     public var name: String { "auth" }
     public var settings: [any AnySetting] { AuthSettings.all }
     public var checks: [SystemCheck] { AuthSettings.checks }
-    public var migrations: [any KeelMigration] { [SQLSessionStore.migration] + LoginThrottle.migrations }
-    /// `sessions clear-expired`.
-    public var commands: [any ParsableCommand.Type] { [SessionsCommand.self] }
+    public var migrations: [any KeelMigration] { [SQLSessionStore.migration] + LoginThrottle.migrations + [Tables.migration] }
+    /// `sessions clear-expired`, `permissions review|list|grant|revoke|groups`.
+    public var commands: [any ParsableCommand.Type] { [SessionsCommand.self, PermissionsCommand.self] }
+
+    /// Records every module's declared permissions once the schema is current, reporting what was added and removed.
+    public func afterMigrate(app: KeelApplication) async throws -> [String] {
+        let (added, removed) = try await app.access.synchronize(app.permissions)
+        return added.map { "  Added permission \($0)" } + removed.map { "  Removed permission \($0) (no module declares it; its grants are gone)" }
+    }
 
     /// What the module builds once per application.
     public struct Parts: ApplicationPart {
@@ -39,6 +46,8 @@ public struct AuthModule: KeelModule {
         public let passwordPolicy: PasswordPolicy
         /// API tokens (JWT) signed with the keyring (`auth.tokenLifetime`).
         public let apiTokens: APITokens
+        /// Permissions, groups, grants, staff and superuser flags (`docs/permissions.md`).
+        public let access: AccessControl
         let lifecycle: SessionLifecycle
     }
 
@@ -58,6 +67,7 @@ public struct AuthModule: KeelModule {
             passwordPolicy: PasswordPolicy(
                 minimumLength: settings[AuthSettings.passwordMinLength], rejectCommon: settings[AuthSettings.passwordRejectCommon]),
             apiTokens: APITokens(keyring: parts.part(Keyring.self), lifetime: settings[AuthSettings.tokenLifetime], clock: clock),
+            access: AccessControl(database: parts.database, clock: clock),
             lifecycle: SessionLifecycle(
                 store: sessions,
                 configuration: .init(
@@ -72,11 +82,18 @@ public struct AuthModule: KeelModule {
         var stages: [PipelineStage] = []
         if group.loadsSessions {
             stages.append(.asyncHook(.session, "auth.session", SessionLoader(sessions: parts.lifecycle)))
-            stages.append(.finisher(.session, "auth.session.save", SessionSaver(sessions: parts.lifecycle)))
+            stages.append(.finisher(.session, "auth.session.save", SessionSaver(sessions: parts.lifecycle, access: parts.access)))
         }
         if group.authenticatesTokens || group.loadsSessions {
             stages.append(.asyncHook(.identity, "auth.identity", IdentityHook(
                 tokens: group.authenticatesTokens ? parts.apiTokens : nil, fromSession: group.loadsSessions)))
+        }
+        let required = group.requiredPermissions
+        if !required.isEmpty {
+            let declared = Set(app.permissions.map(\.codename))
+            let undeclared = required.subtracting(declared).sorted()
+            precondition(undeclared.isEmpty, "Route group \(group) requires \(undeclared.joined(separator: ", ")), which no module declares (KeelModule.permissions).")
+            stages.append(.asyncHook(.permissions, "auth.permissions", PermissionHook(required: required, access: parts.access)))
         }
         return stages
     }
@@ -93,6 +110,8 @@ extension KeelApplication {
     public var passwordHasher: PasswordHasher { auth.passwordHasher }
     /// Password policy (`auth.passwordMinLength`, `auth.passwordRejectCommon`).
     public var passwordPolicy: PasswordPolicy { auth.passwordPolicy }
+    /// Permissions, groups, grants, staff and superuser flags (`docs/permissions.md`).
+    public var access: AccessControl { auth.access }
     /// API tokens (JWT) signed with the keyring (`auth.tokenLifetime`).
     public var apiTokens: APITokens { auth.apiTokens }
 
@@ -118,10 +137,20 @@ struct SessionLoader: AsyncRequestHook {
 /// error responses included (a logout before a 403 sticks), as Django saves; a server error commits nothing.
 struct SessionSaver: RequestFinisher {
     let sessions: SessionLifecycle
+    let access: AccessControl
 
     func finish(_ request: Request, response: inout Response, context: KeelContext) async throws {
         guard response.status.code < 500 else { return }
         try await sessions.finish(context.session, response: &response)
+        // A sign-in that stuck: the access review shows when each user last signed in. Failing to note it never
+        // fails the sign-in.
+        if let userID = context.session.withState({ $0.loggedIn ? $0.record?.userID : nil }) {
+            do {
+                try await access.recordLogin(of: userID)
+            } catch {
+                context.logger.warning("could not record a sign-in", metadata: ["error": "\(String(reflecting: error))"])
+            }
+        }
     }
 }
 

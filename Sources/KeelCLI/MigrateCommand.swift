@@ -32,9 +32,19 @@ public enum CommandApplication {
             return code
         } catch {
             await application.database.shutdown()
-            environment.errorOutput("\(error)")
+            environment.errorOutput(describe(error))
             return 1
         }
+    }
+
+    /// An error as a person at a terminal reads it: a `KeelError`'s messages (what a client would see), else the
+    /// error's description.
+    static func describe(_ error: any Error) -> String {
+        guard let error = error as? KeelError else { return "\(error)" }
+        let lines = error.messages.sorted { $0.key < $1.key }.flatMap { field, messages in
+            messages.map { field == "body" ? $0 : "\(field): \($0)" }
+        }
+        return "error: " + lines.joined(separator: "\n")
     }
 }
 
@@ -99,13 +109,14 @@ public struct MigrateCommand<App: KeelApp>: AsyncParsableCommand, KeelCommand {
             }
             if steps.isEmpty {
                 environment.output("No migrations to apply.")
-                return 0
+            } else {
+                environment.output("Operations to perform: \(steps.count) (database: \(app.database.url.redacted))")
             }
-            environment.output("Operations to perform: \(steps.count) (database: \(app.database.url.redacted))")
             let total = steps.count
             let position = Counter()
             do {
-                try await app.migrator.migrate(to: target) { step, outcome, elapsed in
+                // The modules' own records (permissions) follow the schema: reported after the steps.
+                let (_, notes) = try await app.migrate(to: target) { step, outcome, elapsed in
                     guard let outcome else { return }
                     let index = position.next()
                     let verb = step.direction == .apply ? "Applying" : "Reverting"
@@ -113,6 +124,7 @@ public struct MigrateCommand<App: KeelApp>: AsyncParsableCommand, KeelCommand {
                     let ms = elapsed.map { " (\(Int(($0.components.seconds * 1000) + $0.components.attoseconds / 1_000_000_000_000_000)) ms)" } ?? ""
                     environment.output("  [\(index)/\(total)] \(verb) \(step.name)... \(result)\(ms)")
                 }
+                for note in notes { environment.output(note) }
             } catch {
                 environment.errorOutput("\(error)")
                 return 1

@@ -14,6 +14,7 @@ enum LedgerApp: KeelApp {
 
     struct Ledger: KeelModule {
         var name: String { "ledger" }
+        var permissions: [Permission] { [Permission("ledger.void_entry", "Void an entry")] }
         var migrations: [any KeelMigration] {
             [
                 NamedMigration("ledger.0001_create_entries", prepare: { db in
@@ -46,7 +47,7 @@ func runLedger(_ arguments: [String], url: String) async -> (code: Int32, output
         try await backend.withFreshDatabase { url in
             let gate = await runLedger(["migrate", "--check"], url: url)
             #expect(gate.code == 1)
-            #expect(gate.output.contains("5 migrations pending"))
+            #expect(gate.output.contains("6 migrations pending"))
 
             let plan = await runLedger(["migrate", "--plan"], url: url)
             #expect(plan.code == 0)
@@ -55,17 +56,19 @@ func runLedger(_ arguments: [String], url: String) async -> (code: Int32, output
 
             let planJSON = await runLedger(["migrate", "--plan", "--json"], url: url)
             let steps = try #require(try JSONSerialization.jsonObject(with: Data(planJSON.output.utf8)) as? [[String: String]])
-            #expect(steps.map { $0["name"] } == ["keel.0001_sessions", "keel.0002_login_failures", "keel.0003_login_checks", "ledger.0001_create_entries", "ledger.0002_index_amount"])
+            #expect(steps.map { $0["name"] } == ["keel.0001_sessions", "keel.0002_login_failures", "keel.0003_login_checks", "auth.0004_access", "ledger.0001_create_entries", "ledger.0002_index_amount"])
 
             let applied = await runLedger(["migrate"], url: url)
             #expect(applied.code == 0, "\(applied.errors)")
-            #expect(applied.output.contains("[4/5] Applying ledger.0001_create_entries... OK"))
-            #expect(applied.output.contains("[5/5] Applying ledger.0002_index_amount... OK"))
+            #expect(applied.output.contains("[5/6] Applying ledger.0001_create_entries... OK"))
+            #expect(applied.output.contains("[6/6] Applying ledger.0002_index_amount... OK"))
             #expect(!applied.output.contains("keel:keel@"))
+            #expect(applied.output.contains("Added permission ledger.void_entry"))
 
             #expect(await runLedger(["migrate", "--check"], url: url).code == 0)
             let again = await runLedger(["migrate"], url: url)
             #expect(again.output.contains("No migrations to apply."))
+            #expect(!again.output.contains("Added permission"), "recorded once")
 
             let shown = await runLedger(["showmigrations"], url: url)
             #expect(shown.output.contains("[X] ledger.0001_create_entries"))
@@ -77,7 +80,7 @@ func runLedger(_ arguments: [String], url: String) async -> (code: Int32, output
             let after = await runLedger(["showmigrations", "--json"], url: url)
             let document = try #require(try JSONSerialization.jsonObject(with: Data(after.output.utf8)) as? [String: Any])
             let rows = try #require(document["migrations"] as? [[String: Any]])
-            #expect(rows.map { $0["appliedAt"] != nil } == [true, true, true, true, false])
+            #expect(rows.map { $0["appliedAt"] != nil } == [true, true, true, true, true, false])
 
             let zero = await runLedger(["migrate", "--to", "zero"], url: url)
             #expect(zero.code == 0)
@@ -158,6 +161,49 @@ func runLedger(_ arguments: [String], url: String) async -> (code: Int32, output
             #expect(try await app.keel.sessions.load(key: stale.key) == nil)
             #expect(try await app.keel.sessions.load(key: fresh.key) != nil)
             await app.keel.database.shutdown()
+        }
+    }
+}
+
+@Suite struct PermissionsCommandTests {
+    @Test func grantsGroupsAndTheReviewFromTheCommandLine() async throws {
+        try await TestDatabase.sqlite.withFreshDatabase { url in
+            #expect(await runLedger(["migrate"], url: url).code == 0)
+            let list = await runLedger(["permissions", "list"], url: url)
+            #expect(list.output.contains("ledger.void_entry  Void an entry"))
+
+            #expect(await runLedger(["permissions", "review"], url: url).output == "Nobody holds a permission, a group, staff or superuser status.")
+            let toGroup = await runLedger(["permissions", "grant", "ledger.void_entry", "--group", "clerks"], url: url)
+            #expect(toGroup.code == 0, "\(toGroup.errors)")
+            #expect(await runLedger(["permissions", "groups", "--add", "7", "--to", "clerks"], url: url).code == 0)
+            #expect(await runLedger(["permissions", "grant", "ledger.void_entry", "--user", "9"], url: url).code == 0)
+
+            let groups = await runLedger(["permissions", "groups"], url: url)
+            #expect(groups.output.contains("clerks  ledger.void_entry  7"))
+
+            let review = await runLedger(["permissions", "review"], url: url)
+            #expect(review.code == 0)
+            let lines = review.output.split(separator: "\n").map(String.init)
+            #expect(lines[0].hasPrefix("USER"))
+            #expect(lines.contains { $0.hasPrefix("7 ") && $0.contains("ledger.void_entry") && $0.contains("group clerks") && $0.contains("never") && $0.contains("STALE") })
+            #expect(lines.contains { $0.hasPrefix("9 ") && $0.contains("direct") })
+            #expect(review.output.contains("2 holders, 2 stale"))
+
+            let json = await runLedger(["permissions", "review", "--json"], url: url)
+            let document = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])
+            let holders = try #require(document["holders"] as? [[String: Any]])
+            #expect(holders.map { $0["userID"] as? String } == ["7", "9"])
+
+            // Misuse is a clear error and exit 1, never a crash.
+            let unknown = await runLedger(["permissions", "grant", "ledger.nope", "--user", "1"], url: url)
+            #expect(unknown.code == 1)
+            #expect(unknown.errors.contains("ledger.nope"))
+            let both = await runLedger(["permissions", "grant", "ledger.void_entry", "--user", "1", "--group", "x"], url: url)
+            #expect(both.code != 0)
+
+            #expect(await runLedger(["permissions", "revoke", "ledger.void_entry", "--user", "9"], url: url).code == 0)
+            #expect(await runLedger(["permissions", "groups", "--remove", "7", "--from", "clerks"], url: url).code == 0)
+            #expect(await runLedger(["permissions", "review"], url: url).output.hasPrefix("Nobody"))
         }
     }
 }

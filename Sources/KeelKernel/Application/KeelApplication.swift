@@ -51,6 +51,7 @@ public struct KeelApplication: Sendable, CustomReflectable {
         let database = KeelDatabase(settings: settings, logger: logger)
         self.database = database
         self.migrator = try Migrator(database: database, migrations: Self.migrations(of: self.modules), logger: logger)
+        try Self.checkPermissions(of: self.modules)
         var parts = Parts(settings: settings, logger: logger, database: database, clock: clock)
         for module in self.modules {
             try module.install(into: &parts)
@@ -60,6 +61,38 @@ public struct KeelApplication: Sendable, CustomReflectable {
 
     static func withCore(_ modules: [any KeelModule], name: String) -> [any KeelModule] {
         [KeelCoreModule(applicationName: name)] + modules
+    }
+
+    /// Every permission the modules declare, in module order.
+    public var permissions: [Permission] { modules.flatMap(\.permissions) }
+
+    /// Refuses to assemble modules whose permissions are misnamed or declared twice, naming each problem.
+    static func checkPermissions(of modules: [any KeelModule]) throws {
+        var problems: [String] = []
+        var seen: Set<String> = []
+        for module in modules {
+            for permission in module.permissions {
+                if let problem = permission.problem(declaredBy: module.name) { problems.append(problem) }
+                if !seen.insert(permission.codename).inserted { problems.append("permission \"\(permission.codename)\" is declared twice") }
+            }
+        }
+        guard problems.isEmpty else { throw PermissionDeclarationError(problems: problems) }
+    }
+
+    /// Applies the migrations towards `target` (`Migrator.migrate`), then, when the schema is at the latest migration,
+    /// lets every module bring its own records in line (`KeelModule.afterMigrate`). Returns the steps run and the
+    /// modules' report lines. `migrate`, and `serve` in development, call this.
+    @discardableResult
+    public func migrate(
+        to target: Migrator.Target = .latest, progress: @Sendable (Migrator.Step, Migrator.Outcome?, Duration?) -> Void = { _, _, _ in }
+    ) async throws -> (steps: [(Migrator.Step, Migrator.Outcome)], notes: [String]) {
+        let steps = try await migrator.migrate(to: target, progress: progress)
+        guard target == .latest else { return (steps, []) }
+        var notes: [String] = []
+        for module in modules {
+            notes += try await module.afterMigrate(app: self)
+        }
+        return (steps, notes)
     }
 
     static func migrations(of modules: [any KeelModule]) -> [RegisteredMigration] {
@@ -75,6 +108,11 @@ public struct KeelApplication: Sendable, CustomReflectable {
     /// missing from the application, or installed after the one that needs it: an assembly error, not a runtime one).
     public func part<Part: ApplicationPart>(_ type: Part.Type) -> Part {
         Parts.lookup(type, in: parts) { "add the module that provides it to the application (modules: \(modules.map(\.name)))" }
+    }
+
+    /// A part that only some applications install (what the application calls its users), or `nil`.
+    public func installedPart<Part: ApplicationPart>(_ type: Part.Type) -> Part? {
+        parts[ObjectIdentifier(type)] as? Part
     }
 
     /// The settings schema of exactly these modules after the core module, one section per module.
@@ -130,16 +168,17 @@ public struct KeelApplication: Sendable, CustomReflectable {
             logger: logger
         )
         let database = self.database
-        let migrator = self.migrator
         let migrates = settings.profile == .development
         let logger = self.logger
+        let app = self
         application.beforeServerStarts {
             try await database.prepare()
             if migrates {
-                let applied = try await migrator.migrate()
+                let (applied, notes) = try await app.migrate()
                 if !applied.isEmpty {
                     logger.info("applied pending migrations", metadata: ["migration.count": .stringConvertible(applied.count)])
                 }
+                for note in notes { logger.info("\(note)") }
             }
         }
         return application

@@ -30,6 +30,9 @@ public protocol KeelModule: Sendable {
     var migrations: [any KeelMigration] { get }
     /// Extra `<app> <command>` subcommands.
     var commands: [any ParsableCommand.Type] { get }
+    /// What users may be allowed to do in this module, named `module.action_model` (`Permission`); recorded in the
+    /// database by `migrate`, granted to users and groups, required by route groups.
+    var permissions: [Permission] { get }
     /// System checks, run by `check` (and `check --deploy` for deploy checks).
     var checks: [SystemCheck] { get }
     /// Builds, once per application, the parts other modules and handlers share (a session store, a password
@@ -47,12 +50,18 @@ public protocol KeelModule: Sendable {
     /// Background services run beside the HTTP server under ServiceLifecycle; they are started before the server and
     /// shut down after it has drained.
     func services(app: KeelApplication) throws -> [any Service]
+    /// Brings what the module keeps in the database in line with the code once the schema is at the latest
+    /// migration (Django's `post_migrate`): `migrate` runs it for every module, after the last migration or when none
+    /// was pending, and prints the lines it returns (what was added or removed). KeelAuth records the permissions.
+    func afterMigrate(app: KeelApplication) async throws -> [String]
 }
 
 extension KeelModule {
     public var settings: [any AnySetting] { [] }
     public var migrations: [any KeelMigration] { [] }
     public var commands: [any ParsableCommand.Type] { [] }
+    public var permissions: [Permission] { [] }
+    public func afterMigrate(app: KeelApplication) async throws -> [String] { [] }
     public var checks: [SystemCheck] { [] }
     public func install(into parts: inout KeelApplication.Parts) throws {}
     public func stages(for group: RouteGroup, app: KeelApplication) -> [PipelineStage] { [] }

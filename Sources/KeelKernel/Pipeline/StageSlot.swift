@@ -24,9 +24,12 @@ public enum StageSlot: Int, Sendable, Comparable, CaseIterable, CustomStringConv
     case identity
     /// CSRF checks on unsafe methods.
     case csrf
-    /// Who may use the group's routes: a signed-in user (KeelWeb's `requiringSignIn`); throttling and permissions
-    /// belong here too, after the identity is known.
+    /// Who may use the group's routes: a signed-in user (KeelWeb's `requiringSignIn`, which sends someone signed out
+    /// to sign in); throttling belongs here too, after the identity is known.
     case access
+    /// What the signed-in user must hold: the group's required permissions (KeelAuth's `requiring(_:)`), after
+    /// `access`, so someone signed out is sent to sign in rather than refused.
+    case permissions
     /// Innermost, around the handler: the query recorder; a response cache or an audit flush would go here.
     case handler
 
@@ -45,6 +48,7 @@ public enum StageSlot: Int, Sendable, Comparable, CaseIterable, CustomStringConv
         case .identity: "identity"
         case .csrf: "csrf"
         case .access: "access"
+        case .permissions: "permissions"
         case .handler: "handler"
         }
     }

@@ -41,6 +41,8 @@ public struct Session: Sendable {
         package var staleCookie = false
         /// The request named a session in its cookie, live or not.
         package var carriedCookie = false
+        /// A user logged in during this request (`login(userID:)`).
+        package var loggedIn = false
     }
 
     let request: RequestState
@@ -94,6 +96,7 @@ public struct Session: Sendable {
             record.data[IdentityKey.elevatedUntil] = nil
         }
         cycleKey()
+        withState { $0.loggedIn = true }
     }
 
     /// What pages show for the logged-in user (given at `login`; set it again when the user renames themselves), or
@@ -121,6 +124,7 @@ public struct Session: Sendable {
     public func logout() {
         withState { state in
             state.destroy = true
+            state.loggedIn = false
             state.record = nil
             state.modified = false
             state.isNew = false

@@ -1,0 +1,41 @@
+public import KeelKernel
+import Hummingbird
+import KeelCore
+
+/// The permissions every route of a group needs (`RouteGroup.requiring(_:)`): none by default.
+public enum RequiredPermissions: RouteGroupOption {
+    public static func defaultValue(for base: RouteGroup.Base) -> Set<String> { [] }
+}
+
+extension RouteGroup {
+    /// The same group, whose routes need the user to hold every one of `codenames` (and those it needed already):
+    /// someone signed out gets a 401 (on a group that also requires sign-in, KeelWeb sends them to sign in first),
+    /// someone without them a 403 naming what is missing, as the group's error page or JSON error.
+    ///
+    /// ```swift
+    /// let moderators = routes.group(.web.requiringSignIn().requiring("articles.delete_article"))
+    /// moderators.post("/articles/{slug}/remove") { … }
+    /// ```
+    ///
+    /// Each codename must be declared by a module (`KeelModule.permissions`): the application refuses to start when
+    /// a group requires one that none declares.
+    public func requiring(_ codenames: String...) -> RouteGroup {
+        let all = self[RequiredPermissions.self].union(codenames)
+        return with(RequiredPermissions.self, all, named: "requires(\(all.sorted().joined(separator: ",")))")
+    }
+
+    /// The permissions the group's routes need.
+    public var requiredPermissions: Set<String> { self[RequiredPermissions.self] }
+}
+
+/// Refuses a request whose user lacks one of the group's required permissions (one query: the user's permissions,
+/// direct, through groups, or all for a superuser). Runs in the `permissions` slot, after the identity and sign-in.
+struct PermissionHook: AsyncRequestHook {
+    let required: Set<String>
+    let access: AccessControl
+
+    func enter(_ request: inout Request, context: inout KeelContext) async throws -> Response? {
+        try await access.require(required, of: context.identity)
+        return nil
+    }
+}

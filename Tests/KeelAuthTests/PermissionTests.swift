@@ -1,0 +1,242 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Keel
+import KeelTesting
+import Testing
+
+/// A module the way an application writes one: it declares its permissions and protects route groups with them.
+struct Moderation: KeelModule {
+    var name: String { "moderation" }
+
+    var permissions: [Permission] {
+        [
+            Permission("moderation.remove_post", "Remove anyone's post"),
+            Permission("moderation.ban_user", "Ban a user"),
+        ]
+    }
+
+    func install(into parts: inout KeelApplication.Parts) throws {
+        parts.install(UserNames { ids in Dictionary(uniqueKeysWithValues: ids.map { ($0, "user-\($0)") }) })
+    }
+
+    func routes(into routes: KeelRoutes, app: KeelApplication) throws {
+        routes.group(.web.requiring("moderation.remove_post")).get("/mod/queue") { _, _ in "queue" }
+        routes.group(.api.requiring("moderation.ban_user")).get("/api/mod/bans") { _, _ in "bans" }
+        routes.group(.api.requiring("moderation.ban_user").requiring("moderation.remove_post")).get("/api/mod/purge") { _, _ in "purge" }
+        routes.api.get("/api/open") { _, _ in "open" }
+    }
+}
+
+extension KeelTestApplication {
+    static func moderation(url: String, clock: ManualClock? = nil) async throws -> KeelTestApplication {
+        let app = try await make(modules: [Moderation()], values: ["database.url": url], clock: clock)
+        try await app.keel.database.prepare()
+        try await app.keel.migrate()
+        return app
+    }
+
+    /// The `Authorization` header of an API token for the user.
+    func token(for userID: String) async throws -> HTTPFields {
+        [.authorization: "Token " + (try await keel.apiTokens.issue(subject: userID))]
+    }
+
+    /// The cookie of a stored session logged in as the user.
+    func session(for userID: String) async throws -> HTTPFields {
+        let key = String((0..<43).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
+        try await keel.sessions.insert(SessionRecord(key: key, userID: userID, data: [:], csrfSecret: "s", createdAt: Date(), lastSeenAt: Date()))
+        return HTTPFields.sessionCookie(key)
+    }
+}
+
+@Suite struct PermissionTests {
+    @Test(arguments: TestDatabase.available)
+    func migrateRecordsTheDeclaredPermissionsAndReportsWhatChanged(backend: TestDatabase) async throws {
+        try await backend.withFreshDatabase { url in
+            let app = try await KeelTestApplication.make(modules: [Moderation()], values: ["database.url": url])
+            try await app.keel.database.prepare()
+            let (_, notes) = try await app.keel.migrate()
+            #expect(notes == ["  Added permission moderation.ban_user", "  Added permission moderation.remove_post"])
+            #expect(try await app.keel.access.declared().map(\.codename) == ["moderation.ban_user", "moderation.remove_post"])
+            #expect(try await app.keel.migrate().notes.isEmpty, "nothing changed, nothing reported")
+
+            // A permission no module declares any more goes, and its grants with it.
+            try await app.keel.access.grant("moderation.ban_user", to: "5")
+            try await app.keel.access.createGroup("mods")
+            try await app.keel.access.grant("moderation.ban_user", toGroup: "mods")
+            let (added, removed) = try await app.keel.access.synchronize([Permission("moderation.remove_post", "Remove any post, reworded")])
+            #expect(added.isEmpty)
+            #expect(removed == ["moderation.ban_user"])
+            #expect(try await app.keel.access.declared() == [Permission("moderation.remove_post", "Remove any post, reworded")])
+            #expect(try await app.keel.access.permissions(of: "5").isEmpty)
+            #expect(try await app.keel.access.groups() == [AccessGroup(name: "mods", permissions: [], members: [])])
+            await app.keel.database.shutdown()
+        }
+    }
+
+    @Test(arguments: TestDatabase.available)
+    func usersHoldPermissionsDirectlyThroughGroupsOrAsSuperusers(backend: TestDatabase) async throws {
+        try await backend.withFreshDatabase { url in
+            let app = try await KeelTestApplication.moderation(url: url)
+            let access = app.keel.access
+            try await access.grant("moderation.remove_post", to: "1")
+            try await access.createGroup("banners")
+            try await access.grant("moderation.ban_user", toGroup: "banners")
+            try await access.add(user: "2", toGroup: "banners")
+            try await access.setFlags(of: "3", staff: false, superuser: true)
+
+            #expect(try await access.permissions(of: "1") == ["moderation.remove_post"])
+            #expect(try await access.permissions(of: "2") == ["moderation.ban_user"])
+            #expect(try await access.permissions(of: "3") == ["moderation.ban_user", "moderation.remove_post"])
+            #expect(try await access.permissions(of: "4").isEmpty)
+            #expect(try await access.account("3").isStaff, "a superuser is staff")
+
+            try await access.remove(user: "2", fromGroup: "banners")
+            #expect(try await access.permissions(of: "2").isEmpty)
+            try await access.revoke("moderation.remove_post", from: "1")
+            #expect(try await access.permissions(of: "1").isEmpty)
+
+            // Loud when misused: an undeclared permission, a group that does not exist, a blank group name.
+            await #expect(throws: KeelError.self) { try await access.grant("moderation.nope", to: "1") }
+            await #expect(throws: KeelError.self) { try await access.add(user: "1", toGroup: "nobody") }
+            await #expect(throws: KeelError.self) { try await access.createGroup("  ") }
+            await app.keel.database.shutdown()
+        }
+    }
+
+    @Test(arguments: TestDatabase.available)
+    func aRouteGroupThatRequiresAPermissionAllowsHoldersAndRefusesEveryoneElse(backend: TestDatabase) async throws {
+        try await backend.withFreshDatabase { url in
+            let app = try await KeelTestApplication.moderation(url: url)
+            try await app.keel.access.grant("moderation.ban_user", to: "1")
+            try await app.keel.access.grant("moderation.remove_post", to: "2")
+            try await app.keel.access.setFlags(of: "9", staff: true, superuser: true)
+            try await app.application().test(.router) { client in
+                // API: nobody is a 401, a holder passes, anyone else is a 403 naming what is missing, as JSON.
+                try await client.execute(uri: "/api/mod/bans", method: .get) { #expect($0.status == .unauthorized) }
+                try await client.execute(uri: "/api/mod/bans", method: .get, headers: try await app.token(for: "1")) { response in
+                    #expect(response.status == .ok)
+                    #expect(String(buffer: response.body) == "bans")
+                }
+                try await client.execute(uri: "/api/mod/bans", method: .get, headers: try await app.token(for: "2")) { response in
+                    #expect(response.status == .forbidden)
+                    let body = String(buffer: response.body)
+                    #expect(body.contains(#""code":"permission.denied""#))
+                    #expect(body.contains("moderation.ban_user"))
+                    #expect(response.headers[.contentType]?.hasPrefix("application/json") == true)
+                }
+                // Two requirements: both are needed; the superuser holds every one.
+                try await client.execute(uri: "/api/mod/purge", method: .get, headers: try await app.token(for: "1")) { response in
+                    #expect(response.status == .forbidden)
+                    #expect(String(buffer: response.body).contains("moderation.remove_post"))
+                }
+                try await client.execute(uri: "/api/mod/purge", method: .get, headers: try await app.token(for: "9")) { #expect($0.status == .ok) }
+                try await client.execute(uri: "/api/open", method: .get) { #expect($0.status == .ok) }
+
+                // Web: the same decision from the session's user, as an HTML page.
+                try await client.execute(uri: "/mod/queue", method: .get, headers: try await app.session(for: "2")) { response in
+                    #expect(response.status == .ok)
+                    #expect(String(buffer: response.body) == "queue")
+                }
+                try await client.execute(uri: "/mod/queue", method: .get, headers: try await app.session(for: "1")) { response in
+                    #expect(response.status == .forbidden)
+                    #expect(response.headers[.contentType]?.hasPrefix("text/html") == true)
+                }
+                try await client.execute(uri: "/mod/queue", method: .get) { #expect($0.status == .unauthorized) }
+            }
+            // A grant takes effect on the next request: nothing is cached past it.
+            try await app.keel.access.grant("moderation.remove_post", to: "1")
+            try await app.application().test(.router) { client in
+                try await client.execute(uri: "/mod/queue", method: .get, headers: try await app.session(for: "1")) { #expect($0.status == .ok) }
+            }
+            await app.keel.database.shutdown()
+        }
+    }
+
+    @Test func theStageRunsOnlyWhereAGroupRequiresAPermission() async throws {
+        let app = try await KeelTestApplication.moderation(url: "sqlite://:memory:")
+        let required = RouteGroup.api.requiring("moderation.ban_user")
+        #expect(app.keel.stages(for: required).map(\.name).contains("auth.permissions"))
+        #expect(!app.keel.stages(for: .api).map(\.name).contains("auth.permissions"))
+        #expect(required.requiredPermissions == ["moderation.ban_user"])
+        #expect(required.requiring("moderation.remove_post").requiredPermissions == ["moderation.ban_user", "moderation.remove_post"])
+        // It runs after the identity (and after KeelWeb's sign-in requirement, in the slot before).
+        let names = app.keel.stages(for: required).map(\.name)
+        #expect(names.firstIndex(of: "auth.identity")! < names.firstIndex(of: "auth.permissions")!)
+        #expect(StageSlot.access < StageSlot.permissions)
+    }
+
+    @Test func misnamedOrDuplicatePermissionsStopTheApplication() async throws {
+        struct Misnamed: KeelModule {
+            var name: String { "blog" }
+            var permissions: [Permission] {
+                [Permission("posts.delete_post", "wrong module"), Permission("blog.Delete-Post", "bad characters"), Permission("blog.ok", "fine"),
+                 Permission("blog.ok", "twice")]
+            }
+        }
+        do {
+            _ = try await KeelTestApplication.make(modules: [Misnamed()])
+            Issue.record("the application assembled")
+        } catch let error as PermissionDeclarationError {
+            #expect(error.problems.count == 3)
+            #expect(error.description.contains("posts.delete_post"))
+            #expect(error.description.contains("blog.Delete-Post"))
+            #expect(error.description.contains("declared twice"))
+        }
+    }
+
+    @Test(arguments: TestDatabase.available)
+    func theReviewShowsWhoHoldsWhatHowAndWhoIsStale(backend: TestDatabase) async throws {
+        try await backend.withFreshDatabase { url in
+            let clock = ManualClock(Date(timeIntervalSince1970: 1_800_000_000))
+            let app = try await KeelTestApplication.moderation(url: url, clock: clock)
+            let access = app.keel.access
+            try await access.grant("moderation.remove_post", to: "2")
+            try await access.createGroup("banners")
+            try await access.grant("moderation.ban_user", toGroup: "banners")
+            try await access.add(user: "2", toGroup: "banners")
+            try await access.add(user: "10", toGroup: "banners")
+            try await access.setFlags(of: "1", staff: true, superuser: true)
+            try await access.setFlags(of: "3", staff: true, superuser: false)
+            try await access.recordLogin(of: "1", at: clock.now.addingTimeInterval(-86_400))
+            try await access.recordLogin(of: "2", at: clock.now.addingTimeInterval(-200 * 86_400))
+            try await access.recordElevation(of: "1", at: clock.now.addingTimeInterval(-3_600))
+            try await access.recordLogin(of: "4", at: clock.now)  // signed in, holds nothing: not in the review
+
+            let review = try await access.review(staleAfter: .seconds(90 * 86_400), names: app.keel.installedPart(UserNames.self))
+            #expect(review.holders.map(\.userID) == ["1", "2", "3", "10"])
+            let superuser = review.holders[0]
+            #expect(superuser.name == "user-1")
+            #expect(superuser.isSuperuser && superuser.isStaff && !superuser.isStale)
+            #expect(superuser.permissions.map(\.codename) == ["moderation.ban_user", "moderation.remove_post"])
+            #expect(superuser.permissions.allSatisfy { $0.via == ["superuser"] })
+            #expect(superuser.lastElevated == clock.now.addingTimeInterval(-3_600))
+            let both = review.holders[1]
+            #expect(both.groups == ["banners"])
+            #expect(both.permissions == [
+                AccessReview.Grant(codename: "moderation.ban_user", via: ["group banners"]),
+                AccessReview.Grant(codename: "moderation.remove_post", via: ["direct"]),
+            ])
+            #expect(both.isStale, "last signed in 200 days ago")
+            #expect(review.holders[2].isStaff && review.holders[2].permissions.isEmpty && review.holders[2].isStale, "staff, never signed in")
+            #expect(review.holders[3].lastLogin == nil)
+            #expect(review.staleCount == 3)
+            await app.keel.database.shutdown()
+        }
+    }
+
+    @Test func aSignInIsRecordedForTheReview() async throws {
+        let app = try await KeelTestApplication.make(modules: [SessionProbe()], values: ["database.url": "sqlite://:memory:"])
+        try await app.keel.database.prepare()
+        try await app.keel.migrate()
+        try await app.application().test(.router) { client in
+            let (key, token) = try await client.execute(uri: "/form", method: .get) { ($0.sessionKey!, String(buffer: $0.body)) }
+            #expect(try await app.keel.access.account("u1").lastLogin == nil)
+            try await client.execute(uri: "/login", method: .post, headers: HTTPFields.sessionCookie(key) + [HTTPField.Name.xCSRFToken: token]) {
+                #expect($0.status == .ok)
+            }
+            #expect(try await app.keel.access.account("u1").lastLogin != nil)
+        }
+    }
+}
