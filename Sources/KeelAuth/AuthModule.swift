@@ -24,7 +24,7 @@ public struct AuthModule: KeelModule {
     public var name: String { "auth" }
     public var settings: [any AnySetting] { AuthSettings.all }
     public var checks: [SystemCheck] { AuthSettings.checks }
-    public var migrations: [any KeelMigration] { [SQLSessionStore.migration] + LoginThrottle.migrations + [Tables.migration] }
+    public var migrations: [any KeelMigration] { [SQLSessionStore.migration] + LoginThrottle.migrations + [Tables.migration, Tables.elevationLogMigration] }
     /// `sessions clear-expired`, `permissions review|list|grant|revoke|groups`.
     public var commands: [any ParsableCommand.Type] { [SessionsCommand.self, PermissionsCommand.self] }
 
@@ -83,17 +83,20 @@ public struct AuthModule: KeelModule {
         if group.loadsSessions {
             stages.append(.asyncHook(.session, "auth.session", SessionLoader(sessions: parts.lifecycle)))
             stages.append(.finisher(.session, "auth.session.save", SessionSaver(sessions: parts.lifecycle, access: parts.access)))
+            stages.append(.finisher(.permissions, "auth.elevation.log", ElevationLogger(access: parts.access, clock: app.clock)))
         }
         if group.authenticatesTokens || group.loadsSessions {
             stages.append(.asyncHook(.identity, "auth.identity", IdentityHook(
                 tokens: group.authenticatesTokens ? parts.apiTokens : nil, fromSession: group.loadsSessions)))
         }
         let required = group.requiredPermissions
-        if !required.isEmpty {
+        if !required.isEmpty || group.requiresStaff || group.elevationRequirement != nil {
             let declared = Set(app.permissions.map(\.codename))
             let undeclared = required.subtracting(declared).sorted()
             precondition(undeclared.isEmpty, "Route group \(group) requires \(undeclared.joined(separator: ", ")), which no module declares (KeelModule.permissions).")
-            stages.append(.asyncHook(.permissions, "auth.permissions", PermissionHook(required: required, access: parts.access)))
+            stages.append(.asyncHook(.permissions, "auth.permissions", AccessHook(
+                staff: group.requiresStaff, required: required, elevation: group.elevationRequirement, format: group.errorFormat,
+                access: parts.access, clock: app.clock)))
         }
         return stages
     }

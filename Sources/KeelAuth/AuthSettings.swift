@@ -59,6 +59,9 @@ public enum AuthSettings {
     public static let tokenLifetime = Setting<Duration>(
         "auth.tokenLifetime", default: .seconds(30 * 86_400), allowed: .range(.seconds(60) ... .seconds(365 * 86_400)),
         doc: "How long an API token (JWT) stays valid.")
+    public static let elevationTTL = Setting<Duration>(
+        "auth.elevation.ttl", default: .seconds(600), allowed: .range(.seconds(60) ... .seconds(12 * 3600)),
+        doc: "How long elevated access (password and reason given again) lasts before staff must confirm again.")
     public static let reviewStaleAfter = Setting<Duration>(
         "auth.review.staleAfter", default: .seconds(90 * 86_400), allowed: .range(.seconds(86_400) ... .seconds(3 * 365 * 86_400)),
         doc: "The access review flags a holder of permissions, staff or superuser status who has not signed in for this long.")
@@ -67,7 +70,7 @@ public enum AuthSettings {
         [
             passwordIterations, passwordMinLength, passwordRejectCommon, tokenLifetime,
             sessionStore, sessionCookieName, sessionCookieSecure, sessionCookieSameSite, sessionIdleTimeout, sessionAbsoluteTimeout,
-            throttleMaxFailures, throttleMaxClientFailures, throttleWindow, throttleLockout, reviewStaleAfter,
+            throttleMaxFailures, throttleMaxClientFailures, throttleWindow, throttleLockout, elevationTTL, reviewStaleAfter,
         ]
     }
 

@@ -9,6 +9,7 @@ import Testing
 /// A module the way an application writes one: it declares its permissions and protects route groups with them.
 struct Moderation: KeelModule {
     var name: String { "moderation" }
+    var users = MemoryUserAccounts()
 
     var permissions: [Permission] {
         [
@@ -18,7 +19,7 @@ struct Moderation: KeelModule {
     }
 
     func install(into parts: inout KeelApplication.Parts) throws {
-        parts.install(UserNames { ids in Dictionary(uniqueKeysWithValues: ids.map { ($0, "user-\($0)") }) })
+        parts.install(UserDirectory(users))
     }
 
     func routes(into routes: KeelRoutes, app: KeelApplication) throws {
@@ -26,12 +27,34 @@ struct Moderation: KeelModule {
         routes.group(.api.requiring("moderation.ban_user")).get("/api/mod/bans") { _, _ in "bans" }
         routes.group(.api.requiring("moderation.ban_user").requiring("moderation.remove_post")).get("/api/mod/purge") { _, _ in "purge" }
         routes.api.get("/api/open") { _, _ in "open" }
+        // Staff pages that need elevated access, the page that grants it, and an API route that needs it.
+        routes.group(.web.requiringStaff().requiringElevation(at: "/elevate")).get("/staff/panel") { _, _ in "panel" }
+        routes.group(.web.requiringStaff()).get("/staff/home") { _, _ in "home" }
+        routes.group(.web.exemptingCSRF(because: "the test posts without a form")).post("/elevate") { request, context -> String in
+            let form = try FormFields(String(buffer: try await request.body.collect(upTo: 10_000)))
+            let until = try await app.elevate(context, password: form["password"] ?? "", reason: form["reason"] ?? "")
+            return "until \(Int(until.timeIntervalSince1970))"
+        }
+        routes.group(.api.requiringElevation()).get("/api/staff/export") { _, _ in "export" }
     }
 }
 
+/// `a=1&b=2`, for the test's one form.
+struct FormFields {
+    let values: [String: String]
+
+    init(_ text: String) throws {
+        values = try URLEncodedFormDecoder().decode([String: String].self, from: text)
+    }
+
+    subscript(name: String) -> String? { values[name] }
+}
+
 extension KeelTestApplication {
-    static func moderation(url: String, clock: ManualClock? = nil) async throws -> KeelTestApplication {
-        let app = try await make(modules: [Moderation()], values: ["database.url": url], clock: clock)
+    static func moderation(url: String, clock: ManualClock? = nil, users: MemoryUserAccounts = MemoryUserAccounts()) async throws
+        -> KeelTestApplication
+    {
+        let app = try await make(modules: [Moderation(users: users)], values: ["database.url": url], clock: clock)
         try await app.keel.database.prepare()
         try await app.keel.migrate()
         return app
@@ -45,7 +68,8 @@ extension KeelTestApplication {
     /// The cookie of a stored session logged in as the user.
     func session(for userID: String) async throws -> HTTPFields {
         let key = String((0..<43).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
-        try await keel.sessions.insert(SessionRecord(key: key, userID: userID, data: [:], csrfSecret: "s", createdAt: Date(), lastSeenAt: Date()))
+        let now = keel.clock()
+        try await keel.sessions.insert(SessionRecord(key: key, userID: userID, data: [:], csrfSecret: "s", createdAt: now, lastSeenAt: now))
         return HTTPFields.sessionCookie(key)
     }
 }
@@ -190,7 +214,9 @@ extension KeelTestApplication {
     func theReviewShowsWhoHoldsWhatHowAndWhoIsStale(backend: TestDatabase) async throws {
         try await backend.withFreshDatabase { url in
             let clock = ManualClock(Date(timeIntervalSince1970: 1_800_000_000))
-            let app = try await KeelTestApplication.moderation(url: url, clock: clock)
+            let users = MemoryUserAccounts()
+            for name in ["root", "ann"] { _ = try await users.createUser(username: name, email: "\(name)@example.com", password: "password \(name)") }
+            let app = try await KeelTestApplication.moderation(url: url, clock: clock, users: users)
             let access = app.keel.access
             try await access.grant("moderation.remove_post", to: "2")
             try await access.createGroup("banners")
@@ -204,10 +230,12 @@ extension KeelTestApplication {
             try await access.recordElevation(of: "1", at: clock.now.addingTimeInterval(-3_600))
             try await access.recordLogin(of: "4", at: clock.now)  // signed in, holds nothing: not in the review
 
-            let review = try await access.review(staleAfter: .seconds(90 * 86_400), names: app.keel.installedPart(UserNames.self))
+            let review = try await access.review(staleAfter: .seconds(90 * 86_400), names: app.keel.users)
             #expect(review.holders.map(\.userID) == ["1", "2", "3", "10"])
             let superuser = review.holders[0]
-            #expect(superuser.name == "user-1")
+            #expect(superuser.name == "root")
+            #expect(review.holders[1].name == "ann")
+            #expect(review.holders[2].name == nil, "the application does not know user 3")
             #expect(superuser.isSuperuser && superuser.isStaff && !superuser.isStale)
             #expect(superuser.permissions.map(\.codename) == ["moderation.ban_user", "moderation.remove_post"])
             #expect(superuser.permissions.allSatisfy { $0.via == ["superuser"] })
@@ -237,6 +265,75 @@ extension KeelTestApplication {
                 #expect($0.status == .ok)
             }
             #expect(try await app.keel.access.account("u1").lastLogin != nil)
+        }
+    }
+
+    @Test(arguments: TestDatabase.available)
+    func staffPagesNeedStaffAndElevatedAccessWhichIsLoggedAndExpires(backend: TestDatabase) async throws {
+        try await backend.withFreshDatabase { url in
+            let clock = ManualClock(Date(timeIntervalSince1970: 1_800_000_000))
+            let users = MemoryUserAccounts()
+            let ann = try await users.createUser(username: "ann", email: "ann@example.com", password: "correct horse")
+            let bob = try await users.createUser(username: "bob", email: "bob@example.com", password: "battery staple")
+            let app = try await KeelTestApplication.moderation(url: url, clock: clock, users: users)
+            try await app.keel.access.setFlags(of: ann, staff: true, superuser: false)
+            let annCookie = try await app.session(for: ann)
+            let bobCookie = try await app.session(for: bob)
+            let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+            try await app.application().test(.router) { client in
+                // Staff without elevation: sent to confirm; not staff: 403; nobody: 401.
+                try await client.execute(uri: "/staff/home", method: .get, headers: annCookie) { #expect($0.status == .ok) }
+                try await client.execute(uri: "/staff/panel", method: .get, headers: annCookie) { response in
+                    #expect(response.status == .seeOther)
+                    #expect(response.headers[.location] == "/elevate?next=/staff/panel")
+                }
+                try await client.execute(uri: "/staff/home", method: .get, headers: bobCookie) { response in
+                    #expect(response.status == .forbidden)
+                    #expect(String(buffer: response.body).contains("staff.required"))
+                }
+                try await client.execute(uri: "/staff/panel", method: .get) { #expect($0.status == .unauthorized) }
+
+                // A wrong password or no reason is a 422 naming the field.
+                try await client.execute(uri: "/elevate", method: .post, headers: annCookie + form,
+                                         body: ByteBuffer(string: "password=wrong&reason=checking")) { response in
+                    #expect(response.status == .unprocessableContent)
+                    #expect(String(buffer: response.body).contains("password"))
+                }
+                try await client.execute(uri: "/elevate", method: .post, headers: annCookie + form,
+                                         body: ByteBuffer(string: "password=correct+horse&reason=+")) { response in
+                    #expect(response.status == .unprocessableContent)
+                    #expect(String(buffer: response.body).contains("reason"))
+                }
+                // The right password and a reason: elevated, with a new session key.
+                let elevated = try await client.execute(uri: "/elevate", method: .post, headers: annCookie + form,
+                                                        body: ByteBuffer(string: "password=correct+horse&reason=ticket+42")) { response in
+                    #expect(response.status == .ok)
+                    #expect(String(buffer: response.body) == "until \(1_800_000_000 + 600)")
+                    return try #require(response.sessionKey)
+                }
+                try await client.execute(uri: "/staff/panel", method: .get, headers: HTTPFields.sessionCookie(elevated)) { response in
+                    #expect(response.status == .ok)
+                    #expect(String(buffer: response.body) == "panel")
+                }
+                // API tokens are never elevated.
+                try await client.execute(uri: "/api/staff/export", method: .get, headers: try await app.token(for: ann)) { response in
+                    #expect(response.status == .forbidden)
+                    #expect(String(buffer: response.body).contains("auth.elevation_required"))
+                }
+                // Past auth.elevation.ttl (10 minutes) it is gone.
+                clock.advance(by: .seconds(601))
+                try await client.execute(uri: "/staff/panel", method: .get, headers: HTTPFields.sessionCookie(elevated)) { response in
+                    #expect(response.status == .seeOther)
+                }
+            }
+            // Every request made under it is logged with the user, the reason, the route and the request id.
+            let log = try await app.keel.access.elevationLog(of: ann)
+            #expect(log.map(\.route) == ["/staff/panel", "/elevate"])
+            #expect(log.map(\.method) == ["GET", "POST"])
+            #expect(log.allSatisfy { $0.reason == "ticket 42" && $0.userID == ann && !$0.requestID.isEmpty })
+            #expect(log.map(\.status) == [200, 200])
+            #expect(try await app.keel.access.account(ann).lastElevated == Date(timeIntervalSince1970: 1_800_000_000))
+            await app.keel.database.shutdown()
         }
     }
 }

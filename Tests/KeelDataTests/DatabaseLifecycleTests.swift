@@ -78,7 +78,7 @@ import Testing
                 try await client.execute(uri: "/health/ready", method: .get) { response in
                     #expect(response.status == .serviceUnavailable)
                     let body = String(buffer: response.body)
-                    #expect(body.contains("6 migrations pending"))
+                    #expect(body.contains("7 migrations pending"))
                     #expect(body.contains(#""name":"database""#))
                 }
                 try await app.keel.migrator.migrate()

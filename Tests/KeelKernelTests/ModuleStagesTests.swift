@@ -187,7 +187,7 @@ struct Audit: KeelModule {
         ])
         #expect(keel.stages(for: .web).map(\.name) == [
             "ops.observability", "security.transport", "security.headers", "security.limits", "security.deadline", "auth.session",
-            "auth.session.save", "auth.identity", "security.csrf", "stamp.who", "data.queries", "stamp.wrap",
+            "auth.session.save", "auth.identity", "security.csrf", "stamp.who", "auth.elevation.log", "data.queries", "stamp.wrap",
         ])
         #expect(keel.stages(for: .web.exemptingCSRF(because: "test")).map(\.name).contains("security.csrf") == false)
         #expect(keel.stages(for: .health).map(\.name) == ["ops.observability", "security.transport", "security.headers", "security.limits"])

@@ -23,7 +23,7 @@ public struct AccessReview: Sendable, Codable, Equatable {
     /// One user who holds something.
     public struct Holder: Sendable, Codable, Equatable {
         public let userID: String
-        /// What the application calls the user (its `UserNames`), when it said.
+        /// What the application calls the user (`UserAccounts.names(of:)`), when it says.
         public let name: String?
         public let isStaff: Bool
         public let isSuperuser: Bool
@@ -50,8 +50,8 @@ extension AccessControl {
     ///
     /// - Parameters:
     ///   - staleAfter: a holder who has not signed in for this long is flagged (`auth.review.staleAfter`).
-    ///   - names: what the application calls its users (`app.installedPart(UserNames.self)`), for people reading it.
-    public func review(staleAfter: Duration, names directory: UserNames? = nil) async throws -> AccessReview {
+    ///   - users: the application's users (`app.users`), for the names people read.
+    public func review(staleAfter: Duration, names directory: (any UserAccounts)? = nil) async throws -> AccessReview {
         let now = clock()
         let staleBefore = now.addingTimeInterval(-Double(staleAfter.components.seconds))
         let sql = database.sql

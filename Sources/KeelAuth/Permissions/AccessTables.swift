@@ -11,6 +11,9 @@ import SQLKit
 /// | `keel_group_members` | user in a group |
 /// | `keel_user_permissions` | permission given to a user directly |
 /// | `keel_users` | user Keel knows something about: staff and superuser flags, last sign-in, last elevated access |
+///
+/// and the elevation log, `keel_elevated_requests` (`auth.0005_elevation_log`): one row per request made under
+/// elevated access.
 enum Tables {
     static let permissions = "keel_permissions"
     static let groups = "keel_groups"
@@ -18,6 +21,7 @@ enum Tables {
     static let groupMembers = "keel_group_members"
     static let userPermissions = "keel_user_permissions"
     static let users = "keel_users"
+    static let elevatedRequests = "keel_elevated_requests"
 
     static var migration: any KeelMigration {
         NamedMigration("auth.0004_access", prepare: { db in
@@ -58,6 +62,24 @@ enum Tables {
             for table in [users, userPermissions, groupMembers, groupPermissions, groups, permissions] {
                 try await sql.drop(table: table).run()
             }
+        })
+    }
+
+    static var elevationLogMigration: any KeelMigration {
+        NamedMigration("auth.0005_elevation_log", prepare: { db in
+            try await db.sql.create(table: elevatedRequests)
+                .column("id", type: .bigint, .primaryKey(autoIncrement: true))
+                .column("at", type: .custom(SQLRaw("DOUBLE PRECISION")), .notNull)
+                .column("user_id", type: .text, .notNull)
+                .column("reason", type: .text, .notNull)
+                .column("method", type: .text, .notNull)
+                .column("route", type: .text, .notNull)
+                .column("request_id", type: .text, .notNull)
+                .column("status", type: .int, .notNull)
+                .run()
+            try await db.createIndex("keel_elevated_requests_user_idx", on: elevatedRequests, columns: ["user_id", "at"])
+        }, revert: { db in
+            try await db.sql.drop(table: elevatedRequests).run()
         })
     }
 }

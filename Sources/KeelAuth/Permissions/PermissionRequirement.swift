@@ -1,6 +1,4 @@
 public import KeelKernel
-import Hummingbird
-import KeelCore
 
 /// The permissions every route of a group needs (`RouteGroup.requiring(_:)`): none by default.
 public enum RequiredPermissions: RouteGroupOption {
@@ -26,16 +24,4 @@ extension RouteGroup {
 
     /// The permissions the group's routes need.
     public var requiredPermissions: Set<String> { self[RequiredPermissions.self] }
-}
-
-/// Refuses a request whose user lacks one of the group's required permissions (one query: the user's permissions,
-/// direct, through groups, or all for a superuser). Runs in the `permissions` slot, after the identity and sign-in.
-struct PermissionHook: AsyncRequestHook {
-    let required: Set<String>
-    let access: AccessControl
-
-    func enter(_ request: inout Request, context: inout KeelContext) async throws -> Response? {
-        try await access.require(required, of: context.identity)
-        return nil
-    }
 }

@@ -39,7 +39,7 @@ public struct PermissionsReviewCommand: AsyncParsableCommand, ModuleCommand {
     public func execute(in context: CommandContext) async throws -> Int32 {
         try await context.withApplication(settings) { app in
             let review = try await app.access.review(
-                staleAfter: app.settings[AuthSettings.reviewStaleAfter], names: app.installedPart(UserNames.self))
+                staleAfter: app.settings[AuthSettings.reviewStaleAfter], names: app.users)
             if json {
                 context.output(try PermissionsOutput.json(review))
                 return 0
