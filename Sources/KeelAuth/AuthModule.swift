@@ -25,8 +25,10 @@ public struct AuthModule: KeelModule {
     public var settings: [any AnySetting] { AuthSettings.all }
     public var checks: [SystemCheck] { AuthSettings.checks }
     public var migrations: [any KeelMigration] { [SQLSessionStore.migration] + LoginThrottle.migrations + [Tables.migration, Tables.elevationLogMigration] }
-    /// `sessions clear-expired`, `permissions review|list|grant|revoke|groups`.
-    public var commands: [any ParsableCommand.Type] { [SessionsCommand.self, PermissionsCommand.self] }
+    /// `sessions clear-expired`, `permissions review|list|grant|revoke|groups`, `createsuperuser`, `changepassword`.
+    public var commands: [any ParsableCommand.Type] {
+        [SessionsCommand.self, PermissionsCommand.self, CreateSuperuserCommand.self, ChangePasswordCommand.self]
+    }
 
     /// Records every module's declared permissions once the schema is current, reporting what was added and removed.
     public func afterMigrate(app: KeelApplication) async throws -> [String] {

@@ -22,17 +22,21 @@ public struct CommandEnvironment: Sendable {
     public var output: @Sendable (String) -> Void
     public var errorOutput: @Sendable (String) -> Void
     public var bootstrap: Bootstrap
+    /// Asks a person at the terminal (`CommandContext.input`); `nil` when nobody can answer.
+    public var input: CommandContext.Input
 
     public init(
         environment: [String: String],
         output: @escaping @Sendable (String) -> Void,
         errorOutput: @escaping @Sendable (String) -> Void,
-        bootstrap: @escaping Bootstrap
+        bootstrap: @escaping Bootstrap,
+        input: @escaping CommandContext.Input = { _, _ in nil }
     ) {
         self.environment = environment
         self.output = output
         self.errorOutput = errorOutput
         self.bootstrap = bootstrap
+        self.input = input
     }
 
     /// Standard output and error of this process.
@@ -41,8 +45,21 @@ public struct CommandEnvironment: Sendable {
             environment: environment,
             output: { text in writeAll(text + "\n", to: 1) },
             errorOutput: { text in writeAll(text + "\n", to: 2) },
-            bootstrap: bootstrap
+            bootstrap: bootstrap,
+            input: terminalInput
         )
+    }
+
+    /// A line typed at the terminal after the prompt, without echo for a secret; `nil` when standard input is not a
+    /// terminal (a script, CI) or at end of input.
+    static let terminalInput: CommandContext.Input = { prompt, secret in
+        guard isatty(0) != 0 else { return nil }
+        if secret {
+            guard let line = getpass(prompt) else { return nil }
+            return String(cString: line)
+        }
+        writeAll(prompt, to: 1)
+        return readLine(strippingNewline: true)
     }
 
     static func writeAll(_ text: String, to fd: Int32) {

@@ -97,7 +97,7 @@ extension CommandEnvironment {
     /// The context a module's command runs with, for the application `App`.
     func context<App: KeelApp>(for app: App.Type) -> CommandContext {
         CommandContext(
-            appName: App.name, environment: environment, output: output, errorOutput: errorOutput,
+            appName: App.name, environment: environment, output: output, errorOutput: errorOutput, input: input,
             settings: { options in await options.resolve(App.self, in: self) },
             application: { options, body in try await CommandApplication.with(App.self, settings: options, in: self, body) })
     }

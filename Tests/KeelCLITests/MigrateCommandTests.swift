@@ -11,10 +11,13 @@ import Testing
 enum LedgerApp: KeelApp {
     static var name: String { "ledger" }
     static var modules: [any KeelModule] { [Ledger()] }
+    /// The ledger's users, kept across the commands of a test run (each builds the application again).
+    static let users = MemoryUserAccounts()
 
     struct Ledger: KeelModule {
         var name: String { "ledger" }
         var permissions: [Permission] { [Permission("ledger.void_entry", "Void an entry")] }
+        func install(into parts: inout KeelApplication.Parts) throws { parts.install(UserDirectory(LedgerApp.users)) }
         var migrations: [any KeelMigration] {
             [
                 NamedMigration("ledger.0001_create_entries", prepare: { db in
@@ -28,14 +31,25 @@ enum LedgerApp: KeelApp {
     }
 }
 
-func runLedger(_ arguments: [String], url: String) async -> (code: Int32, output: String, errors: String) {
+func runLedger(
+    _ arguments: [String], url: String, environment extra: [String: String] = [:], answers: [String]? = nil
+) async -> (code: Int32, output: String, errors: String) {
     let out = Mutex<[String]>([])
     let err = Mutex<[String]>([])
+    // Typed answers, in order, as if at a terminal; `nil`: not a terminal.
+    let typed = Mutex(answers)
     let environment = CommandEnvironment(
-        environment: ["DATABASE_URL": url],
+        environment: ["DATABASE_URL": url].merging(extra) { _, new in new },
         output: { line in out.withLock { $0.append(line) } },
         errorOutput: { line in err.withLock { $0.append(line) } },
-        bootstrap: { _, _ in Logger(label: "cli-test") { _ in SwiftLogNoOpLogHandler() } }
+        bootstrap: { _, _ in Logger(label: "cli-test") { _ in SwiftLogNoOpLogHandler() } },
+        input: { prompt, _ in
+            typed.withLock { answers -> String? in
+                guard answers != nil, !answers!.isEmpty else { return nil }
+                out.withLock { $0.append(prompt) }
+                return answers!.removeFirst()
+            }
+        }
     )
     let code = await KeelCommandLine<LedgerApp>.execute(arguments: arguments, in: environment)
     return (code, out.withLock { $0.joined(separator: "\n") }, err.withLock { $0.joined(separator: "\n") })
@@ -204,6 +218,63 @@ func runLedger(_ arguments: [String], url: String) async -> (code: Int32, output
             #expect(await runLedger(["permissions", "revoke", "ledger.void_entry", "--user", "9"], url: url).code == 0)
             #expect(await runLedger(["permissions", "groups", "--remove", "7", "--from", "clerks"], url: url).code == 0)
             #expect(await runLedger(["permissions", "review"], url: url).output.hasPrefix("Nobody"))
+        }
+    }
+}
+
+@Suite struct UserCommandsTests {
+    @Test func createsuperuserAndChangepasswordWithAndWithoutATerminal() async throws {
+        try await TestDatabase.sqlite.withFreshDatabase { url in
+            #expect(await runLedger(["migrate"], url: url).code == 0)
+            let name = "root\(Int.random(in: 1000...9999))"
+
+            // No terminal and nothing given: a clear error, nothing created.
+            let missing = await runLedger(["createsuperuser", "--no-input", "--username", name, "--email", "r@example.com"], url: url)
+            #expect(missing.code == 1)
+            #expect(missing.errors.contains("KEEL_SUPERUSER_PASSWORD"))
+
+            // Scripted: from the environment.
+            let scripted = await runLedger(["createsuperuser", "--no-input"], url: url, environment: [
+                "KEEL_SUPERUSER_USERNAME": name, "KEEL_SUPERUSER_EMAIL": "r@example.com", "KEEL_SUPERUSER_PASSWORD": "a long password",
+            ])
+            #expect(scripted.code == 0, "\(scripted.errors)")
+            let id = try #require(try await LedgerApp.users.userID(named: name))
+            #expect(scripted.output == "Superuser \(name) created (id \(id)).")
+            let review = await runLedger(["permissions", "review"], url: url)
+            #expect(review.output.contains("\(name) (\(id))"))
+            #expect(review.output.contains("superuser, staff"))
+            #expect(review.output.contains("ledger.void_entry"))
+
+            // At a terminal: asked for what is missing; a short password is refused and asked again.
+            let other = "ann\(Int.random(in: 1000...9999))"
+            let typed = await runLedger(["createsuperuser"], url: url, answers: [other, "ann@example.com", "short", "short", "a better one", "a better one"])
+            #expect(typed.code == 0, "\(typed.errors)")
+            #expect(typed.output.contains("Username: "))
+            #expect(typed.output.contains("Password (again): "))
+            #expect(typed.errors.contains("password is too short"))
+            #expect(try await LedgerApp.users.userID(named: other) != nil)
+            let mismatch = await runLedger(["createsuperuser", "--username", other + "x", "--email", "x@example.com"], url: url,
+                                           answers: ["one password", "another one", "same again", "same again"])
+            #expect(mismatch.code == 0)
+            #expect(mismatch.errors.contains("The passwords do not match."))
+            let taken = await runLedger(["createsuperuser", "--no-input", "--username", name, "--email", "r@example.com"], url: url,
+                                        environment: ["KEEL_SUPERUSER_PASSWORD": "a long password"])
+            #expect(taken.code == 1)
+            #expect(taken.errors.contains("username has already been taken"))
+
+            // changepassword: from a file, and at a terminal.
+            let file = NSTemporaryDirectory() + "keel-pw-\(UUID().uuidString)"
+            try "a new long password\n".write(toFile: file, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            let changed = await runLedger(["changepassword", name, "--password-file", file], url: url)
+            #expect(changed.code == 0, "\(changed.errors)")
+            #expect(try await LedgerApp.users.verifyPassword("a new long password", of: id))
+            let atTerminal = await runLedger(["changepassword", name], url: url, answers: ["typed one here", "typed one here"])
+            #expect(atTerminal.code == 0)
+            #expect(try await LedgerApp.users.verifyPassword("typed one here", of: id))
+            let nobody = await runLedger(["changepassword", "nobody-at-all"], url: url)
+            #expect(nobody.code == 1)
+            #expect(nobody.errors.contains("there is no user nobody-at-all"))
         }
     }
 }

@@ -27,6 +27,9 @@ public protocol ModuleCommand: Sendable {
 public struct CommandContext: Sendable {
     /// Runs `body` with the application built from settings, and closes what it opened afterwards.
     public typealias ApplicationRunner = @Sendable (SettingsOptions, _ body: (KeelApplication) async throws -> Int32) async throws -> Int32
+    /// Shows the prompt and returns the line a person typed (without echo when `secret`), or `nil` when nobody can
+    /// answer (standard input is not a terminal).
+    public typealias Input = @Sendable (_ prompt: String, _ secret: Bool) -> String?
 
     /// The executable's name, as in `conduit keys generate`.
     public let appName: String
@@ -34,6 +37,8 @@ public struct CommandContext: Sendable {
     public let environment: [String: String]
     public let output: @Sendable (String) -> Void
     public let errorOutput: @Sendable (String) -> Void
+    /// Asks the person at the terminal (`createsuperuser`, `changepassword`); `nil` when nobody can answer.
+    public let input: Input
     private let resolver: @Sendable (SettingsOptions) async -> ResolvedSettings?
     private let runner: ApplicationRunner
 
@@ -42,6 +47,7 @@ public struct CommandContext: Sendable {
         environment: [String: String],
         output: @escaping @Sendable (String) -> Void,
         errorOutput: @escaping @Sendable (String) -> Void,
+        input: @escaping Input = { _, _ in nil },
         settings resolver: @escaping @Sendable (SettingsOptions) async -> ResolvedSettings?,
         application runner: @escaping ApplicationRunner
     ) {
@@ -49,6 +55,7 @@ public struct CommandContext: Sendable {
         self.environment = environment
         self.output = output
         self.errorOutput = errorOutput
+        self.input = input
         self.resolver = resolver
         self.runner = runner
     }

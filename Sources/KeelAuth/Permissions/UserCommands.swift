@@ -1,0 +1,158 @@
+public import ArgumentParser
+public import KeelKernel
+import Foundation
+import KeelCore
+import HTTPTypes
+
+/// `createsuperuser`: creates a user through the application's `UserAccounts` and makes them superuser (and staff).
+///
+/// Interactive at a terminal (asks what is missing; the password twice, without echo, again when the policy refuses
+/// it), or `--no-input` for scripts: the username and e-mail from the options or `KEEL_SUPERUSER_USERNAME` /
+/// `KEEL_SUPERUSER_EMAIL`, the password from `--password-file` (a secret file) or `KEEL_SUPERUSER_PASSWORD`.
+public struct CreateSuperuserCommand: AsyncParsableCommand, ModuleCommand {
+    public static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "createsuperuser", abstract: "Create a user with every permission (superuser, staff).",
+            discussion: """
+                At a terminal it asks for what is missing. With --no-input it reads KEEL_SUPERUSER_USERNAME, \
+                KEEL_SUPERUSER_EMAIL and KEEL_SUPERUSER_PASSWORD (or --password-file) and never asks.
+                """)
+    }
+
+    @OptionGroup public var settings: SettingsOptions
+    @Option(help: "The new user's username.") public var username: String?
+    @Option(help: "The new user's e-mail address.") public var email: String?
+    @Option(help: "A file whose first line is the password (a mounted secret).") public var passwordFile: String?
+    @Flag(help: "Never ask; fail when something is missing.") public var noInput = false
+
+    public init() {}
+
+    public func execute(in context: CommandContext) async throws -> Int32 {
+        try await context.withApplication(settings) { app in
+            guard let users = app.users else {
+                context.errorOutput("error: \(context.appName) has no user accounts for Keel (no module installs a UserDirectory).")
+                return 1
+            }
+            let prompt = UserPrompt(context: context, interactive: !noInput)
+            guard let username = prompt.value(username ?? context.environment["KEEL_SUPERUSER_USERNAME"], ask: "Username: "),
+                  let email = prompt.value(email ?? context.environment["KEEL_SUPERUSER_EMAIL"], ask: "Email address: ")
+            else {
+                context.errorOutput(prompt.missing("a username and an e-mail address", environment: "KEEL_SUPERUSER_USERNAME and KEEL_SUPERUSER_EMAIL"))
+                return 1
+            }
+            var given = try UserPrompt.password(file: passwordFile) ?? context.environment["KEEL_SUPERUSER_PASSWORD"]
+            while true {
+                guard let password = given ?? prompt.newPassword() else {
+                    context.errorOutput(prompt.missing("a password", environment: "KEEL_SUPERUSER_PASSWORD or --password-file"))
+                    return 1
+                }
+                do {
+                    let id = try await users.createUser(username: username, email: email, password: password)
+                    try await app.access.setFlags(of: id, staff: true, superuser: true)
+                    context.output("Superuser \(username) created (id \(id)).")
+                    return 0
+                } catch let error as KeelError where error.status == .unprocessableContent {
+                    context.errorOutput(UserPrompt.describe(error))
+                    // A password the policy refused can be typed again; anything else (a taken name) cannot.
+                    guard prompt.interactive, error.messages.keys.allSatisfy({ $0 == "password" }) else { return 1 }
+                    given = nil
+                }
+            }
+        }
+    }
+}
+
+/// `changepassword USER`: sets a user's password through the application's `UserAccounts` (which ends their other
+/// sessions). Asks twice at a terminal; `--password-file` for scripts.
+public struct ChangePasswordCommand: AsyncParsableCommand, ModuleCommand {
+    public static var configuration: CommandConfiguration {
+        CommandConfiguration(commandName: "changepassword", abstract: "Set a user's password (their sessions end).")
+    }
+
+    @OptionGroup public var settings: SettingsOptions
+    @Argument(help: "The user's username (or e-mail address).") public var user: String
+    @Option(help: "A file whose first line is the new password (a mounted secret).") public var passwordFile: String?
+
+    public init() {}
+
+    public func execute(in context: CommandContext) async throws -> Int32 {
+        try await context.withApplication(settings) { app in
+            guard let users = app.users else {
+                context.errorOutput("error: \(context.appName) has no user accounts for Keel (no module installs a UserDirectory).")
+                return 1
+            }
+            guard let id = try await users.userID(named: user) else {
+                context.errorOutput("error: there is no user \(user).")
+                return 1
+            }
+            let prompt = UserPrompt(context: context, interactive: passwordFile == nil)
+            var given = try UserPrompt.password(file: passwordFile)
+            context.output("Changing the password of \(user) (id \(id)).")
+            while true {
+                guard let password = given ?? prompt.newPassword() else {
+                    context.errorOutput(prompt.missing("a password", environment: "--password-file"))
+                    return 1
+                }
+                do {
+                    try await users.setPassword(password, of: id)
+                    try await app.endSessions(of: id)
+                    context.output("The password of \(user) was changed; their sessions were ended.")
+                    return 0
+                } catch let error as KeelError where error.status == .unprocessableContent {
+                    context.errorOutput(UserPrompt.describe(error))
+                    guard prompt.interactive, given == nil else { return 1 }
+                    given = nil
+                }
+            }
+        }
+    }
+}
+
+/// Asking a person for what a command needs.
+struct UserPrompt {
+    let context: CommandContext
+    let interactive: Bool
+
+    /// The given value, else the answer to `ask` when someone can answer; `nil` when neither.
+    func value(_ given: String?, ask: String) -> String? {
+        if let given, !given.isEmpty { return given }
+        guard interactive else { return nil }
+        for _ in 0..<3 {
+            guard let answer = context.input(ask, false) else { return nil }
+            let trimmed = answer.trimmingCharacters(in: .whitespaces)
+            if !trimmed.isEmpty { return trimmed }
+            context.errorOutput("This field cannot be blank.")
+        }
+        return nil
+    }
+
+    /// A new password typed twice (asked again when they differ); `nil` when nobody can answer.
+    func newPassword() -> String? {
+        guard interactive else { return nil }
+        for _ in 0..<3 {
+            guard let first = context.input("Password: ", true), let second = context.input("Password (again): ", true) else { return nil }
+            if first == second, !first.isEmpty { return first }
+            context.errorOutput(first.isEmpty ? "The password cannot be blank." : "The passwords do not match.")
+        }
+        return nil
+    }
+
+    /// What to say when something is missing and nobody can be asked.
+    func missing(_ what: String, environment: String) -> String {
+        interactive
+            ? "error: \(what) is needed, and standard input is not a terminal to ask on: give \(environment), with --no-input."
+            : "error: \(what) is needed: give \(environment)."
+    }
+
+    /// The first line of a password file.
+    static func password(file: String?) throws -> String? {
+        guard let file else { return nil }
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw ValidationError("Cannot read the password file \(file).") }
+        return String(text.split(separator: "\n", omittingEmptySubsequences: false).first ?? "")
+    }
+
+    /// A refused input as lines a person reads: `password: is too short`.
+    static func describe(_ error: KeelError) -> String {
+        error.messages.sorted { $0.key < $1.key }.flatMap { field, messages in messages.map { "error: \(field) \($0)" } }.joined(separator: "\n")
+    }
+}
