@@ -12,7 +12,7 @@ extension KeelTestApplication {
         all["database.url"] = url
         let app = try await make(name: "conduit", modules: ConduitApp.modules, values: all, clock: clock)
         try await app.keel.database.prepare()
-        try await app.keel.migrator.migrate()
+        try await app.keel.migrate()  // the migrations, then the permissions Conduit's modules declare
         return app
     }
 }

@@ -9,8 +9,22 @@ import SQLKit
 
 /// The accounts logic behind the routes: validation, hashing, throttling, persistence.
 struct AccountService: Sendable {
-    let app: KeelApplication
-    var sql: any SQLDatabase { app.database.sql }
+    /// Sessions, password hashing and policy, the login throttle and API tokens (AuthModule's parts).
+    let auth: AuthModule.Parts
+    let database: KeelDatabase
+    let clock: @Sendable () -> Date
+    var sql: any SQLDatabase { database.sql }
+
+    init(app: KeelApplication) {
+        self.init(auth: app.auth, database: app.database, clock: app.clock)
+    }
+
+    /// Built before the application exists (the accounts module's `UserDirectory`).
+    init(auth: AuthModule.Parts, database: KeelDatabase, clock: @escaping @Sendable () -> Date) {
+        self.auth = auth
+        self.database = database
+        self.clock = clock
+    }
 
     static let columns = ["id", "username", "email", "password_hash", "bio", "image"]
 
@@ -21,7 +35,7 @@ struct AccountService: Sendable {
         let password = input.string("password", problems: &problems, required: true)
         if let username { validate(username: username, problems: &problems) }
         if let email { validate(email: email, problems: &problems) }
-        if let password { for message in app.passwordPolicy.problems(password) { problems.add("password", message) } }
+        if let password { for message in auth.passwordPolicy.problems(password) { problems.add("password", message) } }
         if let username, problems.messages["username"] == nil, try await exists("username", username) {
             problems.add("username", "has already been taken")
         }
@@ -29,8 +43,8 @@ struct AccountService: Sendable {
             problems.add("email", "has already been taken")
         }
         try problems.throwIfAny()
-        let hash = try await app.passwordHasher.hash(password!)
-        let now = app.clock().timeIntervalSince1970
+        let hash = try await auth.passwordHasher.hash(password!)
+        let now = clock().timeIntervalSince1970
         do {
             guard let user = try await sql.insert(into: "users")
                 .columns("username", "email", "password_hash", "created_at", "updated_at")
@@ -52,20 +66,20 @@ struct AccountService: Sendable {
         try problems.throwIfAny()
         let account = Self.normalize(email: email!)
         let user = try await find("email", account)
-        let valid = try await app.loginThrottle.check(account: account, client: client, logger: logger) {
+        let valid = try await auth.loginThrottle.check(account: account, client: client, logger: logger) {
             guard let user else {
                 // An unknown e-mail costs one hash at the configured strength, as a real check does, so response
                 // times do not reveal which e-mails exist.
-                _ = try await app.passwordHasher.hash(password!)
+                _ = try await auth.passwordHasher.hash(password!)
                 return false
             }
-            return try await app.passwordHasher.verify(password!, against: user.password_hash)
+            return try await auth.passwordHasher.verify(password!, against: user.password_hash)
         }
         guard valid, let user else {
             throw KeelError(.unauthorized, code: .invalidCredentials, messages: ["email or password": ["is invalid"]])
         }
-        if app.passwordHasher.needsRehash(user.password_hash) {
-            let upgraded = try await app.passwordHasher.hash(password!)
+        if auth.passwordHasher.needsRehash(user.password_hash) {
+            let upgraded = try await auth.passwordHasher.hash(password!)
             try await sql.update("users").set("password_hash", to: upgraded).where("id", .equal, user.id).run()
         }
         return user
@@ -96,7 +110,7 @@ struct AccountService: Sendable {
         let image = input.string("image", problems: &problems)
         if let username { validate(username: username, problems: &problems) }
         if let email { validate(email: email, problems: &problems) }
-        if let password { for message in app.passwordPolicy.problems(password) { problems.add("password", message) } }
+        if let password { for message in auth.passwordPolicy.problems(password) { problems.add("password", message) } }
         if let image, TextRules.length(image) > 2048 { problems.add("image", "is too long (maximum is 2048 characters)") }
         if let bio, TextRules.length(bio) > 10_000 { problems.add("bio", "is too long (maximum is 10000 characters)") }
         if let username, username != user.username, problems.messages["username"] == nil, try await exists("username", username) {
@@ -108,12 +122,12 @@ struct AccountService: Sendable {
         }
         try problems.throwIfAny()
 
-        var query = sql.update("users").set("updated_at", to: app.clock().timeIntervalSince1970)
+        var query = sql.update("users").set("updated_at", to: clock().timeIntervalSince1970)
         if let username { query = query.set("username", to: username) }
         if let email { query = query.set("email", to: Self.normalize(email: email)) }
         if input.contains("bio") { query = query.set("bio", to: bio) }
         if input.contains("image") { query = query.set("image", to: image.flatMap { $0.isEmpty ? nil : $0 }) }
-        if let password { query = query.set("password_hash", to: try await app.passwordHasher.hash(password)) }
+        if let password { query = query.set("password_hash", to: try await auth.passwordHasher.hash(password)) }
         do {
             try await query.where("id", .equal, user.id).run()
         } catch {
@@ -121,7 +135,7 @@ struct AccountService: Sendable {
         }
         if password != nil {
             // A new password ends every session of the user (browser logins elsewhere).
-            try await app.endSessions(of: String(user.id))
+            try await auth.sessions.deleteAll(userID: String(user.id), except: nil)
         }
         guard let updated = try await find("id", user.id) else { throw KeelError.invalidToken }
         return updated
@@ -130,7 +144,7 @@ struct AccountService: Sendable {
     /// The RealWorld `{"user": …}` body with the token as sent, or a newly issued one.
     func envelope(_ user: UserRow, token: String? = nil) async throws -> UserEnvelope {
         let issued: String
-        if let token { issued = token } else { issued = try await app.apiTokens.issue(subject: String(user.id)) }
+        if let token { issued = token } else { issued = try await auth.apiTokens.issue(subject: String(user.id)) }
         return UserEnvelope(user: UserBody(email: user.email, token: issued, username: user.username, bio: user.bio, image: user.image))
     }
 

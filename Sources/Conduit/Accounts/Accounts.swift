@@ -30,6 +30,13 @@ public struct Accounts: KeelModule {
         ]
     }
 
+    /// Keel's commands and access control reach Conduit's users through `ConduitUsers` (`createsuperuser`,
+    /// `changepassword`, elevated access, names in the access review).
+    public func install(into parts: inout KeelApplication.Parts) throws {
+        let service = AccountService(auth: parts.part(AuthModule.Parts.self), database: parts.database, clock: parts.clock)
+        parts.install(UserDirectory(ConduitUsers(service: service)))
+    }
+
     public func routes(into routes: KeelRoutes, app: KeelApplication) throws {
         let api = routes.api
         let service = AccountService(app: app)

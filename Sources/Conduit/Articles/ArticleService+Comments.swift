@@ -71,7 +71,10 @@ extension ArticleService {
         struct Owner: Decodable { let author_id: Int }
         guard let comment = try await sql.raw("SELECT author_id FROM comments WHERE id = \(bind: id) AND article_id = \(bind: articleID)")
             .first(decoding: Owner.self) else { throw Self.commentNotFound }
-        guard comment.author_id == viewer else { throw KeelError(.forbidden, messages: ["comment": ["forbidden"]]) }
+        // Its author, or a moderator holding the permission.
+        if comment.author_id != viewer, !(try await app.access.has(String(viewer), "articles.delete_comment")) {
+            throw KeelError(.forbidden, messages: ["comment": ["forbidden"]])
+        }
         try await sql.delete(from: "comments").where("id", .equal, id).run()
     }
 

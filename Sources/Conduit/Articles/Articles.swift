@@ -14,6 +14,14 @@ public struct Articles: KeelModule {
 
     public var name: String { "articles" }
 
+    /// What moderators may do beyond their own articles and comments (docs/permissions.md).
+    public var permissions: [Permission] {
+        [
+            Permission("articles.delete_article", "Delete anyone's article"),
+            Permission("articles.delete_comment", "Delete anyone's comment"),
+        ]
+    }
+
     public var migrations: [any KeelMigration] {
         [
             NamedMigration("articles.0001_create_articles", prepare: { db in
