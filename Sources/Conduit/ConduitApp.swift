@@ -5,12 +5,13 @@ import NIOCore
 
 /// Conduit, Keel's reference application: the RealWorld API, a server-rendered UI and a staff area, built only on
 /// Keel's public API. Modules: Keel's `WebModule` with Conduit's templates, `Accounts`, `Profiles`, `Articles` (with comments,
-/// favorites, tags), `APIDocs` (the spec at `GET /api/openapi.yml`), `DemoData` and `Pages` (the web UI).
+/// favorites, tags), `APIDocs` (the spec at `GET /api/openapi.yml`), `DemoData`, `Pages` (the web UI) and `Staff` (the
+/// staff area).
 public enum ConduitApp: KeelApp {
     public static var name: String { "conduit" }
     public static var modules: [any KeelModule] {
         [WebModule(templates: Bundle.module.path(forResource: "Templates", ofType: nil)), Accounts(), Profiles(), Articles(), APIDocs(),
-         DemoData(), Pages()]
+         DemoData(), Pages(), Staff()]
     }
 }
 

@@ -75,7 +75,8 @@ struct AccountService: Sendable {
             }
             return try await auth.passwordHasher.verify(password!, against: user.password_hash)
         }
-        guard valid, let user else {
+        // A deactivated account is refused like a wrong password (as Django's backend does): nothing tells it apart.
+        guard valid, let user, try await isActive(user.id) else {
             throw KeelError(.unauthorized, code: .invalidCredentials, messages: ["email or password": ["is invalid"]])
         }
         if auth.passwordHasher.needsRehash(user.password_hash) {
@@ -146,6 +147,19 @@ struct AccountService: Sendable {
         let issued: String
         if let token { issued = token } else { issued = try await auth.apiTokens.issue(subject: String(user.id)) }
         return UserEnvelope(user: UserBody(email: user.email, token: issued, username: user.username, bio: user.bio, image: user.image))
+    }
+
+    /// Whether the account may sign in (staff deactivate accounts).
+    func isActive(_ id: Int) async throws -> Bool {
+        struct Row: Decodable { let is_active: Int }
+        return try await sql.select().column("is_active").from("users").where("id", .equal, id).first(decoding: Row.self)?.is_active != 0
+    }
+
+    /// Activates or deactivates an account; deactivating ends every session of the user.
+    func setActive(_ id: Int, _ active: Bool) async throws {
+        try await sql.update("users").set("is_active", to: active ? 1 : 0).set("updated_at", to: clock().timeIntervalSince1970)
+            .where("id", .equal, id).run()
+        if !active { try await auth.sessions.deleteAll(userID: String(id), except: nil) }
     }
 
     func find(_ column: String, _ value: some Encodable & Sendable) async throws -> UserRow? {

@@ -27,6 +27,12 @@ public struct Accounts: KeelModule {
                     .unique(on: "email")
                     .create()
             }, revert: { db in try await db.schema("users").delete() }),
+            // Staff deactivate accounts (the staff area): a deactivated user cannot sign in.
+            NamedMigration("accounts.0002_active", prepare: { db in
+                try await db.sql.alter(table: "users").column("is_active", type: .int, .notNull, .default(1)).run()
+            }, revert: { db in
+                try await db.sql.alter(table: "users").dropColumn("is_active").run()
+            }),
         ]
     }
 

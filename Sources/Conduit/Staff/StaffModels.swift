@@ -1,0 +1,151 @@
+import Foundation
+import Keel
+
+/// What every staff page shows at its top: who is elevated, until when, and why.
+struct Elevation: Encodable {
+    let active: Bool
+    let until: String?
+    let reason: String?
+
+    init(_ context: KeelContext, now: Date) {
+        let until = context.identity.elevatedUntil.flatMap { $0 > now ? $0 : nil }
+        active = until != nil
+        self.until = until.map { UTCTimestamp.string(secondsSince1970: $0.timeIntervalSince1970).prefix(16).replacingOccurrences(of: "T", with: " ") + " UTC" }
+        reason = active ? context.session.elevationReason : nil
+    }
+}
+
+struct StaffHomePage: Encodable {
+    let elevation: Elevation
+    let holders: Int
+    let stale: Int
+    let warnings: Int
+}
+
+struct ElevatePage: Encodable {
+    let elevation: Elevation
+    let next: String?
+    let reason: String?
+    let problems: FormProblems
+}
+
+struct StaffUserRow: Encodable, Decodable {
+    let id: Int
+    let username: String
+    let email: String
+    let is_active: Int
+    var active: Bool { is_active != 0 }
+
+    enum CodingKeys: String, CodingKey { case id, username, email, is_active, active }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(Int.self, forKey: .id)
+        username = try container.decode(String.self, forKey: .username)
+        email = try container.decode(String.self, forKey: .email)
+        is_active = try container.decode(Int.self, forKey: .is_active)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(username, forKey: .username)
+        try container.encode(email, forKey: .email)
+        try container.encode(active, forKey: .active)
+    }
+}
+
+struct UsersPage: Encodable {
+    let elevation: Elevation
+    let query: String?
+    let users: [StaffUserRow]
+    let more: Bool
+}
+
+struct UserPage: Encodable {
+    struct Membership: Encodable {
+        let name: String
+        let member: Bool
+    }
+
+    let elevation: Elevation
+    let user: StaffUserRow
+    let isStaff: Bool
+    let isSuperuser: Bool
+    let lastLogin: String?
+    let lastElevated: String?
+    let permissions: [String]
+    let groups: [Membership]
+    let log: [LogLine]
+    let isSelf: Bool
+}
+
+struct LogLine: Encodable {
+    let at: String
+    let user: String
+    let reason: String
+    let method: String
+    let route: String
+    let requestID: String
+    let status: Int
+
+    init(_ entry: ElevationLogEntry) {
+        at = String(UTCTimestamp.string(secondsSince1970: entry.at.timeIntervalSince1970).prefix(19)).replacingOccurrences(of: "T", with: " ")
+        user = entry.userID
+        reason = entry.reason
+        method = entry.method
+        route = entry.route
+        requestID = entry.requestID
+        status = entry.status
+    }
+}
+
+struct GroupsPage: Encodable {
+    struct Group: Encodable {
+        let name: String
+        let permissions: [String]
+        let members: [String]
+    }
+
+    let elevation: Elevation
+    let groups: [Group]
+    /// Every permission the modules declare.
+    let declared: [Permission]
+    let problems: FormProblems
+}
+
+struct ReviewPage: Encodable {
+    struct Row: Encodable {
+        let userID: String
+        let name: String?
+        let status: String
+        let grants: [String]
+        let lastLogin: String
+        let lastElevated: String
+        let stale: Bool
+    }
+
+    let elevation: Elevation
+    let rows: [Row]
+    let staleBefore: String
+    let staleCount: Int
+    let log: [LogLine]
+}
+
+struct ChecksPage: Encodable {
+    struct Finding: Encodable {
+        let id: String
+        let level: String
+        let message: String
+        let hint: String
+    }
+
+    let elevation: Elevation
+    let findings: [Finding]
+    let profile: String
+}
+
+/// `2026-12-05`, or the fallback.
+func day(_ date: Date?, _ fallback: String) -> String {
+    date.map { String(UTCTimestamp.string(secondsSince1970: $0.timeIntervalSince1970).prefix(10)) } ?? fallback
+}
