@@ -349,4 +349,60 @@ struct BrowserTests {
         }
         #expect(Self.violations(app) == [])
     }
+
+    /// The staff flow: a staff member elevates (password and reason), deactivates a user, and that user's session
+    /// in another browser ends at once.
+    @Test func staffElevateAndDeactivateAUserWhoseSessionEnds() async throws {
+        let app = try await Self.app()
+        let users = try #require(app.keel.users)
+        let root = try await users.createUser(username: "root", email: "root@example.com", password: "root-password")
+        try await app.keel.access.setFlags(of: root, staff: true, superuser: true)
+        try await app.withBrowser { live in
+            let member = try await live.newWindow()
+            try await Self.signUp(member, live, "ann")
+            let staff = live.page
+            try await Self.signIn(staff, live, "root", password: "root-password")
+
+            try await staff.open(live.url("/staff/users?q=ann"))
+            try await staff.waitFor(text: "<h1>Users</h1>")
+            try await staff.screenshot(named: "staff-users")
+            try await staff.click("table.staff a")
+            try await staff.waitFor(text: "<h1>ann</h1>")
+            try await staff.click("button[name=deactivate]")
+            // Not elevated yet: asked for the password and a reason, then back to the user's page.
+            try await staff.waitFor(text: "<h1>Elevated access</h1>")
+            try await staff.fill("input[name=password]", "root-password")
+            try await staff.fill("input[name=reason]", "spam reports, ticket 12")
+            try await staff.screenshot(named: "staff-elevate")
+            try await staff.click("form.page button[type=submit]")
+            try await staff.waitFor(text: "Elevated access until")
+            #expect(try await staff.text(".staff-nav + p") .contains("spam reports, ticket 12"))
+            try await staff.click("button[name=deactivate]")
+            try await staff.waitFor(text: "ann is deactivated; their sessions ended.")
+            try await staff.screenshot(named: "staff-user")
+
+            // Ann's next page is signed out.
+            try await member.open(live.url("/settings"))
+            try await member.waitFor(text: "<h1>Sign in</h1>")
+
+            try await staff.open(live.url("/staff/review"))
+            try await staff.waitFor(text: "<h1>Access review</h1>")
+            let review = try await staff.source()
+            #expect(review.contains("POST /staff/users/{id}/active"))
+        }
+        let annID = try #require(try await users.userID(named: "ann"))
+        let log = try await app.keel.access.elevationLog(of: root)
+        #expect(log.contains { $0.route == "/staff/users/{id}/active" && $0.reason == "spam reports, ticket 12" && $0.status == 303 })
+        #expect(try await !AccountsProbe.isActive(app, annID))
+        #expect(Self.violations(app) == [])
+    }
+}
+
+/// Reads what the staff area changed, from the table.
+enum AccountsProbe {
+    static func isActive(_ app: KeelTestApplication, _ id: String) async throws -> Bool {
+        struct Row: Decodable { let is_active: Int }
+        return try await app.keel.database.sql.select().column("is_active").from("users").where("id", .equal, Int(id) ?? -1)
+            .first(decoding: Row.self)?.is_active == 1
+    }
 }
