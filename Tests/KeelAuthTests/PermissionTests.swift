@@ -336,4 +336,31 @@ extension KeelTestApplication {
             await app.keel.database.shutdown()
         }
     }
+
+    @Test func objectPoliciesAreSmallTypedValues() async throws {
+        struct Post: Sendable { let authorID: String; let locked: Bool }
+        let app = try await KeelTestApplication.moderation(url: "sqlite://:memory:")
+        let access = app.keel.access
+        try await access.grant("moderation.remove_post", to: "9")
+        let mayRemove = AccessPolicy<Post>.owner { $0.authorID }.or(.permission("moderation.remove_post"))
+        let mayEdit = AccessPolicy<Post>.owner { $0.authorID }.and(AccessPolicy { _, post, _ in !post.locked })
+        let post = Post(authorID: "1", locked: true)
+
+        #expect(try await access.allows(userID: "1", mayRemove, on: post), "the author")
+        #expect(try await access.allows(userID: "9", mayRemove, on: post), "a holder of the permission")
+        #expect(try await !access.allows(userID: "2", mayRemove, on: post))
+        #expect(try await !access.allows(userID: "1", mayEdit, on: post), "locked")
+        #expect(try await access.allows(userID: "1", mayEdit, on: Post(authorID: "1", locked: false)))
+
+        let token = try await app.keel.apiTokens.issue(subject: "2")
+        let identity = Identity(userID: "2", method: .token, token: token)
+        await #expect(throws: KeelError.self) { try await access.authorize(identity, mayRemove, on: post) }
+        do {
+            try await access.authorize(Identity(), mayRemove, on: post)
+            Issue.record("nobody was allowed")
+        } catch let error as KeelError {
+            #expect(error.status == .unauthorized)
+        }
+        try await access.authorize(Identity(userID: "9", method: .token, token: token), mayRemove, on: post)
+    }
 }

@@ -71,8 +71,7 @@ extension ArticleService {
         struct Owner: Decodable { let author_id: Int }
         guard let comment = try await sql.raw("SELECT author_id FROM comments WHERE id = \(bind: id) AND article_id = \(bind: articleID)")
             .first(decoding: Owner.self) else { throw Self.commentNotFound }
-        // Its author, or a moderator holding the permission.
-        if comment.author_id != viewer, !(try await app.access.has(String(viewer), "articles.delete_comment")) {
+        guard try await app.access.allows(userID: String(viewer), Self.mayDeleteComment, on: Owned(id: id, authorID: comment.author_id)) else {
             throw KeelError(.forbidden, messages: ["comment": ["forbidden"]])
         }
         try await sql.delete(from: "comments").where("id", .equal, id).run()

@@ -62,8 +62,7 @@ extension ArticleService {
 
     func delete(slug: String, by viewer: Int) async throws {
         let (id, author) = try await owner(slug: slug)
-        // Its author, or a moderator holding the permission.
-        if author != viewer, !(try await app.access.has(String(viewer), "articles.delete_article")) { throw Self.forbidden }
+        guard try await app.access.allows(userID: String(viewer), Self.mayDelete, on: Owned(id: id, authorID: author)) else { throw Self.forbidden }
         try await sql.delete(from: "articles").where("id", .equal, id).run()
     }
 

@@ -15,6 +15,17 @@ struct ArticleService: Sendable {
     static var commentNotFound: KeelError { KeelError(.notFound, messages: ["comment": ["not found"]]) }
     static var forbidden: KeelError { KeelError(.forbidden, messages: ["article": ["forbidden"]]) }
 
+    /// An article or a comment, as its access policies see it.
+    struct Owned: Sendable {
+        let id: Int
+        let authorID: Int
+    }
+
+    /// Its author, or a moderator holding `articles.delete_article` (docs/permissions.md).
+    static let mayDelete = AccessPolicy<Owned>.owner { String($0.authorID) }.or(.permission("articles.delete_article"))
+    /// Its author, or a moderator holding `articles.delete_comment`.
+    static let mayDeleteComment = AccessPolicy<Owned>.owner { String($0.authorID) }.or(.permission("articles.delete_comment"))
+
     struct Row {
         let slug: String
         let title: String
