@@ -64,11 +64,15 @@ import Testing
                 #expect(page.html.contains("Elevated access until"))
                 #expect(page.html.contains("ticket 7"))
 
+                let sessions = try await root.get(client, "/staff/sessions")
+                #expect(sessions.html.contains(#"<a href="/staff/users/\#(annID)">ann</a>"#), "ann's session is listed")
+                #expect(sessions.html.contains("2 users"))
                 // Deactivate ann: her session ends at once, and she cannot sign in again.
                 let deactivated = try await root.post(client, "/staff/users/\(annID)/active", [("on", "0")])
                 #expect(deactivated.status == .seeOther)
                 #expect(try await root.get(client, "/staff/users/\(annID)").html.contains("is deactivated; their sessions ended."))
                 #expect(try await ann.get(client, "/").html.contains(#"<a href="/login">Sign in</a>"#), "ann's session ended")
+                #expect(try await root.get(client, "/staff/users/\(annID)").html.contains("No signed-in session."))
                 _ = try await ann.get(client, "/login")
                 let again = try await ann.post(client, "/login", [("email", "ann@example.com"), ("password", "ann-password")])
                 #expect(again.status == .unprocessableContent)

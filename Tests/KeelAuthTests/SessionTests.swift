@@ -255,6 +255,17 @@ import Testing
         #expect(try await store.deleteExpired(idleBefore: Self.clock.addingTimeInterval(-60), createdBefore: Self.clock.addingTimeInterval(-100_000)) == 1)
         #expect(try await store.load(key: old.key) == nil)
         #expect(try await store.load(key: a.key) != nil)
+
+        // Signed-in sessions for a staff page: anonymous and long-idle ones left out, most recent first, never keys.
+        let d = record("dora", seen: Self.clock.addingTimeInterval(10))
+        let idle = record("erin", seen: Self.clock.addingTimeInterval(-7200))
+        let anonymous = record(nil, seen: Self.clock.addingTimeInterval(20))
+        for session in [d, idle, anonymous] { try await store.insert(session) }
+        let recent = try await store.signedIn(userID: nil, seenAfter: Self.clock.addingTimeInterval(-3600), limit: 10)
+        #expect(recent.map(\.userID) == ["dora", "alice"])
+        #expect(recent[0] == SessionSummary(userID: "dora", createdAt: Self.clock, lastSeenAt: Self.clock.addingTimeInterval(10)))
+        #expect(try await store.signedIn(userID: "alice", seenAfter: Self.clock.addingTimeInterval(-3600), limit: 10).count == 1)
+        #expect(try await store.signedIn(userID: nil, seenAfter: Self.clock.addingTimeInterval(-3600), limit: 1).map(\.userID) == ["dora"])
     }
 
     @Test func memoryStore() async throws {

@@ -28,6 +28,7 @@ public struct Staff: KeelModule {
         staff.get("/staff/groups", use: pages.groups)
         staff.get("/staff/review", use: pages.review)
         staff.get("/staff/checks", use: pages.checks)
+        staff.get("/staff/sessions", use: pages.sessions)
         changes.post("/staff/users/{id}/active", use: pages.setActive)
         changes.post("/staff/users/{id}/sessions/end", use: pages.endSessions)
         changes.post("/staff/users/{id}/groups", use: pages.setMembership)
@@ -89,6 +90,7 @@ struct StaffPages {
             permissions: try await access.permissions(of: id).sorted(),
             groups: groups.map { .init(name: $0.name, member: $0.members.contains(id)) },
             log: try await access.elevationLog(of: id, limit: 20).map(LogLine.init),
+            sessions: try await liveSessions(of: id).map { SessionLine($0, name: row.username) },
             isSelf: context.identity.userID == id), context: context)
     }
 
@@ -180,7 +182,21 @@ struct StaffPages {
             elevation: elevation(context), findings: findings, profile: app.settings.profile.rawValue), context: context)
     }
 
+    @Sendable func sessions(_ request: Request, context: KeelContext) async throws -> Response {
+        let live = try await liveSessions(of: nil)
+        let names = try await app.users?.names(of: Array(Set(live.map(\.userID)))) ?? [:]
+        return try templates.page("staff/sessions", SessionsPage(
+            elevation: elevation(context), sessions: live.map { SessionLine($0, name: names[$0.userID]) },
+            users: Set(live.map(\.userID)).count), context: context)
+    }
+
     // MARK: -
+
+    /// Signed-in sessions still within the idle timeout, most recently used first (at most 200).
+    func liveSessions(of userID: String?) async throws -> [SessionSummary] {
+        let idle = app.settings[AuthSettings.sessionIdleTimeout]
+        return try await app.sessions.signedIn(userID: userID, seenAfter: app.clock().addingTimeInterval(-idle.inSeconds), limit: 200)
+    }
 
     /// What `check --deploy` finds in the running application's settings (silenced ids left out).
     func deployFindings() -> [CheckFinding] {

@@ -77,7 +77,33 @@ struct UserPage: Encodable {
     let permissions: [String]
     let groups: [Membership]
     let log: [LogLine]
+    let sessions: [SessionLine]
     let isSelf: Bool
+}
+
+struct SessionLine: Encodable {
+    let userID: String
+    let name: String?
+    let began: String
+    let lastSeen: String
+
+    init(_ session: SessionSummary, name: String?) {
+        userID = session.userID
+        self.name = name
+        began = minute(session.createdAt)
+        lastSeen = minute(session.lastSeenAt)
+    }
+}
+
+struct SessionsPage: Encodable {
+    let elevation: Elevation
+    let sessions: [SessionLine]
+    let users: Int
+}
+
+/// `2026-12-05 14:03`.
+func minute(_ date: Date) -> String {
+    String(UTCTimestamp.string(secondsSince1970: date.timeIntervalSince1970).prefix(16)).replacingOccurrences(of: "T", with: " ")
 }
 
 struct LogLine: Encodable {

@@ -23,6 +23,22 @@ public protocol SessionStore: Sendable {
     func deleteAll(userID: String, except key: String?) async throws
     /// Removes sessions idle since before `idleBefore` or created before `createdBefore`; returns how many.
     func deleteExpired(idleBefore: Date, createdBefore: Date) async throws -> Int
+    /// Signed-in sessions seen since `seenAfter`, most recently seen first (of one user when given): what a staff
+    /// page lists. Keys are never returned.
+    func signedIn(userID: String?, seenAfter: Date, limit: Int) async throws -> [SessionSummary]
+}
+
+/// A signed-in session as staff see it: whose, when it began, when it was last used. Never its key.
+public struct SessionSummary: Sendable, Equatable, Codable {
+    public let userID: String
+    public let createdAt: Date
+    public let lastSeenAt: Date
+
+    public init(userID: String, createdAt: Date, lastSeenAt: Date) {
+        self.userID = userID
+        self.createdAt = createdAt
+        self.lastSeenAt = lastSeenAt
+    }
 }
 
 extension SessionStore {
@@ -59,6 +75,12 @@ public actor MemorySessionStore: SessionStore {
     public func deleteAll(userID: String, except key: String?) async throws {
         let keep = key.map(Self.hash)
         records = records.filter { $0.value.userID != userID || $0.key == keep }
+    }
+
+    public func signedIn(userID: String?, seenAfter: Date, limit: Int) async throws -> [SessionSummary] {
+        records.values.filter { $0.userID != nil && (userID == nil || $0.userID == userID) && $0.lastSeenAt > seenAfter }
+            .sorted { $0.lastSeenAt > $1.lastSeenAt }.prefix(max(0, limit))
+            .map { SessionSummary(userID: $0.userID!, createdAt: $0.createdAt, lastSeenAt: $0.lastSeenAt) }
     }
 
     public func deleteExpired(idleBefore: Date, createdBefore: Date) async throws -> Int {
@@ -146,6 +168,20 @@ public struct SQLSessionStore: SessionStore {
         var query = database.sql.delete(from: Self.table).where("user_id", .equal, userID)
         if let key { query = query.where("key_hash", .notEqual, Self.hash(key)) }
         try await query.run()
+    }
+
+    public func signedIn(userID: String?, seenAfter: Date, limit: Int) async throws -> [SessionSummary] {
+        struct Row: Decodable {
+            let user_id: String
+            let created_at: Double
+            let last_seen_at: Double
+        }
+        var query = database.sql.select().columns("user_id", "created_at", "last_seen_at").from(Self.table)
+            .where("user_id", .isNot, SQLLiteral.null).where("last_seen_at", .greaterThan, seenAfter.timeIntervalSince1970)
+        if let userID { query = query.where("user_id", .equal, userID) }
+        return try await query.orderBy("last_seen_at", .descending).limit(max(0, min(limit, 10_000))).all(decoding: Row.self).map {
+            SessionSummary(userID: $0.user_id, createdAt: Date(timeIntervalSince1970: $0.created_at), lastSeenAt: Date(timeIntervalSince1970: $0.last_seen_at))
+        }
     }
 
     public func deleteExpired(idleBefore: Date, createdBefore: Date) async throws -> Int {
