@@ -99,4 +99,45 @@ import Testing
             await app.keel.database.shutdown()
         }
     }
+
+    @Test func aNewPasswordStaffRequireComesBeforeAnythingElse() async throws {
+        let app = try await KeelTestApplication.conduit(url: "sqlite://:memory:")
+        let users = try #require(app.keel.users)
+        let rootID = try await users.createUser(username: "root", email: "root@example.com", password: "root-password")
+        try await app.keel.access.setFlags(of: rootID, staff: true, superuser: false)
+        let bobID = try await users.createUser(username: "bob", email: "bob@example.com", password: "bob-password")
+        try await app.application().test(.router) { client in
+            var bob = PageClient()
+            try await Self.signIn(&bob, client, "bob@example.com", "bob-password")
+            var root = PageClient()
+            try await Self.signIn(&root, client, "root@example.com", "root-password")
+            _ = try await root.get(client, "/staff/elevate")
+            _ = try await root.post(client, "/staff/elevate", [("password", "root-password"), ("reason", "leaked password, ticket 9")])
+            _ = try await root.get(client, "/staff/users/\(bobID)")
+            let required = try await root.post(client, "/staff/users/\(bobID)/password-reset", [])
+            #expect(required.status == .seeOther)
+            #expect(try await root.get(client, "/staff/users/\(bobID)").html.contains("must choose a new password"))
+
+            // Bob's session ended; signing in sends him to choose a password, and member pages wait for it.
+            #expect(try await bob.get(client, "/settings").status == .seeOther)
+            _ = try await bob.get(client, "/login")
+            let signedIn = try await bob.post(client, "/login", [("email", "bob@example.com"), ("password", "bob-password")])
+            #expect(signedIn.headers[.location] == "/settings")
+            let editor = try await bob.get(client, "/editor")
+            #expect(editor.status == .seeOther)
+            #expect(editor.headers[.location] == "/settings")
+            #expect(try await bob.get(client, "/settings").html.contains("Choose a new password before going on."))
+            // The API gives no token until then.
+            try await client.execute(uri: "/api/users/login", method: .post, headers: jsonHeaders,
+                                     body: body(["user": ["email": "bob@example.com", "password": "bob-password"]])) { response in
+                #expect(response.status == .forbidden)
+                #expect(String(buffer: response.body).contains("accounts.password_reset_required"))
+            }
+            let changed = try await bob.post(client, "/settings", [("username", "bob"), ("email", "bob@example.com"), ("password", "bob-new-password")])
+            #expect(changed.status == .seeOther)
+            #expect(try await bob.get(client, "/editor").status == .ok)
+            try await client.execute(uri: "/api/users/login", method: .post, headers: jsonHeaders,
+                                     body: body(["user": ["email": "bob@example.com", "password": "bob-new-password"]])) { #expect($0.status == .ok) }
+        }
+    }
 }

@@ -128,7 +128,9 @@ struct AccountService: Sendable {
         if let email { query = query.set("email", to: Self.normalize(email: email)) }
         if input.contains("bio") { query = query.set("bio", to: bio) }
         if input.contains("image") { query = query.set("image", to: image.flatMap { $0.isEmpty ? nil : $0 }) }
-        if let password { query = query.set("password_hash", to: try await auth.passwordHasher.hash(password)) }
+        if let password {
+            query = query.set("password_hash", to: try await auth.passwordHasher.hash(password)).set("password_reset_required", to: 0)
+        }
         do {
             try await query.where("id", .equal, user.id).run()
         } catch {
@@ -153,6 +155,22 @@ struct AccountService: Sendable {
     func isActive(_ id: Int) async throws -> Bool {
         struct Row: Decodable { let is_active: Int }
         return try await sql.select().column("is_active").from("users").where("id", .equal, id).first(decoding: Row.self)?.is_active != 0
+    }
+
+    /// The session key that says the signed-in user must choose a new password first.
+    static let passwordResetKey = "conduit.password_reset"
+
+    /// Whether staff required the user to choose a new password.
+    func passwordResetRequired(_ id: Int) async throws -> Bool {
+        struct Row: Decodable { let password_reset_required: Int }
+        return try await sql.select().column("password_reset_required").from("users").where("id", .equal, id)
+            .first(decoding: Row.self)?.password_reset_required == 1
+    }
+
+    /// Requires the user to choose a new password at their next sign-in; their sessions end now.
+    func requirePasswordReset(_ id: Int) async throws {
+        try await sql.update("users").set("password_reset_required", to: 1).where("id", .equal, id).run()
+        try await auth.sessions.deleteAll(userID: String(id), except: nil)
     }
 
     /// Activates or deactivates an account; deactivating ends every session of the user.

@@ -33,6 +33,12 @@ public struct Accounts: KeelModule {
             }, revert: { db in
                 try await db.sql.alter(table: "users").dropColumn("is_active").run()
             }),
+            // Staff require a new password (the staff area): the user must choose one before anything else.
+            NamedMigration("accounts.0003_password_reset", prepare: { db in
+                try await db.sql.alter(table: "users").column("password_reset_required", type: .int, .notNull, .default(0)).run()
+            }, revert: { db in
+                try await db.sql.alter(table: "users").dropColumn("password_reset_required").run()
+            }),
         ]
     }
 
@@ -54,6 +60,10 @@ public struct Accounts: KeelModule {
         api.post("/api/users/login") { request, context -> UserEnvelope in
             let input = try await JSONInput.read(request, context: context, envelope: "user")
             let user = try await service.login(input, client: context.security.clientAddress, logger: context.logger)
+            // Staff required a new password: it is chosen on the website's settings page, not through a token.
+            guard try await !service.passwordResetRequired(user.id) else {
+                throw KeelError(.forbidden, code: .passwordResetRequired, message: "A new password is required: sign in on the website to choose one.")
+            }
             return try await service.envelope(user)
         }
         api.get("/api/user") { _, context -> UserEnvelope in
@@ -97,4 +107,9 @@ struct UserBody: Encodable, Sendable {
         try container.encode(bio, forKey: .bio)
         try container.encode(image, forKey: .image)
     }
+}
+
+extension ErrorCode {
+    /// `accounts.password_reset_required`: staff required a new password; the API gives no token until it is chosen.
+    static let passwordResetRequired: ErrorCode = "accounts.password_reset_required"
 }

@@ -17,8 +17,9 @@ public struct Staff: KeelModule {
     static let pageSize = 50
 
     public func routes(into routes: KeelRoutes, app: KeelApplication) throws {
-        let staff = routes.group(.web.requiringSignIn(at: Pages.signInPath).requiringStaff())
-        let changes = routes.group(.web.requiringSignIn(at: Pages.signInPath).requiringStaff().requiringElevation(at: "/staff/elevate"))
+        let staff = routes.group(.web.requiringSignIn(at: Pages.signInPath).choosingNewPasswordFirst().requiringStaff())
+        let changes = routes.group(
+            .web.requiringSignIn(at: Pages.signInPath).choosingNewPasswordFirst().requiringStaff().requiringElevation(at: "/staff/elevate"))
         let pages = StaffPages(app: app, templates: app.templates, accounts: AccountService(app: app))
         staff.get("/staff", use: pages.home)
         staff.get("/staff/elevate", use: pages.elevateForm)
@@ -31,6 +32,7 @@ public struct Staff: KeelModule {
         staff.get("/staff/sessions", use: pages.sessions)
         changes.post("/staff/users/{id}/active", use: pages.setActive)
         changes.post("/staff/users/{id}/sessions/end", use: pages.endSessions)
+        changes.post("/staff/users/{id}/password-reset", use: pages.requirePasswordReset)
         changes.post("/staff/users/{id}/groups", use: pages.setMembership)
         changes.post("/staff/groups", use: pages.createGroup)
         changes.post("/staff/groups/permissions", use: pages.setGrant)
@@ -88,6 +90,7 @@ struct StaffPages {
             elevation: elevation(context), user: row, isStaff: standing.isStaff, isSuperuser: standing.isSuperuser,
             lastLogin: day(standing.lastLogin, "never"), lastElevated: day(standing.lastElevated, "never"),
             permissions: try await access.permissions(of: id).sorted(),
+            passwordResetRequired: try await accounts.passwordResetRequired(row.id),
             groups: groups.map { .init(name: $0.name, member: $0.members.contains(id)) },
             log: try await access.elevationLog(of: id, limit: 20).map(LogLine.init),
             sessions: try await liveSessions(of: id).map { SessionLine($0, name: row.username) },
@@ -112,6 +115,13 @@ struct StaffPages {
         // Your own: every other session ends, this one stays.
         try await app.endSessions(of: String(row.id), except: context.identity.userID == String(row.id) ? context.session : nil)
         context.session.flash("The sessions of \(row.username) ended.", level: .success)
+        return SafeRedirect.seeOther("/staff/users/\(row.id)")
+    }
+
+    @Sendable func requirePasswordReset(_ request: Request, context: KeelContext) async throws -> Response {
+        let row = try await requireUser(context)
+        try await accounts.requirePasswordReset(row.id)
+        context.session.flash("\(row.username) must choose a new password at their next sign-in; their sessions ended.", level: .success)
         return SafeRedirect.seeOther("/staff/users/\(row.id)")
     }
 

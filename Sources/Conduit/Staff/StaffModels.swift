@@ -75,6 +75,7 @@ struct UserPage: Encodable {
     let lastLogin: String?
     let lastElevated: String?
     let permissions: [String]
+    let passwordResetRequired: Bool
     let groups: [Membership]
     let log: [LogLine]
     let sessions: [SessionLine]

@@ -31,6 +31,12 @@ struct AccountPages {
         }) {
             let user = try await accounts.login(form, client: context.security.clientAddress, logger: context.logger)
             context.session.login(userID: String(user.id), displayName: user.username)
+            if try await accounts.passwordResetRequired(user.id) {
+                // Staff required a new password: chosen first, on the settings page, before any member page opens.
+                context.session[AccountService.passwordResetKey] = "1"
+                context.session.flash("Welcome back, \(user.username). Choose a new password before going on.", level: .warning)
+                return SafeRedirect.seeOther("/settings")
+            }
             context.session.flash("Welcome back, \(user.username).", level: .success)
             return SafeRedirect.seeOther(SafeRedirect.path(form["next"]))
         }
@@ -66,6 +72,7 @@ struct AccountPages {
             if form.contains("password") {
                 // The update ended every session of the user; this browser stays signed in with a new key.
                 context.session.login(userID: String(viewer), displayName: updated.username)
+                context.session[AccountService.passwordResetKey] = nil
                 context.session.flash("Your password was changed; other sessions were signed out.", level: .success)
             } else {
                 context.session.displayName = updated.username

@@ -24,18 +24,24 @@ public struct Pages: KeelModule {
     /// Where people sign in; the members' pages send people who are signed out there.
     static let signInPath = "/login"
 
+    public func stages(for group: RouteGroup, app: KeelApplication) -> [PipelineStage] {
+        group[NewPasswordFirst.self] ? [.hook(.access, "pages.newPasswordFirst", NewPasswordFirstHook())] : []
+    }
+
     public func routes(into routes: KeelRoutes, app: KeelApplication) throws {
         try addIcon(to: routes)
         let web = routes.web
-        // Pages and forms for signed-in people: someone signed out is sent to /login, coming back afterwards.
-        let members = routes.group(.web.requiringSignIn(at: Self.signInPath))
+        // Pages and forms for signed-in people: someone signed out is sent to /login, coming back afterwards; someone
+        // staff required to choose a new password, to the settings page first (where `account` pages stay open).
+        let account = routes.group(.web.requiringSignIn(at: Self.signInPath))
+        let members = routes.group(.web.requiringSignIn(at: Self.signInPath).choosingNewPasswordFirst())
         let articles = ArticleService(app: app)
         let accounts = AccountService(app: app)
         let profiles = ProfileService(app: app)
         ReadingPages(templates: app.templates, articles: articles, accounts: accounts, profiles: profiles).add(to: web)
         ArticleActions(articles: articles, profiles: profiles).add(to: members)
         EditorPages(templates: app.templates, articles: articles).add(to: members)
-        AccountPages(templates: app.templates, accounts: accounts).add(to: web, members: members)
+        AccountPages(templates: app.templates, accounts: accounts).add(to: web, members: account)
     }
 
     /// The site's icon, at the address every browser asks for whatever the page links (an SVG: Chromium and Firefox
