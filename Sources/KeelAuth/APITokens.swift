@@ -74,6 +74,11 @@ public struct APITokens: Sendable {
     /// jwt-kit parses the token; the signature is checked here, synchronously: HS256 only (no `none`, no algorithm
     /// confusion), the key named by `kid` (a key of the keyring), a constant-time HMAC comparison, then the expiry.
     public func verify(_ token: String) async throws -> String {
+        try await claims(token).subject
+    }
+
+    /// The subject and the issue time of a valid token; a 401 for any other.
+    func claims(_ token: String) async throws -> (subject: String, issuedAt: Date) {
         do {
             let bytes = Array(token.utf8)
             guard bytes.count <= 8192 else { throw KeelError.invalidToken }
@@ -88,7 +93,7 @@ public struct APITokens: Sendable {
             try payload.exp.verifyNotExpired()
             // Expiry against our clock as well as the system's (tests, skewed clocks).
             guard payload.exp.value > clock() else { throw KeelError.invalidToken }
-            return payload.sub.value
+            return (payload.sub.value, payload.iat.value)
         } catch {
             throw KeelError.invalidToken
         }
@@ -117,11 +122,15 @@ extension APITokens {
     /// The identity the request's `Authorization` header claims: `nil` without the header, `.invalid` when it does not
     /// verify. Routes decide with `requireUserID()` or `optionalUserID()`, so login and register can ignore a stale
     /// token.
-    package func identity(for request: Request) async -> Identity? {
+    /// The identity the request's `Authorization` gives: `nil` without one, `.invalid` for a bad, expired or revoked
+    /// token (`AccessControl.revokeTokens(of:)`).
+    package func identity(for request: Request, revocations: AccessControl) async -> Identity? {
         guard let header = request.headers[.authorization] else { return nil }
         do {
             guard let token = try APITokens.token(fromAuthorization: header) else { return Identity() }
-            return Identity(userID: try await verify(token), method: .token, token: token)
+            let (subject, issuedAt) = try await claims(token)
+            guard await !revocations.isRevoked(userID: subject, issuedAt: issuedAt) else { return .invalid }
+            return Identity(userID: subject, method: .token, token: token)
         } catch {
             return .invalid
         }

@@ -69,7 +69,7 @@ public struct AuthModule: KeelModule {
             passwordPolicy: PasswordPolicy(
                 minimumLength: settings[AuthSettings.passwordMinLength], rejectCommon: settings[AuthSettings.passwordRejectCommon]),
             apiTokens: APITokens(keyring: parts.part(Keyring.self), lifetime: settings[AuthSettings.tokenLifetime], clock: clock),
-            access: AccessControl(database: parts.database, clock: clock),
+            access: AccessControl(database: parts.database, tokenLifetime: settings[AuthSettings.tokenLifetime], clock: clock),
             lifecycle: SessionLifecycle(
                 store: sessions,
                 configuration: .init(
@@ -89,7 +89,7 @@ public struct AuthModule: KeelModule {
         }
         if group.authenticatesTokens || group.loadsSessions {
             stages.append(.asyncHook(.identity, "auth.identity", IdentityHook(
-                tokens: group.authenticatesTokens ? parts.apiTokens : nil, fromSession: group.loadsSessions)))
+                tokens: group.authenticatesTokens ? parts.apiTokens : nil, access: parts.access, fromSession: group.loadsSessions)))
         }
         let required = group.requiredPermissions
         if !required.isEmpty || group.requiresStaff || group.elevationRequirement != nil {
@@ -163,10 +163,11 @@ struct SessionSaver: RequestFinisher {
 /// the session's user instead), else the loaded session's logged-in user.
 struct IdentityHook: AsyncRequestHook {
     let tokens: APITokens?
+    let access: AccessControl
     let fromSession: Bool
 
     func enter(_ request: inout Request, context: inout KeelContext) async throws -> Response? {
-        if let tokens, request.headers[.authorization] != nil, let identity = await tokens.identity(for: request) {
+        if let tokens, request.headers[.authorization] != nil, let identity = await tokens.identity(for: request, revocations: access) {
             context.identity = identity
         } else if fromSession, let identity = context.session.identity {
             context.identity = identity

@@ -33,6 +33,10 @@ import Testing
                 #expect(out.headers[.location] == "/login?next=%2Fstaff")
                 var ann = PageClient()
                 try await Self.signIn(&ann, client, "ann@example.com", "ann-password")
+                let annToken = try await client.execute(uri: "/api/users/login", method: .post, headers: jsonHeaders,
+                                                        body: body(["user": ["email": "ann@example.com", "password": "ann-password"]])) { response in
+                    try #require((json(response.body)["user"] as? [String: Any])?["token"] as? String)
+                }
                 #expect(try await ann.get(client, "/staff").status == .forbidden)
                 #expect(try await ann.get(client, "/").html.contains("Sign out"))
 
@@ -73,6 +77,9 @@ import Testing
                 #expect(try await root.get(client, "/staff/users/\(annID)").html.contains("is deactivated; their sessions ended."))
                 #expect(try await ann.get(client, "/").html.contains(#"<a href="/login">Sign in</a>"#), "ann's session ended")
                 #expect(try await root.get(client, "/staff/users/\(annID)").html.contains("No signed-in session."))
+                try await client.execute(uri: "/api/user", method: .get, headers: tokenHeaders(annToken)) { response in
+                    #expect(response.status == .unauthorized, "her API token ended too")
+                }
                 _ = try await ann.get(client, "/login")
                 let again = try await ann.post(client, "/login", [("email", "ann@example.com"), ("password", "ann-password")])
                 #expect(again.status == .unprocessableContent)

@@ -363,4 +363,30 @@ extension KeelTestApplication {
         }
         try await access.authorize(Identity(userID: "9", method: .token, token: token), mayRemove, on: post)
     }
+
+    @Test(arguments: TestDatabase.available)
+    func revokedTokensStopWorkingHereAtOnceAndOnAnotherInstance(backend: TestDatabase) async throws {
+        try await backend.withFreshDatabase { url in
+            let clock = ManualClock(Date(timeIntervalSince1970: 1_800_000_000))
+            let app = try await KeelTestApplication.moderation(url: url, clock: clock)
+            try await app.keel.access.grant("moderation.ban_user", to: "1")
+            let before = try await app.token(for: "1")
+            try await app.application().test(.router) { client in
+                try await client.execute(uri: "/api/mod/bans", method: .get, headers: before) { #expect($0.status == .ok) }
+                clock.advance(by: .seconds(1))
+                try await app.keel.access.revokeTokens(of: "1")
+                try await client.execute(uri: "/api/mod/bans", method: .get, headers: before) { #expect($0.status == .unauthorized) }
+                clock.advance(by: .seconds(1))
+                let after = try await app.token(for: "1")
+                try await client.execute(uri: "/api/mod/bans", method: .get, headers: after) { #expect($0.status == .ok) }
+            }
+            // Another instance on the same database reads the revocation on its first token.
+            let other = try await KeelTestApplication.make(modules: [Moderation()], values: ["database.url": url], clock: clock)
+            try await other.application().test(.router) { client in
+                try await client.execute(uri: "/api/mod/bans", method: .get, headers: before) { #expect($0.status == .unauthorized) }
+            }
+            await other.keel.database.shutdown()
+            await app.keel.database.shutdown()
+        }
+    }
 }

@@ -167,17 +167,21 @@ struct AccountService: Sendable {
             .first(decoding: Row.self)?.password_reset_required == 1
     }
 
-    /// Requires the user to choose a new password at their next sign-in; their sessions end now.
+    /// Requires the user to choose a new password at their next sign-in; their sessions and API tokens end now.
     func requirePasswordReset(_ id: Int) async throws {
         try await sql.update("users").set("password_reset_required", to: 1).where("id", .equal, id).run()
         try await auth.sessions.deleteAll(userID: String(id), except: nil)
+        try await auth.access.revokeTokens(of: String(id))
     }
 
-    /// Activates or deactivates an account; deactivating ends every session of the user.
+    /// Activates or deactivates an account; deactivating ends every session and API token of the user.
     func setActive(_ id: Int, _ active: Bool) async throws {
         try await sql.update("users").set("is_active", to: active ? 1 : 0).set("updated_at", to: clock().timeIntervalSince1970)
             .where("id", .equal, id).run()
-        if !active { try await auth.sessions.deleteAll(userID: String(id), except: nil) }
+        if !active {
+            try await auth.sessions.deleteAll(userID: String(id), except: nil)
+            try await auth.access.revokeTokens(of: String(id))
+        }
     }
 
     func find(_ column: String, _ value: some Encodable & Sendable) async throws -> UserRow? {

@@ -23,10 +23,26 @@ import HTTPTypes
 public struct AccessControl: Sendable {
     let database: KeelDatabase
     let clock: @Sendable () -> Date
+    let revocations: TokenRevocations
 
-    public init(database: KeelDatabase, clock: @escaping @Sendable () -> Date = Date.init) {
+    public init(database: KeelDatabase, tokenLifetime: Duration = .seconds(30 * 86_400), clock: @escaping @Sendable () -> Date = Date.init) {
         self.database = database
         self.clock = clock
+        self.revocations = TokenRevocations(database: database, lifetime: tokenLifetime, clock: clock)
+    }
+
+    /// Ends every API token already issued to the user (they sign in again for a new one): for a deactivated
+    /// account, a required new password, "sign out everywhere". Counts at once on this instance and within seconds
+    /// on the others (`TokenRevocations`).
+    public func revokeTokens(of userID: String) async throws {
+        let now = clock()
+        try await upsertUser(userID, ["tokens_not_before": now.timeIntervalSince1970])
+        revocations.noteRevoked(userID: userID, at: now)
+    }
+
+    /// Whether the user's token issued at `issuedAt` was revoked since (no query: see `revokeTokens(of:)`).
+    package func isRevoked(userID: String, issuedAt: Date) async -> Bool {
+        await revocations.isRevoked(userID: userID, issuedAt: issuedAt)
     }
 
     // MARK: - What a user holds

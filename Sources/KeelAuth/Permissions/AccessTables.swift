@@ -10,7 +10,7 @@ import SQLKit
 /// | `keel_group_permissions` | permission given to a group |
 /// | `keel_group_members` | user in a group |
 /// | `keel_user_permissions` | permission given to a user directly |
-/// | `keel_users` | user Keel knows something about: staff and superuser flags, last sign-in, last elevated access |
+/// | `keel_users` | user Keel knows something about: staff and superuser flags, last sign-in, last elevated access, API tokens revoked before |
 ///
 /// and the elevation log, `keel_elevated_requests` (`auth.0005_elevation_log`): one row per request made under
 /// elevated access.
@@ -56,6 +56,7 @@ enum Tables {
                 .column("is_superuser", type: .int, .notNull, .default(0))
                 .column("last_login", type: .custom(SQLRaw("DOUBLE PRECISION")))
                 .column("last_elevated", type: .custom(SQLRaw("DOUBLE PRECISION")))
+                .column("tokens_not_before", type: .custom(SQLRaw("DOUBLE PRECISION")))
                 .run()
         }, revert: { db in
             let sql = db.sql
