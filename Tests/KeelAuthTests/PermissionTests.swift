@@ -285,7 +285,7 @@ extension KeelTestApplication {
                 try await client.execute(uri: "/staff/home", method: .get, headers: annCookie) { #expect($0.status == .ok) }
                 try await client.execute(uri: "/staff/panel", method: .get, headers: annCookie) { response in
                     #expect(response.status == .seeOther)
-                    #expect(response.headers[.location] == "/elevate?next=/staff/panel")
+                    #expect(response.headers[.location] == "/elevate?next=%2Fstaff%2Fpanel")
                 }
                 try await client.execute(uri: "/staff/home", method: .get, headers: bobCookie) { response in
                     #expect(response.status == .forbidden)

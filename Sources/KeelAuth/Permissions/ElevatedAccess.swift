@@ -122,31 +122,13 @@ struct AccessHook: AsyncRequestHook {
             let elevated = identity.method == .session && (identity.elevatedUntil.map { $0 > clock() } ?? false)
             if !elevated {
                 if let page = elevation.page, format.resolved(for: request) == .html {
-                    let next = Self.next(for: request, host: context.security.host)
-                    return Response(status: .seeOther, headers: [.location: page + "?next=" + Self.encode(next)])
+                    let next = request.returnPath(host: context.security.host)
+                    return Response(status: .seeOther, headers: [.location: page + "?next=" + URLEncoding.component(next)])
                 }
                 throw KeelError(.forbidden, code: .elevationRequired, message: "Confirm your password and give a reason to do this (elevated access).")
             }
         }
         return nil
-    }
-
-    /// Where to come back to once elevated: the page asked for, or for a form, the page it was on (its same-site
-    /// Referer), else `/`.
-    static func next(for request: Request, host: String?) -> String {
-        if request.method == .get || request.method == .head { return request.uri.description }
-        guard let host, let referer = request.headers[.referer], let url = URL(string: referer), url.host?.lowercased() == host else {
-            return "/"
-        }
-        var path = url.path.isEmpty ? "/" : url.path
-        if let query = url.query { path += "?" + query }
-        return path
-    }
-
-    static func encode(_ value: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~/")
-        return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "/"
     }
 }
 

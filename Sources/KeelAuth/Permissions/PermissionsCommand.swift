@@ -103,14 +103,8 @@ public struct PermissionsListCommand: AsyncParsableCommand, ModuleCommand {
     }
 }
 
-/// `permissions grant PERMISSION --user ID` or `--group NAME` (the group is created if it does not exist).
-public struct PermissionsGrantCommand: AsyncParsableCommand, ModuleCommand {
-    public static var configuration: CommandConfiguration {
-        CommandConfiguration(commandName: "grant", abstract: "Give a permission to a user or a group (creating the group).")
-    }
-
-    @OptionGroup public var settings: SettingsOptions
-    @Argument(help: "The permission, module.action_model.") public var permission: String
+/// Who a grant or a revocation is for: `--user ID` or `--group NAME`, exactly one.
+public struct GrantTarget: ParsableArguments, Sendable {
     @Option(help: "The user's id.") public var user: String?
     @Option(help: "The group's name.") public var group: String?
 
@@ -119,13 +113,26 @@ public struct PermissionsGrantCommand: AsyncParsableCommand, ModuleCommand {
     public func validate() throws {
         guard (user == nil) != (group == nil) else { throw ValidationError("Give exactly one of --user and --group.") }
     }
+}
+
+/// `permissions grant PERMISSION --user ID` or `--group NAME` (the group is created if it does not exist).
+public struct PermissionsGrantCommand: AsyncParsableCommand, ModuleCommand {
+    public static var configuration: CommandConfiguration {
+        CommandConfiguration(commandName: "grant", abstract: "Give a permission to a user or a group (creating the group).")
+    }
+
+    @OptionGroup public var settings: SettingsOptions
+    @Argument(help: "The permission, module.action_model.") public var permission: String
+    @OptionGroup public var target: GrantTarget
+
+    public init() {}
 
     public func execute(in context: CommandContext) async throws -> Int32 {
         try await context.withApplication(settings) { app in
-            if let user {
+            if let user = target.user {
                 try await app.access.grant(permission, to: user)
                 context.output("Granted \(permission) to user \(user).")
-            } else if let group {
+            } else if let group = target.group {
                 try await app.access.createGroup(group)
                 try await app.access.grant(permission, toGroup: group)
                 context.output("Granted \(permission) to group \(group).")
@@ -143,21 +150,16 @@ public struct PermissionsRevokeCommand: AsyncParsableCommand, ModuleCommand {
 
     @OptionGroup public var settings: SettingsOptions
     @Argument(help: "The permission, module.action_model.") public var permission: String
-    @Option(help: "The user's id.") public var user: String?
-    @Option(help: "The group's name.") public var group: String?
+    @OptionGroup public var target: GrantTarget
 
     public init() {}
 
-    public func validate() throws {
-        guard (user == nil) != (group == nil) else { throw ValidationError("Give exactly one of --user and --group.") }
-    }
-
     public func execute(in context: CommandContext) async throws -> Int32 {
         try await context.withApplication(settings) { app in
-            if let user {
+            if let user = target.user {
                 try await app.access.revoke(permission, from: user)
                 context.output("Revoked \(permission) from user \(user).")
-            } else if let group {
+            } else if let group = target.group {
                 try await app.access.revoke(permission, fromGroup: group)
                 context.output("Revoked \(permission) from group \(group).")
             }

@@ -29,19 +29,6 @@ public enum SignIn {
     public static func redirect(to signInPath: String = "/login", next: String) -> Response {
         SafeRedirect.seeOther(signInPath + "?next=" + URLEncoding.component(SafeRedirect.path(next)))
     }
-
-    /// Where to come back to after signing in: the page asked for; for a form posted while signed out (its URL only
-    /// takes POST), the page the form was on, if it was on this site (`host`, the request's host as the transport
-    /// stage validated it), else the site's root.
-    static func next(for request: Request, host: String?) -> String {
-        if request.method == .get || request.method == .head { return request.uri.description }
-        guard let host, let referer = request.headers[.referer], let url = URL(string: referer), url.host?.lowercased() == host else {
-            return "/"
-        }
-        var path = url.path.isEmpty ? "/" : url.path
-        if let query = url.query { path += "?" + query }
-        return path
-    }
 }
 
 /// The `web.signIn` stage (slot `access`) of groups that require it.
@@ -55,6 +42,6 @@ struct SignInHook: RequestHook {
             throw KeelError(.unauthorized, code: .unauthorized, message: "Sign in to do this.")
         }
         let host = context.security.host ?? request.head.authority?.split(separator: ":").first.map { $0.lowercased() }
-        return SignIn.redirect(to: signInPath, next: SignIn.next(for: request, host: host))
+        return SignIn.redirect(to: signInPath, next: request.returnPath(host: host))
     }
 }

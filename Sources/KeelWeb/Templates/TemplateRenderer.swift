@@ -1,3 +1,4 @@
+import KeelCore
 import NIOCore
 
 /// Renders compiled templates into one buffer: the page's bytes are written once, where they end up, with no
