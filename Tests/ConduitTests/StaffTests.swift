@@ -43,6 +43,8 @@ import Testing
                 // Staff read without elevation; a change sends them to confirm first.
                 var root = PageClient()
                 try await Self.signIn(&root, client, "root@example.com", "root-password")
+                #expect(try await root.get(client, "/").html.contains(#"<a href="/staff">Staff</a>"#), "staff see the way in")
+                #expect(try await !ann.get(client, "/").html.contains(#"<a href="/staff">"#))
                 let home = try await root.get(client, "/staff")
                 #expect(home.status == .ok)
                 #expect(home.html.contains("confirm your password"))

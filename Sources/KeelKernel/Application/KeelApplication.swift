@@ -178,7 +178,7 @@ public struct KeelApplication: Sendable, CustomReflectable {
                 if !applied.isEmpty {
                     logger.info("applied pending migrations", metadata: ["migration.count": .stringConvertible(applied.count)])
                 }
-                for note in notes { logger.info("\(note)") }
+                for note in notes { logger.info("\(note.trimmingCharacters(in: .whitespaces))") }
             }
         }
         return application

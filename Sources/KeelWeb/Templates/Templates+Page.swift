@@ -17,6 +17,7 @@ extension Templates {
     /// | `keel.flash` | the session's flash messages (`level`, `message`), shown once |
     /// | `keel.user_id` | the signed-in user's id, or nothing |
     /// | `keel.user_name` | the signed-in user's display name (`Session.login(userID:displayName:)`), or nothing |
+    /// | `keel.user_staff` | true for a staff member (`Session.login(userID:isStaff:)`; a link to the staff area), else false |
     /// | `keel.request_id` | the request id |
     ///
     /// ```swift
@@ -51,6 +52,7 @@ extension Templates {
         if let user = context.identity.userID ?? session.userID {
             values.append("user_id", .text(user))
             if let name = session.displayName { values.append("user_name", .text(name)) }
+            values.append("user_staff", .bool(context.identity.isStaff || session.identity?.isStaff == true))
         }
         return values
     }
