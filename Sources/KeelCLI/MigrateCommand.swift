@@ -40,11 +40,7 @@ public enum CommandApplication {
     /// An error as a person at a terminal reads it: a `KeelError`'s messages (what a client would see), else the
     /// error's description.
     static func describe(_ error: any Error) -> String {
-        guard let error = error as? KeelError else { return "\(error)" }
-        let lines = error.messages.sorted { $0.key < $1.key }.flatMap { field, messages in
-            messages.map { field == "body" ? $0 : "\(field): \($0)" }
-        }
-        return "error: " + lines.joined(separator: "\n")
+        (error as? KeelError)?.commandLineText ?? "\(error)"
     }
 }
 

@@ -121,6 +121,14 @@ extension KeelTestApplication {
             try await access.revoke("moderation.remove_post", from: "1")
             #expect(try await access.permissions(of: "1").isEmpty)
 
+            // Deleting a group takes what it gave from its members (the foreign keys cascade), and only that.
+            try await access.grant("moderation.remove_post", to: "2")
+            try await access.add(user: "2", toGroup: "banners")
+            #expect(try await access.permissions(of: "2") == ["moderation.ban_user", "moderation.remove_post"])
+            try await access.deleteGroup("banners")
+            #expect(try await access.groups().isEmpty)
+            #expect(try await access.permissions(of: "2") == ["moderation.remove_post"])
+
             // Loud when misused: an undeclared permission, a group that does not exist, a blank group name.
             await #expect(throws: KeelError.self) { try await access.grant("moderation.nope", to: "1") }
             await #expect(throws: KeelError.self) { try await access.add(user: "1", toGroup: "nobody") }
@@ -388,5 +396,31 @@ extension KeelTestApplication {
             await other.keel.database.shutdown()
             await app.keel.database.shutdown()
         }
+    }
+
+    @Test func wrongPasswordsForElevatedAccessAreThrottledLikeSignIns() async throws {
+        let users = MemoryUserAccounts()
+        let ann = try await users.createUser(username: "ann", email: "ann@example.com", password: "correct horse")
+        let app = try await KeelTestApplication.make(
+            modules: [Moderation(users: users)],
+            values: ["database.url": "sqlite://:memory:", "security.loginThrottle.maxFailures": "2"])
+        try await app.keel.database.prepare()
+        try await app.keel.migrate()
+        let cookie = try await app.session(for: ann)
+        let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+        try await app.application().test(.router) { client in
+            for _ in 0..<2 {
+                try await client.execute(uri: "/elevate", method: .post, headers: cookie + form, body: ByteBuffer(string: "password=guess&reason=x")) {
+                    #expect($0.status == .unprocessableContent)
+                }
+            }
+            // Locked out now, even with the right password: a stolen session cannot guess its way to elevation.
+            try await client.execute(uri: "/elevate", method: .post, headers: cookie + form,
+                                     body: ByteBuffer(string: "password=correct+horse&reason=x")) { response in
+                #expect(response.status == .tooManyRequests)
+                #expect(response.headers[.retryAfter] != nil)
+            }
+        }
+        #expect(try await app.keel.access.account(ann).lastElevated == nil)
     }
 }

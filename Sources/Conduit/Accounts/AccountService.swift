@@ -26,7 +26,7 @@ struct AccountService: Sendable {
         self.clock = clock
     }
 
-    static let columns = ["id", "username", "email", "password_hash", "bio", "image"]
+    static let columns = ["id", "username", "email", "password_hash", "bio", "image", "is_active", "password_reset_required"]
 
     func register(_ input: some FieldInput) async throws -> UserRow {
         var problems = ValidationProblems()
@@ -49,7 +49,7 @@ struct AccountService: Sendable {
             guard let user = try await sql.insert(into: "users")
                 .columns("username", "email", "password_hash", "created_at", "updated_at")
                 .values(SQLBind(username!), SQLBind(Self.normalize(email: email!)), SQLBind(hash), SQLBind(now), SQLBind(now))
-                .returning("id", "username", "email", "password_hash", "bio", "image")
+                .returning(Self.columns.map { SQLColumn($0) })
                 .first(decoding: UserRow.self)
             else { throw KeelError(.internalServerError) }
             return user
@@ -76,7 +76,7 @@ struct AccountService: Sendable {
             return try await auth.passwordHasher.verify(password!, against: user.password_hash)
         }
         // A deactivated account is refused like a wrong password (as Django's backend does): nothing tells it apart.
-        guard valid, let user, try await isActive(user.id) else {
+        guard valid, let user, user.is_active != 0 else {
             throw KeelError(.unauthorized, code: .invalidCredentials, messages: ["email or password": ["is invalid"]])
         }
         if auth.passwordHasher.needsRehash(user.password_hash) {
@@ -151,21 +151,8 @@ struct AccountService: Sendable {
         return UserEnvelope(user: UserBody(email: user.email, token: issued, username: user.username, bio: user.bio, image: user.image))
     }
 
-    /// Whether the account may sign in (staff deactivate accounts).
-    func isActive(_ id: Int) async throws -> Bool {
-        struct Row: Decodable { let is_active: Int }
-        return try await sql.select().column("is_active").from("users").where("id", .equal, id).first(decoding: Row.self)?.is_active != 0
-    }
-
     /// The session key that says the signed-in user must choose a new password first.
     static let passwordResetKey = "conduit.password_reset"
-
-    /// Whether staff required the user to choose a new password.
-    func passwordResetRequired(_ id: Int) async throws -> Bool {
-        struct Row: Decodable { let password_reset_required: Int }
-        return try await sql.select().column("password_reset_required").from("users").where("id", .equal, id)
-            .first(decoding: Row.self)?.password_reset_required == 1
-    }
 
     /// Requires the user to choose a new password at their next sign-in; their sessions and API tokens end now.
     func requirePasswordReset(_ id: Int) async throws {

@@ -61,7 +61,7 @@ public struct Accounts: KeelModule {
             let input = try await JSONInput.read(request, context: context, envelope: "user")
             let user = try await service.login(input, client: context.security.clientAddress, logger: context.logger)
             // Staff required a new password: it is chosen on the website's settings page, not through a token.
-            guard try await !service.passwordResetRequired(user.id) else {
+            guard user.password_reset_required == 0 else {
                 throw KeelError(.forbidden, code: .passwordResetRequired, message: "A new password is required: sign in on the website to choose one.")
             }
             return try await service.envelope(user)
@@ -87,6 +87,10 @@ struct UserRow: Codable, Sendable {
     var password_hash: String
     var bio: String?
     var image: String?
+    /// 0 when staff deactivated the account: it cannot sign in.
+    var is_active: Int
+    /// 1 when staff required a new password: it is chosen before anything else.
+    var password_reset_required: Int
 }
 
 /// The RealWorld `User` body: `bio` and `image` are always present (null when unset).

@@ -90,7 +90,6 @@ struct StaffPages {
             elevation: elevation(context), user: row, isStaff: standing.isStaff, isSuperuser: standing.isSuperuser,
             lastLogin: day(standing.lastLogin, "never"), lastElevated: day(standing.lastElevated, "never"),
             permissions: try await access.permissions(of: id).sorted(),
-            passwordResetRequired: try await accounts.passwordResetRequired(row.id),
             groups: groups.map { .init(name: $0.name, member: $0.members.contains(id)) },
             log: try await access.elevationLog(of: id, limit: 20).map(LogLine.init),
             sessions: try await liveSessions(of: id).map { SessionLine($0, name: row.username) },
@@ -175,7 +174,7 @@ struct StaffPages {
         let rows = review.holders.map { holder in
             ReviewPage.Row(
                 userID: holder.userID, name: holder.name,
-                status: [holder.isSuperuser ? "superuser" : nil, holder.isStaff ? "staff" : nil].compactMap { $0 }.joined(separator: ", "),
+                status: holder.status,
                 grants: holder.permissions.map { "\($0.codename) (\($0.via.joined(separator: ", ")))" },
                 lastLogin: day(holder.lastLogin, "never"), lastElevated: day(holder.lastElevated, "never"), stale: holder.isStale)
         }
@@ -215,35 +214,36 @@ struct StaffPages {
     }
 
     func groupsPage(_ context: KeelContext, problems: FormProblems) async throws -> GroupsPage {
-        let names = try await app.users?.names(of: try await access.groups().flatMap(\.members)) ?? [:]
+        let groups = try await access.groups()
+        let names = try await app.users?.names(of: groups.flatMap(\.members)) ?? [:]
         return GroupsPage(
             elevation: elevation(context),
-            groups: try await access.groups().map { .init(name: $0.name, permissions: $0.permissions, members: $0.members.map { names[$0] ?? $0 }) },
+            groups: groups.map { .init(name: $0.name, permissions: $0.permissions, members: $0.members.map { names[$0] ?? $0 }) },
             declared: try await access.declared(), problems: problems)
     }
 
-    func requireUser(_ context: KeelContext) async throws -> StaffUserRow {
-        let id = try context.parameters.require("id", as: Int.self)
-        guard let row = try await accounts.sql.select().columns("id", "username", "email", "is_active").from("users")
-            .where("id", .equal, id).first(decoding: StaffUserRow.self)
-        else { throw KeelError(.notFound, message: "There is no such user.") }
-        return row
+    func requireUser(_ context: KeelContext) async throws -> StaffUser {
+        guard let row = try await accounts.find("id", try context.parameters.require("id", as: Int.self)) else {
+            throw KeelError(.notFound, message: "There is no such user.")
+        }
+        return StaffUser(row)
     }
 
     /// Users whose username or e-mail contains the text (any case), by id; everyone without one.
-    func search(_ text: String?, limit: Int) async throws -> [StaffUserRow] {
+    func search(_ text: String?, limit: Int) async throws -> [StaffUser] {
+        let columns = SQLList(AccountService.columns.map { SQLIdentifier($0) })
         guard let text else {
-            return try await accounts.sql.select().columns("id", "username", "email", "is_active").from("users").orderBy("id").limit(limit)
-                .all(decoding: StaffUserRow.self)
+            return try await accounts.sql.select().column(columns).from("users").orderBy("id").limit(limit)
+                .all(decoding: UserRow.self).map(StaffUser.init)
         }
         // The text is matched literally: LIKE's wildcards in it are escaped.
         let escaped = text.lowercased().replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
             .replacingOccurrences(of: "_", with: "\\_")
         let pattern = "%" + String(escaped.prefix(200)) + "%"
         return try await accounts.sql.raw("""
-            SELECT id, username, email, is_active FROM users
+            SELECT \(columns) FROM users
             WHERE LOWER(username) LIKE \(bind: pattern) ESCAPE '\\' OR LOWER(email) LIKE \(bind: pattern) ESCAPE '\\'
             ORDER BY id LIMIT \(bind: limit)
-            """).all(decoding: StaffUserRow.self)
+            """).all(decoding: UserRow.self).map(StaffUser.init)
     }
 }

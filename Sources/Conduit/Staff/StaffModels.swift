@@ -8,9 +8,8 @@ struct Elevation: Encodable {
     let reason: String?
 
     init(_ context: KeelContext, now: Date) {
-        let until = context.identity.elevatedUntil.flatMap { $0 > now ? $0 : nil }
-        active = until != nil
-        self.until = until.map { UTCTimestamp.string(secondsSince1970: $0.timeIntervalSince1970).prefix(16).replacingOccurrences(of: "T", with: " ") + " UTC" }
+        active = context.identity.isElevated(at: now)
+        until = active ? context.identity.elevatedUntil.map { minute($0) + " UTC" } : nil
         reason = active ? context.session.elevationReason : nil
     }
 }
@@ -29,36 +28,27 @@ struct ElevatePage: Encodable {
     let problems: FormProblems
 }
 
-struct StaffUserRow: Encodable, Decodable {
+/// A user as the staff pages show them (never the password hash).
+struct StaffUser: Encodable {
     let id: Int
     let username: String
     let email: String
-    let is_active: Int
-    var active: Bool { is_active != 0 }
+    let active: Bool
+    let passwordResetRequired: Bool
 
-    enum CodingKeys: String, CodingKey { case id, username, email, is_active, active }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        id = try container.decode(Int.self, forKey: .id)
-        username = try container.decode(String.self, forKey: .username)
-        email = try container.decode(String.self, forKey: .email)
-        is_active = try container.decode(Int.self, forKey: .is_active)
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(username, forKey: .username)
-        try container.encode(email, forKey: .email)
-        try container.encode(active, forKey: .active)
+    init(_ row: UserRow) {
+        id = row.id
+        username = row.username
+        email = row.email
+        active = row.is_active != 0
+        passwordResetRequired = row.password_reset_required != 0
     }
 }
 
 struct UsersPage: Encodable {
     let elevation: Elevation
     let query: String?
-    let users: [StaffUserRow]
+    let users: [StaffUser]
     let more: Bool
 }
 
@@ -69,13 +59,12 @@ struct UserPage: Encodable {
     }
 
     let elevation: Elevation
-    let user: StaffUserRow
+    let user: StaffUser
     let isStaff: Bool
     let isSuperuser: Bool
     let lastLogin: String?
     let lastElevated: String?
     let permissions: [String]
-    let passwordResetRequired: Bool
     let groups: [Membership]
     let log: [LogLine]
     let sessions: [SessionLine]

@@ -33,7 +33,7 @@ struct AccountPages {
             // Staff see a link to the staff area (the staff pages themselves read the flags from the database).
             let standing = try await accounts.auth.access.account(String(user.id))
             context.session.login(userID: String(user.id), displayName: user.username, isStaff: standing.isStaff, isSuperuser: standing.isSuperuser)
-            if try await accounts.passwordResetRequired(user.id) {
+            if user.password_reset_required != 0 {
                 // Staff required a new password: chosen first, on the settings page, before any member page opens.
                 context.session[AccountService.passwordResetKey] = "1"
                 context.session.flash("Welcome back, \(user.username). Choose a new password before going on.", level: .warning)

@@ -67,18 +67,17 @@ public struct AccessControl: Sendable {
     /// Passes when the identity holds every one of `codenames`: else a 401 for nobody signed in, a 403 naming what is
     /// missing for anyone else.
     public func require(_ codenames: Set<String>, of identity: Identity) async throws {
-        guard let userID = try identity.optionalUserID() else {
-            throw KeelError(.unauthorized, code: .unauthorized, message: "Sign in to do this.")
-        }
-        let missing = codenames.subtracting(try await permissions(of: userID))
-        guard missing.isEmpty else { throw Self.denied(missing) }
+        guard let userID = try identity.optionalUserID() else { throw KeelError.signInRequired }
+        try await require(codenames, of: userID)
     }
 
-    /// The 403 for permissions the user lacks.
-    static func denied(_ missing: Set<String>) -> KeelError {
-        let names = missing.sorted()
-        return KeelError(.forbidden, code: .permissionDenied,
-                         message: "You do not have permission to do this: it needs \(names.count == 1 ? "the permission" : "the permissions") \(names.joined(separator: ", ")).")
+    /// Passes when the user holds every one of `codenames`: else a 403 (`permission.denied`) naming what is missing.
+    public func require(_ codenames: Set<String>, of userID: String) async throws {
+        let missing = codenames.subtracting(try await permissions(of: userID)).sorted()
+        guard missing.isEmpty else {
+            throw KeelError(.forbidden, code: .permissionDenied, message:
+                "You do not have permission to do this: it needs \(missing.count == 1 ? "the permission" : "the permissions") \(missing.joined(separator: ", ")).")
+        }
     }
 
     /// The staff and superuser flags and the last sign-in of a user (all off and `nil` for one Keel never saw).
@@ -141,13 +140,10 @@ public struct AccessControl: Sendable {
             .ignoringConflicts(with: ["name"]).run()
     }
 
-    /// Deletes a group: its members lose what it gave them.
+    /// Deletes a group: its members lose what it gave them (its grants and memberships go with it: the tables'
+    /// foreign keys cascade).
     public func deleteGroup(_ name: String) async throws {
-        try await database.transaction { sql in
-            try await sql.delete(from: Tables.groupPermissions).where("group_name", .equal, name).run()
-            try await sql.delete(from: Tables.groupMembers).where("group_name", .equal, name).run()
-            try await sql.delete(from: Tables.groups).where("name", .equal, name).run()
-        }
+        try await database.sql.delete(from: Tables.groups).where("name", .equal, name).run()
     }
 
     /// Gives every member of a group a permission.
@@ -232,11 +228,8 @@ public struct AccessControl: Sendable {
                 }
             }
             let removed = stored.map(\.codename).filter { !declaredNames.contains($0) }.sorted()
-            for codename in removed {
-                try await sql.delete(from: Tables.userPermissions).where("codename", .equal, codename).run()
-                try await sql.delete(from: Tables.groupPermissions).where("codename", .equal, codename).run()
-                try await sql.delete(from: Tables.permissions).where("codename", .equal, codename).run()
-            }
+            // Their grants go with them: the grant tables' foreign keys cascade.
+            if !removed.isEmpty { try await sql.delete(from: Tables.permissions).where("codename", .in, removed).run() }
             return (added.sorted(), removed)
         }
     }

@@ -62,7 +62,7 @@ extension AccessControl {
         _ identity: Identity, _ policy: AccessPolicy<Subject>, on subject: Subject,
         refusal: @autoclosure () -> KeelError = KeelError(.forbidden, code: .forbidden, message: "You may not do this.")
     ) async throws {
-        guard try identity.optionalUserID() != nil else { throw KeelError(.unauthorized, code: .unauthorized, message: "Sign in to do this.") }
+        guard try identity.optionalUserID() != nil else { throw KeelError.signInRequired }
         guard try await allows(identity, policy, on: subject) else { throw refusal() }
     }
 }

@@ -33,6 +33,11 @@ public struct AccessReview: Sendable, Codable, Equatable {
         public let lastElevated: Date?
         /// Never signed in, or not since `staleBefore`: revoke what they no longer need.
         public let isStale: Bool
+
+        /// `superuser, staff`, `staff` or empty, as people read it.
+        public var status: String {
+            [isSuperuser ? "superuser" : nil, isStaff ? "staff" : nil].compactMap { $0 }.joined(separator: ", ")
+        }
     }
 
     public let generatedAt: Date

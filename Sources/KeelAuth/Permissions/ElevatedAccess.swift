@@ -71,7 +71,7 @@ extension KeelApplication {
     /// - Returns: when the elevation ends.
     @discardableResult
     public func elevate(_ context: KeelContext, password: String, reason: String) async throws -> Date {
-        guard let userID = context.session.userID else { throw KeelError(.unauthorized, code: .unauthorized, message: "Sign in first.") }
+        guard let userID = context.session.userID else { throw KeelError.signInRequired }
         guard let users else {
             throw KeelError(.internalServerError, message: "Elevated access needs the application's users: install a UserDirectory.")
         }
@@ -107,26 +107,18 @@ struct AccessHook: AsyncRequestHook {
     let clock: @Sendable () -> Date
 
     func enter(_ request: inout Request, context: inout KeelContext) async throws -> Response? {
-        guard let userID = try context.identity.optionalUserID() else {
-            throw KeelError(.unauthorized, code: .unauthorized, message: "Sign in to do this.")
-        }
+        guard let userID = try context.identity.optionalUserID() else { throw KeelError.signInRequired }
         if staff, !(try await access.account(userID).isStaff) {
             throw KeelError(.forbidden, code: .staffRequired, message: "This is for staff only.")
         }
-        if !required.isEmpty {
-            let missing = required.subtracting(try await access.permissions(of: userID))
-            guard missing.isEmpty else { throw AccessControl.denied(missing) }
-        }
-        if let elevation {
-            let identity = context.identity
-            let elevated = identity.method == .session && (identity.elevatedUntil.map { $0 > clock() } ?? false)
-            if !elevated {
-                if let page = elevation.page, format.resolved(for: request) == .html {
-                    let next = request.returnPath(host: context.security.host)
-                    return Response(status: .seeOther, headers: [.location: page + "?next=" + URLEncoding.component(next)])
-                }
-                throw KeelError(.forbidden, code: .elevationRequired, message: "Confirm your password and give a reason to do this (elevated access).")
+        if !required.isEmpty { try await access.require(required, of: userID) }
+        // Only a session is ever elevated: a token's identity has no `elevatedUntil`.
+        if let elevation, !context.identity.isElevated(at: clock()) {
+            if let page = elevation.page, format.resolved(for: request) == .html {
+                let next = request.returnPath(host: context.security.host)
+                return Response(status: .seeOther, headers: [.location: page + "?next=" + URLEncoding.component(next)])
             }
+            throw KeelError(.forbidden, code: .elevationRequired, message: "Confirm your password and give a reason to do this (elevated access).")
         }
         return nil
     }
@@ -141,7 +133,7 @@ struct ElevationLogger: RequestFinisher {
 
     func finish(_ request: Request, response: inout Response, context: KeelContext) async throws {
         let session = context.session
-        guard let identity = session.identity, let until = identity.elevatedUntil, until > clock() else { return }
+        guard let identity = session.identity, identity.isElevated(at: clock()) else { return }
         let entry = ElevationLogEntry(
             at: clock(), userID: identity.userID ?? "-", reason: session.elevationReason ?? "", method: request.method.rawValue,
             route: context.endpointPath ?? request.uri.path, requestID: context.requestID, status: Int(response.status.code))

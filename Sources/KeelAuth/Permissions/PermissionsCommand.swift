@@ -55,7 +55,7 @@ public struct PermissionsReviewCommand: AsyncParsableCommand, ModuleCommand {
         var rows: [[String]] = []
         for holder in review.holders {
             let who = holder.name.map { "\($0) (\(holder.userID))" } ?? holder.userID
-            let status = [holder.isSuperuser ? "superuser" : nil, holder.isStaff ? "staff" : nil].compactMap { $0 }.joined(separator: ", ")
+            let status = holder.status
             let login = holder.lastLogin.map(PermissionsOutput.day) ?? "never"
             let elevated = holder.lastElevated.map(PermissionsOutput.day) ?? "-"
             let flag = holder.isStale ? "STALE" : ""

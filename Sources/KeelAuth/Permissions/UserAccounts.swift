@@ -17,7 +17,8 @@ public protocol UserAccounts: Sendable {
     func userID(named name: String) async throws -> String?
     /// Creates a user, returning their id; a `KeelError` (422 with the fields at fault) when the input is refused.
     func createUser(username: String, email: String, password: String) async throws -> String
-    /// Sets a user's password (the application ends their other sessions); a `KeelError` 422 when the policy refuses it.
+    /// Sets a user's password; a `KeelError` 422 when the policy refuses it. (`changepassword` ends the user's sessions
+    /// afterwards itself.)
     func setPassword(_ password: String, of userID: String) async throws
     /// Whether the password is the user's.
     func verifyPassword(_ password: String, of userID: String) async throws -> Bool

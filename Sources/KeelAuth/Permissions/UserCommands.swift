@@ -29,41 +29,26 @@ public struct CreateSuperuserCommand: AsyncParsableCommand, ModuleCommand {
 
     public func execute(in context: CommandContext) async throws -> Int32 {
         try await context.withApplication(settings) { app in
-            guard let users = app.users else {
-                context.errorOutput("error: \(context.appName) has no user accounts for Keel (no module installs a UserDirectory).")
-                return 1
-            }
             let prompt = UserPrompt(context: context, interactive: !noInput)
+            guard let users = prompt.users(of: app) else { return 1 }
             guard let username = prompt.value(username ?? context.environment["KEEL_SUPERUSER_USERNAME"], ask: "Username: "),
                   let email = prompt.value(email ?? context.environment["KEEL_SUPERUSER_EMAIL"], ask: "Email address: ")
             else {
                 context.errorOutput(prompt.missing("a username and an e-mail address", environment: "KEEL_SUPERUSER_USERNAME and KEEL_SUPERUSER_EMAIL"))
                 return 1
             }
-            var given = try UserPrompt.password(file: passwordFile) ?? context.environment["KEEL_SUPERUSER_PASSWORD"]
-            while true {
-                guard let password = given ?? prompt.newPassword() else {
-                    context.errorOutput(prompt.missing("a password", environment: "KEEL_SUPERUSER_PASSWORD or --password-file"))
-                    return 1
-                }
-                do {
-                    let id = try await users.createUser(username: username, email: email, password: password)
-                    try await app.access.setFlags(of: id, staff: true, superuser: true)
-                    context.output("Superuser \(username) created (id \(id)).")
-                    return 0
-                } catch let error as KeelError where error.status == .unprocessableContent {
-                    context.errorOutput(UserPrompt.describe(error))
-                    // A password the policy refused can be typed again; anything else (a taken name) cannot.
-                    guard prompt.interactive, error.messages.keys.allSatisfy({ $0 == "password" }) else { return 1 }
-                    given = nil
-                }
+            let given = try UserPrompt.password(file: passwordFile) ?? context.environment["KEEL_SUPERUSER_PASSWORD"]
+            return try await prompt.withPassword(given, missing: "KEEL_SUPERUSER_PASSWORD or --password-file") { password in
+                let id = try await users.createUser(username: username, email: email, password: password)
+                try await app.access.setFlags(of: id, staff: true, superuser: true)
+                context.output("Superuser \(username) created (id \(id)).")
             }
         }
     }
 }
 
-/// `changepassword USER`: sets a user's password through the application's `UserAccounts` (which ends their other
-/// sessions). Asks twice at a terminal; `--password-file` for scripts.
+/// `changepassword USER`: sets a user's password through the application's `UserAccounts`, then ends their sessions.
+/// Asks twice at a terminal; `--password-file` for scripts.
 public struct ChangePasswordCommand: AsyncParsableCommand, ModuleCommand {
     public static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: "changepassword", abstract: "Set a user's password (their sessions end).")
@@ -77,32 +62,17 @@ public struct ChangePasswordCommand: AsyncParsableCommand, ModuleCommand {
 
     public func execute(in context: CommandContext) async throws -> Int32 {
         try await context.withApplication(settings) { app in
-            guard let users = app.users else {
-                context.errorOutput("error: \(context.appName) has no user accounts for Keel (no module installs a UserDirectory).")
-                return 1
-            }
+            let prompt = UserPrompt(context: context, interactive: passwordFile == nil)
+            guard let users = prompt.users(of: app) else { return 1 }
             guard let id = try await users.userID(named: user) else {
                 context.errorOutput("error: there is no user \(user).")
                 return 1
             }
-            let prompt = UserPrompt(context: context, interactive: passwordFile == nil)
-            var given = try UserPrompt.password(file: passwordFile)
             context.output("Changing the password of \(user) (id \(id)).")
-            while true {
-                guard let password = given ?? prompt.newPassword() else {
-                    context.errorOutput(prompt.missing("a password", environment: "--password-file"))
-                    return 1
-                }
-                do {
-                    try await users.setPassword(password, of: id)
-                    try await app.endSessions(of: id)
-                    context.output("The password of \(user) was changed; their sessions were ended.")
-                    return 0
-                } catch let error as KeelError where error.status == .unprocessableContent {
-                    context.errorOutput(UserPrompt.describe(error))
-                    guard prompt.interactive, given == nil else { return 1 }
-                    given = nil
-                }
+            return try await prompt.withPassword(try UserPrompt.password(file: passwordFile), missing: "--password-file") { password in
+                try await users.setPassword(password, of: id)
+                try await app.endSessions(of: id)
+                context.output("The password of \(user) was changed; their sessions were ended.")
             }
         }
     }
@@ -124,6 +94,37 @@ struct UserPrompt {
             context.errorOutput("This field cannot be blank.")
         }
         return nil
+    }
+
+    /// The application's users, or `nil` after saying that it has none for Keel.
+    func users(of app: KeelApplication) -> (any UserAccounts)? {
+        guard let users = app.users else {
+            context.errorOutput("error: \(context.appName) has no user accounts for Keel (no module installs a UserDirectory).")
+            return nil
+        }
+        return users
+    }
+
+    /// Runs `body` with the given password, else one typed at the terminal; a password the policy refuses (a 422 about
+    /// the password only) is asked for again at a terminal. Returns the command's exit status: 0 when `body` ran, 1
+    /// when nobody can give a password or the input was refused.
+    func withPassword(_ given: String?, missing environment: String, _ body: (String) async throws -> Void) async throws -> Int32 {
+        var given = given
+        while true {
+            guard let password = given ?? newPassword() else {
+                context.errorOutput(missing("a password", environment: environment))
+                return 1
+            }
+            do {
+                try await body(password)
+                return 0
+            } catch let error as KeelError where error.status == .unprocessableContent {
+                context.errorOutput(error.commandLineText)
+                // A refused password can be typed again; anything else (a taken name) cannot.
+                guard interactive, error.messages.keys.allSatisfy({ $0 == "password" }) else { return 1 }
+                given = nil
+            }
+        }
     }
 
     /// A new password typed twice (asked again when they differ); `nil` when nobody can answer.
@@ -151,8 +152,4 @@ struct UserPrompt {
         return String(text.split(separator: "\n", omittingEmptySubsequences: false).first ?? "")
     }
 
-    /// A refused input as lines a person reads: `password: is too short`.
-    static func describe(_ error: KeelError) -> String {
-        error.messages.sorted { $0.key < $1.key }.flatMap { field, messages in messages.map { "error: \(field) \($0)" } }.joined(separator: "\n")
-    }
 }

@@ -73,6 +73,18 @@ public struct KeelError: Error, HTTPResponseError, Sendable, CustomStringConvert
     /// Extra response headers, such as `Retry-After` or `WWW-Authenticate`.
     public var headers: HTTPFields
 
+    /// The messages as sentences for people (a page's list of problems, a command's error lines): each starts with
+    /// its field's name ("email can't be blank"), fields in alphabetical order; a `body` message as it is.
+    public var sentences: [String] { Self.sentences(messages) }
+
+    /// The error as a command prints it for a person at a terminal: one `error: …` line per sentence.
+    public var commandLineText: String { sentences.map { "error: " + $0 }.joined(separator: "\n") }
+
+    /// `sentences` for messages by field (`ValidationProblems.messages`).
+    public static func sentences(_ messages: [String: [String]]) -> [String] {
+        messages.keys.sorted().flatMap { key in (messages[key] ?? []).map { key == "body" ? $0 : "\(key) \($0)" } }
+    }
+
     public init(_ status: HTTPResponse.Status, code: ErrorCode? = nil, messages: [String: [String]], headers: HTTPFields = [:]) {
         self.status = status
         self.code = code ?? .forStatus(status)

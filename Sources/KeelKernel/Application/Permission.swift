@@ -22,9 +22,6 @@ public struct Permission: Sendable, Hashable, Codable, CustomStringConvertible {
         self.summary = summary
     }
 
-    /// The declaring module's name: the part before the dot.
-    public var module: Substring { codename.prefix { $0 != "." } }
-
     public var description: String { codename }
 
     /// Why the codename is not `module.action_model` for `module`, or `nil` when it is.

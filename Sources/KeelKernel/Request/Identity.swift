@@ -122,6 +122,12 @@ extension Session {
 }
 
 extension KeelError {
+    /// A 401 for a request that needs a signed-in user and has none (route requirements, sign-in pages on JSON
+    /// groups, elevated access).
+    public static var signInRequired: KeelError {
+        KeelError(.unauthorized, code: .unauthorized, message: "Sign in to do this.")
+    }
+
     /// A 401 for a bad or missing API token, with the challenge RealWorld clients expect.
     public static var invalidToken: KeelError {
         KeelError(.unauthorized, code: .invalidToken, message: "Missing, malformed, expired or invalid token.",

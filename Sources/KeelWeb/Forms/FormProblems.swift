@@ -15,7 +15,7 @@ public struct FormProblems: Encodable, Sendable, Equatable {
 
     public init(_ messages: [String: [String]] = [:]) {
         fields = messages
-        sentences = messages.keys.sorted().flatMap { key in (messages[key] ?? []).map { key == "body" ? $0 : "\(key) \($0)" } }
+        sentences = KeelError.sentences(messages)
     }
 
     /// No problems: the form as first shown.

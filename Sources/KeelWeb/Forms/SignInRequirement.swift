@@ -39,7 +39,7 @@ struct SignInHook: RequestHook {
     func enter(_ request: inout Request, context: inout KeelContext) throws -> Response? {
         guard context.identity.userID == nil else { return nil }
         if format.resolved(for: request) == .json {
-            throw KeelError(.unauthorized, code: .unauthorized, message: "Sign in to do this.")
+            throw KeelError.signInRequired
         }
         let host = context.security.host ?? request.head.authority?.split(separator: ":").first.map { $0.lowercased() }
         return SignIn.redirect(to: signInPath, next: request.returnPath(host: host))
