@@ -99,7 +99,11 @@ import Testing
                 #expect(review.html.contains("superuser, staff"))
                 #expect(review.html.contains("ticket 7"), "the elevation log is on the review page")
                 #expect(review.html.contains("POST /staff/users/{id}/active"))
-                #expect(try await root.get(client, "/staff/checks").status == .ok)
+                // The deploy checks of this instance's own settings: the test profile's development signing key is one.
+                let checks = try await root.get(client, "/staff/checks")
+                #expect(checks.status == .ok)
+                #expect(checks.html.contains("<code>security.W009</code>"))
+                #expect(checks.html.contains("profile test"))
             }
             // Every request made under elevation was logged, with the reason.
             let log = try await app.keel.access.elevationLog(of: rootID)

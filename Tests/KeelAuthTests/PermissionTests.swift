@@ -174,6 +174,7 @@ extension KeelTestApplication {
                 try await client.execute(uri: "/mod/queue", method: .get, headers: try await app.session(for: "1")) { response in
                     #expect(response.status == .forbidden)
                     #expect(response.headers[.contentType]?.hasPrefix("text/html") == true)
+                    #expect(String(buffer: response.body).contains("moderation.remove_post"), "the page names what is missing")
                 }
                 try await client.execute(uri: "/mod/queue", method: .get) { #expect($0.status == .unauthorized) }
             }
