@@ -264,6 +264,47 @@ struct PageClient {
         }
     }
 
+    /// The home page's sidebar: every tag in use, once, in byte order as `GET /api/tags` gives them (not the database
+    /// server's locale), a tag no article carries any more left out; read in the page's one statement, and on a page
+    /// past the end (no article to carry them) by a statement of their own.
+    @Test(arguments: TestDatabase.available)
+    func theHomePageShowsTheTagsInUseInItsOneStatement(backend: TestDatabase) async throws {
+        try await backend.withFreshDatabase { url in
+            let app = try await KeelTestApplication.conduit(url: url)
+            try await app.application().test(.router) { client in
+                let token = try await register(client, "tagger")
+                var slugs: [String] = []
+                for tags in [["éclair", "Zebra"], ["apple", "b", "Zebra"], ["gone"]] {
+                    let article: [String: Any] = ["title": "T \(slugs.count)", "description": "d", "body": "b", "tagList": tags]
+                    try await client.execute(uri: "/api/articles", method: .post, headers: tokenHeaders(token), body: body(["article": article])) {
+                        #expect($0.status == .created)
+                        slugs.append(try #require((json($0.body)["article"] as? [String: Any])?["slug"] as? String))
+                    }
+                }
+                try await client.execute(uri: "/api/articles/\(slugs[2])", method: .delete, headers: tokenHeaders(token)) {
+                    #expect($0.status == .noContent || $0.status == .ok)
+                }
+                let inUse = try await client.execute(uri: "/api/tags", method: .get) { json($0.body)["tags"] as? [String] }
+                #expect(inUse == ["Zebra", "apple", "b", "éclair"])
+
+                func sidebar(_ uri: String) async throws -> [String] {
+                    var browser = PageClient()
+                    let page = try await browser.get(client, uri)
+                    #expect(page.status == .ok)
+                    let aside = try #require(page.html.firstMatch(of: /<aside>([\s\S]*?)<\/aside>/)?.output.1)
+                    return aside.matches(of: /class="tag" href="[^"]*">([^<]*)<\/a>/).map { String($0.output.1) }
+                }
+                let (home, stats) = try await expectQueries(atMost: 1) { try await sidebar("/") }
+                #expect(stats.count == 1)
+                #expect(home == ["Zebra", "apple", "b", "éclair"])
+                let (pastTheEnd, _) = try await expectQueries(atMost: 3) { try await sidebar("/?page=9") }
+                #expect(pastTheEnd == ["Zebra", "apple", "b", "éclair"])
+                #expect(try await sidebar("/?tag=apple") == ["Zebra", "apple", "b", "éclair"], "a tag's page still lists them all")
+            }
+            await app.keel.database.shutdown()
+        }
+    }
+
     @Test func writeCommentFavoriteFollowAndProfiles() async throws {
         let app = try await KeelTestApplication.conduit(url: "sqlite://:memory:")
         try await app.application().test(.router) { client in

@@ -8,6 +8,20 @@ import SQLKit
 extension ArticleService {
     /// One page of articles (or the reader's feed) with the total: a constant number of statements whatever the page.
     func list(_ query: ArticleQuery, viewer: Int?, feed: Bool) async throws -> ArticleList {
+        try await page(query, viewer: viewer, feed: feed, withTags: false).list
+    }
+
+    /// A page of articles with the tags in use beside it, as the home page shows them: one statement, where the list
+    /// and a separate `tags()` would be two (each statement is a round trip to SQLite's thread; docs/web.md, "What a
+    /// page costs").
+    func listWithTags(_ query: ArticleQuery, viewer: Int?, feed: Bool) async throws -> (list: ArticleList, tags: [String]) {
+        let page = try await page(query, viewer: viewer, feed: feed, withTags: true)
+        if let tags = page.tags { return (page.list, tags) }
+        return (page.list, try await tags())
+    }
+
+    /// The list, and when asked the tags in use (`nil` when the statement returned no row to carry them).
+    private func page(_ query: ArticleQuery, viewer: Int?, feed: Bool, withTags: Bool) async throws -> (list: ArticleList, tags: [String]?) {
         var filters: [SQLQueryString] = []
         if feed, let viewer { filters.append("a.author_id IN (SELECT followed_id FROM follows WHERE follower_id = \(bind: viewer))") }
         if let tag = query.tag {
@@ -21,16 +35,18 @@ extension ArticleService {
         // The count needs `users` only to filter by author name.
         let countFrom: SQLQueryString = query.author == nil ? "SELECT COUNT(*) AS n FROM articles a" : "SELECT COUNT(*) AS n FROM articles a JOIN users u ON u.id = a.author_id"
         let count = countFrom + whereClause
-        // The total rides along as an uncorrelated subquery, which both databases evaluate once per statement: one
-        // round trip for the page and its count. Only a page past the end (no rows) asks for the count alone.
+        // The total (and the tags in use) ride along as uncorrelated subqueries, which both databases evaluate once
+        // per statement: one round trip for the page and what surrounds it. Only a page past the end (no rows) asks
+        // for them alone.
         var rows: [Row] = []
         if query.limit > 0 {
-            rows = try await sql.raw(select(body: false, viewer: viewer, total: count) + whereClause
+            rows = try await sql.raw(select(body: false, viewer: viewer, total: count, tagsInUse: withTags) + whereClause
                 + " ORDER BY a.created_at DESC, a.id DESC LIMIT \(bind: query.limit) OFFSET \(bind: query.offset)")
                 .all().map { try Row($0) }
         }
         let total = if let first = rows.first?.total { first } else { try await sql.raw(count).first(decoding: Count.self)?.n ?? 0 }
-        return ArticleList(articles: rows.map { Self.present($0, withBody: false) }, articlesCount: total)
+        let list = ArticleList(articles: rows.map { Self.present($0, withBody: false) }, articlesCount: total)
+        return (list, rows.first.flatMap { withTags ? Self.tagList($0.tagsInUse) : nil })
     }
 
     func article(slug: String, viewer: Int?) async throws -> ArticleBody {
@@ -42,7 +58,7 @@ extension ArticleService {
 
     /// Everything an article shows in one statement, as Django's annotations do: the author, the favorites count, the
     /// tags (stored sorted), and the reader's `favorited` and `following` flags, each a correlated subquery on an index.
-    func select(body: Bool, viewer: Int?, total: SQLQueryString? = nil) -> SQLQueryString {
+    func select(body: Bool, viewer: Int?, total: SQLQueryString? = nil, tagsInUse: Bool = false) -> SQLQueryString {
         let flags: SQLQueryString = if let viewer {
             """
             EXISTS (SELECT 1 FROM favorites fv WHERE fv.user_id = \(bind: viewer) AND fv.article_id = a.id) AS favorited,
@@ -52,12 +68,13 @@ extension ArticleService {
             "FALSE AS favorited, FALSE AS following"
         }
         let bodyColumn: SQLQueryString = body ? "a.body" : "NULL AS body"
+        let tagsColumn: SQLQueryString = tagsInUse ? ", (" + tagsInUseJoined + ") AS tags_in_use" : ""
         return """
         SELECT a.slug, a.title, a.description, \(bodyColumn), a.created_at, a.updated_at,
                u.username, u.bio, u.image,
                (SELECT COUNT(*) FROM favorites f WHERE f.article_id = a.id) AS favorites_count,
                a.tag_names,
-               \(flags)\(total.map { ", (" + $0 + ") AS total" } ?? "")
+               \(flags)\(total.map { ", (" + $0 + ") AS total" } ?? "")\(tagsColumn)
         FROM articles a JOIN users u ON u.id = a.author_id
         """
     }
@@ -71,11 +88,20 @@ extension ArticleService {
     }
 
     func tags() async throws -> [String] {
-        // Tags in use, by name: one probe of article_tags' tag index per tag, walking the unique name index (no sort on
-        // SQLite). By bytes on both databases, as `tagList` is sorted: PostgreSQL's default collation would follow
-        // the server's locale instead.
-        let order: SQLQueryString = sql.dialect.name == "postgresql" ? #"ORDER BY name COLLATE "C""# : "ORDER BY name"
-        return try await sql.raw("SELECT name FROM tags WHERE EXISTS (SELECT 1 FROM article_tags WHERE article_tags.tag_id = tags.id) " + order)
+        try await sql.raw("SELECT name " + Self.tagsInUse + " " + nameOrder)
             .all().map { try $0.decode(column: "name", as: String.self) }
+    }
+
+    /// Tags in use: one probe of article_tags' tag index per tag, walking the unique name index (no sort on SQLite).
+    static let tagsInUse: SQLQueryString = "FROM tags WHERE EXISTS (SELECT 1 FROM article_tags WHERE article_tags.tag_id = tags.id)"
+
+    /// By bytes on both databases, as `tagList` is sorted: PostgreSQL's default collation would follow the server's
+    /// locale instead.
+    var nameOrder: SQLQueryString { sql.dialect.name == "postgresql" ? #"ORDER BY name COLLATE "C""# : "ORDER BY name" }
+
+    /// The tags in use as one text, sorted and joined as `articles.tag_names` is (read back with `tagList`), or NULL.
+    var tagsInUseJoined: SQLQueryString {
+        let aggregate: SQLQueryString = sql.dialect.name == "postgresql" ? "string_agg(name, chr(31) " : "group_concat(name, char(31) "
+        return "SELECT " + aggregate + nameOrder + ") " + Self.tagsInUse
     }
 }

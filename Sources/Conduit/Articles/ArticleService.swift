@@ -40,6 +40,8 @@ struct ArticleService: Sendable {
         let favorited: Bool
         /// How many articles match in all, when the statement asked (lists).
         let total: Int?
+        /// The tags in use, joined as `tag_names` is, when the statement asked (the home page).
+        let tagsInUse: String?
 
         /// Column by column rather than through `Decodable`: SQLKit's row decoder wraps every column in a keyed
         /// container and checks each optional's presence first, which was a sixth of an article page's CPU.
@@ -55,6 +57,7 @@ struct ArticleService: Sendable {
             tagList = ArticleService.tagList(try row.decode(column: "tag_names", as: String?.self))
             favorited = try row.decode(column: "favorited", as: Bool.self)
             total = row.contains(column: "total") ? try row.decode(column: "total", as: Int?.self) : nil
+            tagsInUse = row.contains(column: "tags_in_use") ? try row.decode(column: "tags_in_use", as: String?.self) : nil
         }
     }
 

@@ -24,11 +24,11 @@ struct ReadingPages {
         let page = max(1, Int(parameters.get("page") ?? "") ?? 1)
         query.limit = Pages.pageSize
         query.offset = (page - 1) * Pages.pageSize
-        let list = try await articles.list(query, viewer: viewer, feed: feed)
+        let (list, tags) = try await articles.listWithTags(query, viewer: viewer, feed: feed)
         let home = HomePage(
             signedIn: viewer != nil, feed: feed, tag: query.tag, articles: list.articles.map(ArticlePreview.init),
             pages: PageLink.pages(total: list.articlesCount, size: Pages.pageSize, current: page, feed: feed, tag: query.tag),
-            tags: try await articles.tags())
+            tags: tags)
         return try templates.page("home", home, context: context)
     }
 
