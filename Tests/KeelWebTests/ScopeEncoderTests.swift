@@ -1,3 +1,4 @@
+import Foundation
 @testable import KeelWeb
 import Testing
 
@@ -41,6 +42,45 @@ import Testing
         let expected = "-8 18446744073709551615 1,2, 0.5,2.0, 7"
         #expect(try templates.render("n", Widths(small: -8, big: .max, list: [1, 2], floats: [0.5, 2], maybe: 7)) == expected)
         #expect(try templates.render("n", PlainWidths(small: -8, big: .max, list: [1, 2], floats: [0.5, 2], maybe: 7)) == expected)
+    }
+
+    /// A list keeps its order whatever its elements are: plain values written directly, nested structs, lists and
+    /// values written through `superEncoder()` filled in place after the fact; URLs and dates are text.
+    @Test func listsKeepTheirOrderWithNestedContainersBetweenPlainValues() throws {
+        struct Mixed: Encodable {
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                var items = container.nestedUnkeyedContainer(forKey: .items)
+                try items.encode("a")
+                var nested = items.nestedContainer(keyedBy: CodingKeys.self)
+                try nested.encode("b", forKey: .name)
+                try items.encode(3)
+                var inner = items.nestedUnkeyedContainer()
+                try inner.encode("c")
+                try inner.encode("d")
+                try "e".encode(to: items.superEncoder())
+                try items.encode(true)
+                try container.encode([[1, 2], [], [3]], forKey: .grid)
+                try container.encode(URL(string: "https://example.com/a?b=c")!, forKey: .link)
+            }
+            enum CodingKeys: String, CodingKey { case items, name, grid, link }
+        }
+        let templates = Templates(try TemplateSet.compile([
+            "m": "{{#items}}<{{.}}>{{/items}} {{#grid}}[{{#.}}{{.}},{{/.}}]{{/grid}} {{link}}",
+        ]))
+        #expect(try templates.render("m", Mixed()) == "<a><><3><><e><true> [1,2,][][3,] https://example.com/a?b=c")
+        let value = try ScopeEncoder.value(Mixed())
+        guard case .scope(let scope) = value, case .list(let items)? = scope["items"] else {
+            Issue.record("not a scope with a list: \(value)")
+            return
+        }
+        #expect(items.count == 6)
+        guard case .text("a") = items[0], case .scope(let second) = items[1], case .text("b")? = second["name"],
+              case .integer(3) = items[2], case .list(let fourth) = items[3], fourth.count == 2,
+              case .text("e") = items[4], case .bool(true) = items[5] else {
+            Issue.record("out of order or wrongly typed: \(items)")
+            return
+        }
     }
 
     /// A model whose own `encode(to:)` throws is a failed render that says so, not a page built some other way.

@@ -38,10 +38,13 @@ extension ArticleService {
         // The total (and the tags in use) ride along as uncorrelated subqueries, which both databases evaluate once
         // per statement: one round trip for the page and what surrounds it. Only a page past the end (no rows) asks
         // for them alone.
+        // LIMIT and OFFSET are written as numbers, not bound: SQLite plans a LIMIT by its value, so a statement whose
+        // LIMIT is a parameter is compiled twice, once when prepared and again when the value is bound (a tenth of a
+        // list's CPU here; docs/data.md, "Raw SQL on a hot path"). Both are integers this function computed.
         var rows: [Row] = []
         if query.limit > 0 {
             rows = try await sql.raw(select(body: false, viewer: viewer, total: count, tagsInUse: withTags) + whereClause
-                + " ORDER BY a.created_at DESC, a.id DESC LIMIT \(bind: query.limit) OFFSET \(bind: query.offset)")
+                + " ORDER BY a.created_at DESC, a.id DESC LIMIT \(literal: query.limit) OFFSET \(literal: query.offset)")
                 .all().map { try Row($0) }
         }
         let total = if let first = rows.first?.total { first } else { try await sql.raw(count).first(decoding: Count.self)?.n ?? 0 }

@@ -31,7 +31,10 @@ final class ValueBox {
             keyed.finish()
             return .scope(keyed.values)
         }
-        if let unkeyed { return .list(unkeyed.values.map { $0.result ?? .null }) }
+        if let unkeyed {
+            unkeyed.finish()
+            return .list(unkeyed.values)
+        }
         return value
     }
 }
@@ -55,8 +58,24 @@ final class KeyedValues {
     }
 }
 
+/// A list's values, filled as its elements are encoded: text, numbers and finished values directly, nested
+/// containers by a box each (like `KeyedValues`), so a list of a hundred names is one array, not a hundred boxes.
 final class UnkeyedValues {
-    var values: [ValueBox] = []
+    var values: [TemplateValue] = []
+    var pending: [(index: Int, box: ValueBox)] = []
+
+    func finish() {
+        for (index, box) in pending { values[index] = box.result ?? .null }
+        pending = []
+    }
+
+    /// A box for a nested container, its place kept in order.
+    func nested() -> ValueBox {
+        let box = ValueBox()
+        pending.append((index: values.count, box: box))
+        values.append(.null)
+        return box
+    }
 }
 
 struct NodeEncoder: Encoder {
@@ -82,18 +101,17 @@ struct NodeEncoder: Encoder {
 /// The value a leaf becomes: text and numbers as they are, anything else encoded into its own box.
 enum Leaf {
     static func value<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws -> TemplateValue {
-        switch value {
-        case let text as String: return .text(text)
-        case let number as Int: return .integer(number)
-        case let flag as Bool: return .bool(flag)
-        case let number as Double: return .decimal(number)
-        case let date as Date: return .text(String(describing: date))
-        case let url as URL: return .text(url.absoluteString)
-        default:
-            let box = ValueBox()
-            try value.encode(to: NodeEncoder(box: box, codingPath: codingPath))
-            return box.result ?? .null
-        }
+        // The type is compared first: comparing two metatypes is comparing two pointers, where a cast of a generic
+        // value asks the runtime (a nested struct, the common case here, would fail six casts before encoding).
+        if T.self == String.self, let text = value as? String { return .text(text) }
+        if T.self == Int.self, let number = value as? Int { return .integer(number) }
+        if T.self == Bool.self, let flag = value as? Bool { return .bool(flag) }
+        if T.self == Double.self, let number = value as? Double { return .decimal(number) }
+        if T.self == Date.self, let date = value as? Date { return .text(String(describing: date)) }
+        if T.self == URL.self, let url = value as? URL { return .text(url.absoluteString) }
+        let box = ValueBox()
+        try value.encode(to: NodeEncoder(box: box, codingPath: codingPath))
+        return box.result ?? .null
     }
 }
 
@@ -162,9 +180,7 @@ struct UnkeyedNode: UnkeyedEncodingContainer {
     var count: Int { box.unkeyed?.values.count ?? 0 }
 
     private func append(_ value: TemplateValue) {
-        let element = ValueBox()
-        element.value = value
-        box.unkeyed?.values.append(element)
+        box.unkeyed?.values.append(value)
     }
 
     mutating func encodeNil() throws { append(.null) }
@@ -175,20 +191,17 @@ struct UnkeyedNode: UnkeyedEncodingContainer {
     mutating func encode<T: Encodable>(_ value: T) throws { append(try Leaf.value(value, codingPath: codingPath)) }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
-        let element = ValueBox()
-        box.unkeyed?.values.append(element)
+        let element = box.unkeyed?.nested() ?? ValueBox()
         return NodeEncoder(box: element, codingPath: codingPath).container(keyedBy: keyType)
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
-        let element = ValueBox()
-        box.unkeyed?.values.append(element)
+        let element = box.unkeyed?.nested() ?? ValueBox()
         return NodeEncoder(box: element, codingPath: codingPath).unkeyedContainer()
     }
 
     mutating func superEncoder() -> any Encoder {
-        let element = ValueBox()
-        box.unkeyed?.values.append(element)
+        let element = box.unkeyed?.nested() ?? ValueBox()
         return NodeEncoder(box: element, codingPath: codingPath)
     }
 }
