@@ -69,6 +69,25 @@ import Testing
         }
     }
 
+    /// `decodeIfPresent` reads NULL as `nil` and a value as itself, on both databases, like `decode(column:as: T?.self)`.
+    @Test(arguments: TestDatabase.available)
+    func nullableColumnsReadAsOptionals(backend: TestDatabase) async throws {
+        try await backend.withFreshDatabase { url in
+            let app = try await KeelTestApplication.notes(url: url, profile: .test)
+            try await app.keel.database.prepare()
+            let sql = app.keel.database.sql
+            let rows = try await sql.raw("SELECT 'text' AS word, NULL AS empty, 7 AS number, CAST(NULL AS INTEGER) AS no_number").all()
+            let row = try #require(rows.first)
+            #expect(try row.decodeIfPresent(column: "word", as: String.self) == "text")
+            #expect(try row.decodeIfPresent(column: "empty", as: String.self) == nil)
+            #expect(try row.decodeIfPresent(column: "number", as: Int.self) == 7)
+            #expect(try row.decodeIfPresent(column: "no_number", as: Int.self) == nil)
+            #expect(try row.decodeIfPresent(column: "word", as: String.self) == row.decode(column: "word", as: String?.self))
+            #expect(throws: (any Error).self) { try row.decodeIfPresent(column: "word", as: Int.self) }
+            await app.keel.database.shutdown()
+        }
+    }
+
     @Test(arguments: TestDatabase.available)
     func readinessWaitsForMigrationsAndChecksTheDatabase(backend: TestDatabase) async throws {
         try await backend.withFreshDatabase { url in

@@ -24,8 +24,11 @@ extension ArticleService {
 
     /// `articles.tag_names` back as a list.
     static func tagList(_ joined: String?) -> [String] {
-        joined.map { $0.split(separator: tagSeparator).map(String.init) } ?? []
+        // Split on the separator's byte: splitting by `Character` would walk grapheme clusters.
+        joined.map { $0.utf8.split(separator: tagSeparatorByte).map { String(Substring($0)) } } ?? []
     }
+
+    static let tagSeparatorByte = tagSeparator.asciiValue!
 
     /// Length limits of an article's fields, each a 422 naming the field.
     static func check(title: String?, description: String?, body: String?, problems: inout ValidationProblems) {

@@ -19,7 +19,7 @@ extension ArticleService {
     /// The author columns (`username`, `bio`, `image`, `following`) every article and comment row carries.
     static func author(of row: some SQLRow) throws -> ProfileBody {
         ProfileBody(
-            username: try row.decode(column: "username", as: String.self), bio: try row.decode(column: "bio", as: String?.self),
-            image: try row.decode(column: "image", as: String?.self), following: try row.decode(column: "following", as: Bool.self))
+            username: try row.decode(column: "username", as: String.self), bio: try row.decodeIfPresent(column: "bio", as: String.self),
+            image: try row.decodeIfPresent(column: "image", as: String.self), following: try row.decode(column: "following", as: Bool.self))
     }
 }

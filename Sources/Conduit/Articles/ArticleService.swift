@@ -49,15 +49,15 @@ struct ArticleService: Sendable {
             slug = try row.decode(column: "slug", as: String.self)
             title = try row.decode(column: "title", as: String.self)
             description = try row.decode(column: "description", as: String.self)
-            body = try row.decode(column: "body", as: String?.self)
+            body = try row.decodeIfPresent(column: "body", as: String.self)
             created_at = try row.decode(column: "created_at", as: Double.self)
             updated_at = try row.decode(column: "updated_at", as: Double.self)
             author = try ArticleService.author(of: row)
             favorites_count = try row.decode(column: "favorites_count", as: Int.self)
-            tagList = ArticleService.tagList(try row.decode(column: "tag_names", as: String?.self))
+            tagList = ArticleService.tagList(try row.decodeIfPresent(column: "tag_names", as: String.self))
             favorited = try row.decode(column: "favorited", as: Bool.self)
-            total = row.contains(column: "total") ? try row.decode(column: "total", as: Int?.self) : nil
-            tagsInUse = row.contains(column: "tags_in_use") ? try row.decode(column: "tags_in_use", as: String?.self) : nil
+            total = row.contains(column: "total") ? try row.decodeIfPresent(column: "total", as: Int.self) : nil
+            tagsInUse = row.contains(column: "tags_in_use") ? try row.decodeIfPresent(column: "tags_in_use", as: String.self) : nil
         }
     }
 
