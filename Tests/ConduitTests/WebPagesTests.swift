@@ -239,6 +239,15 @@ struct PageClient {
             #expect(first.html.contains(#"href="/?page=2""#))
             let second = try await browser.get(client, "/?page=2")
             #expect(second.html.contains("Post 1<") && second.html.contains("Post 2<"))
+            // Any page number a visitor can type: not a number is the first page, past the end the last (as Django's
+            // Paginator.get_page), and none is a 500 or brings the server down.
+            for (number, expected) in [("9223372036854775807", 2), ("99999999999999999999999", 1), ("-3", 1), ("0", 1),
+                                       ("abc", 1), ("3", 2), ("1e3", 1), ("%00", 1), ("", 1)] {
+                let shown = try await browser.get(client, "/?page=\(number)")
+                #expect(shown.status == .ok, "page=\(number)")
+                #expect(shown.html.contains(#"class="current" aria-current="page">\#(expected)</a>"#), "page=\(number)")
+                #expect(shown.html.contains(expected == 1 ? "Post 12" : "Post 1<"), "page=\(number)")
+            }
             let even = try await browser.get(client, "/?tag=even")
             #expect(even.html.contains("Post 12") && !even.html.contains("Post 11"))
             #expect(even.html.contains(#"class="active" href="/?tag=even""#))
@@ -297,7 +306,7 @@ struct PageClient {
                 let (home, stats) = try await expectQueries(atMost: 1) { try await sidebar("/") }
                 #expect(stats.count == 1)
                 #expect(home == ["Zebra", "apple", "b", "éclair"])
-                let (pastTheEnd, _) = try await expectQueries(atMost: 3) { try await sidebar("/?page=9") }
+                let (pastTheEnd, _) = try await expectQueries(atMost: 4) { try await sidebar("/?page=9") }
                 #expect(pastTheEnd == ["Zebra", "apple", "b", "éclair"])
                 #expect(try await sidebar("/?tag=apple") == ["Zebra", "apple", "b", "éclair"], "a tag's page still lists them all")
             }

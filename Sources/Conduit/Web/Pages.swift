@@ -21,6 +21,9 @@ public struct Pages: KeelModule {
     /// Articles on one page of the home page.
     static let pageSize = 10
 
+    /// The highest page number read from a link: its offset is the API's largest (`ArticleQuery.largestParameter`).
+    static let highestPage = ArticleQuery.largestParameter / pageSize + 1
+
     /// Where people sign in; the members' pages send people who are signed out there.
     static let signInPath = "/login"
 
