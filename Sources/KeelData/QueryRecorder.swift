@@ -76,6 +76,13 @@ public final class QueryRecorder: Sendable {
     /// What has been recorded so far.
     public var stats: QueryStats { state.withLock { $0.stats } }
 
+    /// Runs `body` outside any recorder: for work a request happens to trigger on behalf of the whole instance (a
+    /// shared in-memory list reloaded every few seconds), which is not that request's cost, so it neither counts
+    /// against a query budget nor looks like that request's N+1.
+    public static func unrecorded<T: Sendable>(_ body: () async throws -> T) async rethrows -> T {
+        try await $current.withValue(nil) { try await body() }
+    }
+
     /// Runs `body` with a fresh recorder and returns its result with the statements it ran.
     public static func recording<T: Sendable>(_ body: () async throws -> T) async rethrows -> (result: T, stats: QueryStats) {
         let recorder = QueryRecorder()

@@ -147,6 +147,25 @@ final class NoteModel: Model, @unchecked Sendable {
         await app.keel.database.shutdown()
     }
 
+    /// Work done for the whole instance inside a request (a shared list's reload) is not the request's: a recorder
+    /// around it sees the statements before and after, not those in `unrecorded`.
+    @Test func unrecordedStatementsAreNobodysCost() async throws {
+        let app = try await KeelTestApplication.notes(url: "sqlite://:memory:")
+        try await app.keel.database.prepare()
+        let database = app.keel.database
+        let (_, stats) = try await QueryRecorder.recording {
+            try await database.sql.raw("SELECT 1 AS one").run()
+            try await QueryRecorder.unrecorded {
+                try await database.sql.raw("SELECT 2 AS two").run()
+                try await database.sql.raw("SELECT 3 AS three").run()
+            }
+            try await database.sql.raw("SELECT 4 AS four").run()
+        }
+        #expect(stats.count == 2)
+        #expect(stats.fingerprints.map(\.fingerprint) == ["SELECT ? AS one", "SELECT ? AS four"])
+        await database.shutdown()
+    }
+
     @Test func aQueryBudgetSeesTheRequestsQueries() async throws {
         let app = try await KeelTestApplication.notes(url: "sqlite://:memory:", values: ["database.nPlusOne": "ignore"])
         try await app.keel.database.prepare()

@@ -55,8 +55,11 @@ final class TokenRevocations: Sendable {
             let tokens_not_before: Double
         }
         let since = clock().addingTimeInterval(-lifetime.inSeconds).timeIntervalSince1970
-        let rows = try? await database.sql.select().columns("user_id", "tokens_not_before").from(Tables.users)
-            .where("tokens_not_before", .greaterThan, since).all(decoding: Row.self)
+        // The instance's reload, not the request's work: outside its query recorder (budgets, N+1, Server-Timing).
+        let rows = try? await QueryRecorder.unrecorded {
+            try await database.sql.select().columns("user_id", "tokens_not_before").from(Tables.users)
+                .where("tokens_not_before", .greaterThan, since).all(decoding: Row.self)
+        }
         state.withLock { state in
             state.loading = false
             // A failed reload keeps what was known and tries again on the next request.
