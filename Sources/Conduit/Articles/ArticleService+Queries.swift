@@ -38,9 +38,11 @@ extension ArticleService {
         // The total (and the tags in use) ride along as uncorrelated subqueries, which both databases evaluate once
         // per statement: one round trip for the page and what surrounds it. Only a page past the end (no rows) asks
         // for them alone.
+        //
         // LIMIT and OFFSET are written as numbers, not bound: SQLite plans a LIMIT by its value, so a statement whose
-        // LIMIT is a parameter is compiled twice, once when prepared and again when the value is bound (a tenth of a
-        // list's CPU here; docs/data.md, "Raw SQL on a hot path"). Both are integers this function computed.
+        // LIMIT is a parameter is compiled twice, once when prepared and again when the value is bound (4% of the
+        // home page's CPU; docs/data.md, "Raw SQL on a hot path"). Both are integers (checked by `ArticleQuery` or
+        // computed by a page), never text as sent.
         var rows: [Row] = []
         if query.limit > 0 {
             rows = try await sql.raw(select(body: false, viewer: viewer, total: count, tagsInUse: withTags) + whereClause
@@ -102,7 +104,8 @@ extension ArticleService {
     /// locale instead.
     var nameOrder: SQLQueryString { sql.dialect.name == "postgresql" ? #"ORDER BY name COLLATE "C""# : "ORDER BY name" }
 
-    /// The tags in use as one text, sorted and joined as `articles.tag_names` is (read back with `tagList`), or NULL.
+    /// The tags in use as one text, sorted and joined by `tagSeparator` (character 31) as `articles.tag_names` is
+    /// (read back with `tagList`), or NULL when no article has a tag.
     var tagsInUseJoined: SQLQueryString {
         let aggregate: SQLQueryString = sql.dialect.name == "postgresql" ? "string_agg(name, chr(31) " : "group_concat(name, char(31) "
         return "SELECT " + aggregate + nameOrder + ") " + Self.tagsInUse
