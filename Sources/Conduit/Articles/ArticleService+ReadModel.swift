@@ -11,7 +11,7 @@ import SQLKit
 /// codebase's tests forbid), so the read statements join `users` (owned by Accounts) and probe `follows` (owned by
 /// Profiles) themselves: that join is Articles' read model of an author. It lives in two places only, both in this
 /// module: the author columns below, read by `author(of:)`, and the statements that select them
-/// (`ArticleService.select(body:viewer:total:)` and `commentColumns(viewer:)`); no other code of Articles reads those
+/// (`ArticleService.select(body:viewer:extraColumns:)` and `commentColumns(viewer:)`); no other code of Articles reads those
 /// tables, and Articles never writes them. A change to `users` or `follows` that these statements depend on
 /// (`username`, `bio`, `image`, `follower_id`, `followed_id`) must update them, which the HTTP tests of both modules
 /// catch.

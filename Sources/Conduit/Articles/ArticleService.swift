@@ -38,10 +38,6 @@ struct ArticleService: Sendable {
         /// The article's tags, sorted (stored joined and sorted in `articles.tag_names`).
         let tagList: [String]
         let favorited: Bool
-        /// How many articles match in all, when the statement asked (lists).
-        let total: Int?
-        /// The tags in use, joined as `tag_names` is, when the statement asked (the home page).
-        let tagsInUse: String?
 
         /// Column by column rather than through `Decodable`: SQLKit's row decoder wraps every column in a keyed
         /// container and checks each optional's presence first, which was a sixth of an article page's CPU.
@@ -56,8 +52,6 @@ struct ArticleService: Sendable {
             favorites_count = try row.decode(column: "favorites_count", as: Int.self)
             tagList = ArticleService.tagList(try row.decodeIfPresent(column: "tag_names", as: String.self))
             favorited = try row.decode(column: "favorited", as: Bool.self)
-            total = row.contains(column: "total") ? try row.decodeIfPresent(column: "total", as: Int.self) : nil
-            tagsInUse = row.contains(column: "tags_in_use") ? try row.decodeIfPresent(column: "tags_in_use", as: String.self) : nil
         }
     }
 

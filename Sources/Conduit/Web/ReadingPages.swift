@@ -21,17 +21,13 @@ struct ReadingPages {
         let feed = parameters.get("feed") == "you"
         if feed && viewer == nil { return SignIn.redirect(to: Pages.signInPath, next: "/?feed=you") }
         var query = try ArticleQuery(parameters)
-        // As Django's `Paginator.get_page`: a page that is not a whole number is the first, one past the end the last.
-        // Clamped before it is multiplied, so no number a visitor types can overflow the offset.
-        var page = min(max(1, Int(parameters.get("page") ?? "") ?? 1), Pages.highestPage)
+        // As Django's `Paginator.get_page`: a page that is not a whole number is the first, one past the end the last
+        // (`listWithTags`). Clamped before it is multiplied, so no number a visitor types can overflow the offset.
+        let requested = min(max(1, Int(parameters.get("page") ?? "") ?? 1), Pages.highestPage)
         query.limit = Pages.pageSize
-        query.offset = (page - 1) * Pages.pageSize
-        var (list, tags) = try await articles.listWithTags(query, viewer: viewer, feed: feed)
-        if list.articles.isEmpty && page > 1 && list.articlesCount > 0 {
-            page = (list.articlesCount + Pages.pageSize - 1) / Pages.pageSize
-            query.offset = (page - 1) * Pages.pageSize
-            (list, tags) = try await articles.listWithTags(query, viewer: viewer, feed: feed)
-        }
+        query.offset = (requested - 1) * Pages.pageSize
+        let (list, tags, offset) = try await articles.listWithTags(query, viewer: viewer, feed: feed)
+        let page = offset / Pages.pageSize + 1
         let home = HomePage(
             signedIn: viewer != nil, feed: feed, tag: query.tag, articles: list.articles.map(ArticlePreview.init),
             pages: PageLink.pages(total: list.articlesCount, size: Pages.pageSize, current: page, feed: feed, tag: query.tag),
