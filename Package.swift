@@ -167,6 +167,7 @@ let package = Package(
             dependencies: [
                 "KeelCore",
                 "KeelSettings",
+                "KeelData",
                 "KeelKernel",
                 "KeelSecurity",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -275,7 +276,14 @@ let package = Package(
         ),
         .testTarget(
             name: "KeelCoreTests",
-            dependencies: ["KeelCore"],
+            dependencies: [
+                "KeelCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

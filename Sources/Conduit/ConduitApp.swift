@@ -16,17 +16,28 @@ public enum ConduitApp: KeelApp {
 }
 
 /// Serves the RealWorld specification the API implements: `GET /api/openapi.yml`.
+///
+/// The document's "not blank" patterns are written `'${TextRules.notBlankPattern}'` and filled in here from the
+/// validators' own rule, so the document and the server cannot disagree about what is blank.
 public struct APIDocs: KeelModule {
     public init() {}
 
     public var name: String { "apidocs" }
 
-    public func routes(into routes: KeelRoutes, app: KeelApplication) throws {
-        let api = routes.api
-        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yml"), let spec = try? Data(contentsOf: url) else {
+    /// The marker the document carries where a field must not be blank.
+    static let notBlankMarker = "${TextRules.notBlankPattern}"
+
+    /// The document as served.
+    static func document() throws -> String {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yml"), let spec = try? String(contentsOf: url, encoding: .utf8) else {
             throw KeelError(.internalServerError, message: "openapi.yml is missing from the Conduit bundle")
         }
-        let buffer = ByteBuffer(bytes: spec)
+        return spec.replacingOccurrences(of: notBlankMarker, with: TextRules.notBlankPattern)
+    }
+
+    public func routes(into routes: KeelRoutes, app: KeelApplication) throws {
+        let api = routes.api
+        let buffer = ByteBuffer(string: try Self.document())
         api.get("/api/openapi.yml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8", .cacheControl: "public, max-age=3600"],
                      body: .init(byteBuffer: buffer))

@@ -1,5 +1,6 @@
 public import ArgumentParser
 public import Keel
+import Logging
 import Synchronization
 
 #if canImport(FoundationEssentials)
@@ -38,9 +39,9 @@ public enum CommandApplication {
     }
 
     /// An error as a person at a terminal reads it: a `KeelError`'s messages (what a client would see), else the
-    /// error's description.
+    /// error's description, a database error in the server's words (`DatabaseErrorReport`).
     static func describe(_ error: any Error) -> String {
-        (error as? KeelError)?.commandLineText ?? "\(error)"
+        (error as? KeelError)?.commandLineText ?? DatabaseErrorReport.describe(error)
     }
 }
 
@@ -122,7 +123,9 @@ public struct MigrateCommand<App: KeelApp>: AsyncParsableCommand, KeelCommand {
                 }
                 for note in notes { environment.output(note) }
             } catch {
-                environment.errorOutput("\(error)")
+                let report = CommandApplication.describe(error)
+                app.logger.error("migrate failed", metadata: ["error.message": .string(report)])
+                environment.errorOutput(report)
                 return 1
             }
             return 0

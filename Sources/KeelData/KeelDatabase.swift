@@ -37,6 +37,12 @@ public final class KeelDatabase: Service, Sendable, CustomStringConvertible {
     public let url: DatabaseURL
     let databases: Databases
     let eventLoopGroup: any EventLoopGroup
+    /// SQLite's statements run on this pool, one thread per connection (one connection per event loop), so a
+    /// statement waiting for another connection's write lock (`database.busyTimeout`) blocks only its own thread.
+    /// A pool shared between databases (NIO's singleton) would let the waiters of one database take every thread
+    /// while the connection holding the lock waits for one to commit: each waits until the busy timeout fails it
+    /// (seen with three applications migrating one file in one process). Nil for PostgreSQL.
+    let threadPool: NIOThreadPool?
     let logger: Logger
     /// One handle per event loop, made on first use (or at shutdown), so using the database after shutdown fails
     /// with the pool's error instead of stopping the process; `closed` records that the pools were shut down.
@@ -59,7 +65,15 @@ public final class KeelDatabase: Service, Sendable, CustomStringConvertible {
         self.slowThreshold = settings[DatabaseSettings.slowQueryThreshold]
         self.busyTimeout = settings[DatabaseSettings.busyTimeout]
         let poolTimeout = TimeAmount(settings[DatabaseSettings.poolTimeout])
-        databases = Databases(threadPool: NIOThreadPool.singleton, on: eventLoopGroup)
+        switch url {
+        case .sqliteFile, .sqliteMemory:
+            let pool = NIOThreadPool(numberOfThreads: max(1, Array(eventLoopGroup.makeIterator()).count))
+            pool.start()
+            threadPool = pool
+        case .postgres:
+            threadPool = nil
+        }
+        databases = Databases(threadPool: threadPool ?? NIOThreadPool.singleton, on: eventLoopGroup)
         switch url {
         case .sqliteFile(let path):
             kind = .sqlite
@@ -92,6 +106,7 @@ public final class KeelDatabase: Service, Sendable, CustomStringConvertible {
         if handles != nil, !closed, MultiThreadedEventLoopGroup.currentEventLoop == nil {
             databases.shutdown()
         }
+        if !closed { threadPool?.shutdownGracefully { _ in } }
     }
 
     private var handles: [any Database] {
@@ -171,6 +186,9 @@ public final class KeelDatabase: Service, Sendable, CustomStringConvertible {
             defer { state.closed = true }
             return state.closed
         }
-        if !alreadyClosed { await databases.shutdownAsync() }
+        if !alreadyClosed {
+            await databases.shutdownAsync()
+            try? await threadPool?.shutdownGracefully()
+        }
     }
 }

@@ -1,8 +1,5 @@
 import FluentKit
 public import Logging
-#if PostgreSQL
-import PostgresNIO
-#endif
 import SQLKit
 
 #if canImport(FoundationEssentials)
@@ -62,9 +59,6 @@ public struct Migrator: Sendable {
     }
 
     static let table = "keel_migrations"
-    static let lockTable = "keel_migration_lock"
-    /// "KEEL" as an advisory-lock key.
-    static let advisoryLockKey: Int64 = 0x4B45_454C
 
     public let database: KeelDatabase
     public let migrations: [RegisteredMigration]
@@ -89,22 +83,16 @@ public struct Migrator: Sendable {
 
     /// Creates the bookkeeping tables if needed (under the lock, so concurrent first runs do not collide).
     public func prepareTables() async throws {
+        let kind = database.kind
+        try await MaintenanceLock.prepare(db.sql, kind: kind)
         try await db.transaction { tx in
             let sql = tx.sql
-            if database.kind == .postgres {
-                try await sql.raw("SELECT pg_advisory_xact_lock(\(bind: Self.advisoryLockKey))").run()
-            }
+            try await MaintenanceLock.take(sql, kind: kind, holder: "prepare")
             try await sql.create(table: Self.table).ifNotExists()
                 .column("name", type: .text, .primaryKey(autoIncrement: false))
                 .column("module", type: .text, .notNull)
                 .column("applied_at", type: .text, .notNull)
                 .run()
-            if database.kind == .sqlite {
-                try await sql.create(table: Self.lockTable).ifNotExists()
-                    .column("id", type: .int, .primaryKey(autoIncrement: false))
-                    .column("holder", type: .text)
-                    .run()
-            }
         }
     }
 
@@ -205,12 +193,7 @@ public struct Migrator: Sendable {
             return try await db.transaction { tx in
                 let sql = tx.sql
                 // Take the lock before reading anything, so the check below sees the other migrator's commit.
-                switch kind {
-                case .postgres:
-                    try await sql.raw("SELECT pg_advisory_xact_lock(\(bind: Self.advisoryLockKey))").run()
-                case .sqlite:
-                    try await sql.raw("INSERT OR REPLACE INTO keel_migration_lock (id, holder) VALUES (1, \(bind: step.name))").run()
-                }
+                try await MaintenanceLock.take(sql, kind: kind, holder: step.name)
                 let exists = try await sql.select().column("name").from(Self.table).where("name", .equal, step.name).first() != nil
                 switch step.direction {
                 case .apply:
@@ -229,20 +212,7 @@ public struct Migrator: Sendable {
         } catch let error as MigrationError {
             throw MigrationError(kind: error.kind == .irreversible ? .irreversible : .failed, migration: step.name, reason: error.description)
         } catch {
-            throw MigrationError(kind: .failed, migration: step.name, reason: Self.reason(error))
+            throw MigrationError(kind: .failed, migration: step.name, reason: DatabaseErrorReport.describe(error))  // the server's words, never the binds
         }
-    }
-
-    /// What a failed step reports: the error's description, or for PostgreSQL the server's message and SQLSTATE,
-    /// which PostgresNIO hides from `description` (never the query or its binds).
-    static func reason(_ error: any Error) -> String {
-        #if PostgreSQL
-        if let error = error as? PSQLError {
-            let message = error.serverInfo?[.message] ?? "\(error.code)"
-            let state = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
-            return message + state
-        }
-        #endif
-        return String(describing: error)
     }
 }

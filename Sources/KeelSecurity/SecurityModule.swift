@@ -62,7 +62,8 @@ public struct SecurityModule: KeelModule {
                 maxBodySize: settings[SecuritySettings.maxBodySize],
                 maxURLLength: settings[SecuritySettings.maxURLLength],
                 maxHeaderBytes: settings[SecuritySettings.maxHeaderBytes]),
-            deadline: RequestDeadline(timeout: settings[SecuritySettings.requestTimeout]),
+            deadline: RequestDeadline(
+                timeout: settings[SecuritySettings.requestTimeout], retryAfter: settings[SecuritySettings.timeoutRetryAfter]),
             csrf: CSRFPolicy(trustedOrigins: settings[SecuritySettings.csrfTrustedOrigins])))
     }
 

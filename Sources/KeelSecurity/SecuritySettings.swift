@@ -43,6 +43,9 @@ public enum SecuritySettings {
     public static let requestTimeout = Setting<Duration>(
         "http.requestTimeout", default: .seconds(30), allowed: .range(.zero ... .seconds(3600)),
         doc: "Longest a handler may work on a request before it is cancelled and answered 503 http.timeout; 0 turns the limit off.")
+    public static let timeoutRetryAfter = Setting<Duration>(
+        "http.timeoutRetryAfter", default: .seconds(5), allowed: .range(.seconds(1) ... .seconds(3600)),
+        doc: "What the 503 http.timeout's Retry-After tells a client to wait (whole seconds, rounded up).")
 
     public static let sslRedirect = Setting<Bool>(
         "security.sslRedirect", default: false, profiles: [.staging: true, .production: true],
@@ -115,7 +118,7 @@ public enum SecuritySettings {
     public static var all: [any AnySetting] {
         [
             corsAllowedOrigins,
-            allowedHosts, maxBodySize, maxURLLength, maxHeaderBytes, requestTimeout,
+            allowedHosts, maxBodySize, maxURLLength, maxHeaderBytes, requestTimeout, timeoutRetryAfter,
             sslRedirect, trustedProxies, hstsMaxAge, hstsIncludeSubDomains, hstsPreload,
             cspEnabled, cspPolicy, cspReportOnly, cspReportPath, cspReportsPerMinute,
             frameOptions, referrerPolicy, crossOriginOpenerPolicy, contentTypeNosniff,

@@ -99,6 +99,9 @@ import Testing
             #expect(try await register("a b", "space@example.com", "a-long-secret").1["username"] == ["is invalid"])
             #expect(try await register(String(repeating: "x", count: 151), "long@example.com", "a-long-secret").1["username"]?.first?.contains("too long") == true)
             #expect(try await register("p1", "p1@example.com", "\u{1F}       ").1["password"] == ["can't be blank"])
+            let feff = try await register("p3", "p3@example.com", String(repeating: "\u{FEFF}", count: 8))
+            #expect(feff.0 == .created,
+                    "U+FEFF is not whitespace (ECMAScript's \\s says otherwise; the document's pattern says so explicitly)")
             #expect(try await register("p2", "p2@example.com", String(repeating: "e\u{301}", count: 4)).0 == .created,
                     "eight scalars are eight characters")
             #expect(try await register("m1", "a@.example.com", "a-long-secret").1["email"] == ["is invalid"])
@@ -147,6 +150,10 @@ import Testing
                 #expect(!text.contains("realworld.show"))
                 #expect(text.contains("GenericErrorModel:") && text.contains("required:\n        - code\n        - errors"))
                 #expect(text.contains("maximum: 1000000000"))
+                // "Not blank" is the validators' own rule, filled in when served.
+                #expect(!text.contains("${"))
+                #expect(!text.contains(#"pattern: \S"#))
+                #expect(text.components(separatedBy: "pattern: '\(TextRules.notBlankPattern)'").count - 1 == 7)
             }
         }
     }

@@ -75,6 +75,35 @@ extension KeelTestApplication {
 }
 
 @Suite struct PermissionTests {
+    /// What replicas do at a deploy: three instances run `migrate` on one empty database at the same moment. Each
+    /// migration is applied once, the permissions are recorded once, and every run succeeds (the permission sync
+    /// after the migrations used to race: two inserts of one permission, one run failing with a unique violation).
+    @Test(arguments: TestDatabase.available)
+    func threeInstancesMigratingTogetherAllSucceed(backend: TestDatabase) async throws {
+        try await backend.withFreshDatabase { url in
+            var instances: [KeelTestApplication] = []
+            for _ in 0..<3 {
+                let app = try await KeelTestApplication.make(modules: [Moderation()], values: ["database.url": url])
+                try await app.keel.database.prepare()
+                instances.append(app)
+            }
+            let results = try await withThrowingTaskGroup(of: ([(Migrator.Step, Migrator.Outcome)], [String]).self) { group in
+                for app in instances {
+                    group.addTask { try await app.keel.migrate() }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(results.count == 3)
+            let applied = results.flatMap(\.0).filter { $0.1 == .done }.map(\.0.name)
+            #expect(applied.count == Set(applied).count, "a migration ran twice: \(applied)")
+            #expect(Set(applied) == Set(instances[0].keel.migrator.migrations.map(\.name)))
+            // One instance recorded the permissions; the others found them there.
+            #expect(results.flatMap(\.1).sorted() == ["  Added permission moderation.ban_user", "  Added permission moderation.remove_post"])
+            #expect(try await instances[0].keel.access.declared().map(\.codename) == ["moderation.ban_user", "moderation.remove_post"])
+            for app in instances { await app.keel.database.shutdown() }
+        }
+    }
+
     @Test(arguments: TestDatabase.available)
     func migrateRecordsTheDeclaredPermissionsAndReportsWhatChanged(backend: TestDatabase) async throws {
         try await backend.withFreshDatabase { url in

@@ -30,6 +30,11 @@ struct NotesModule: KeelModule {
             let rows = try await database.sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("notes").all()
             return String(try rows.first?.decode(column: "n", as: Int.self) ?? 0)
         }
+        router.get("/notes/broken") { _, _ -> String in
+            // A statement the server refuses, with a bound value that must never reach a log.
+            _ = try await database.sql.select().column("id").from("missing_table").where("title", .equal, "bound-secret-value").all()
+            return "unreachable"
+        }
         router.get("/notes/n-plus-one") { _, _ -> String in
             for author in ["a", "b", "c", "d", "e", "f"] {
                 _ = try await database.sql.select().column("id").from("notes").where("author", .equal, author).all()

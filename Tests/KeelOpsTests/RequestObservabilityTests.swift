@@ -7,6 +7,38 @@ import KeelTesting
 import Testing
 
 @Suite struct RequestIDTests {
+    /// A path no route has is a 404 in Keel's error format, with the request id (the format itself: KeelCoreTests).
+    @Test func anUnknownRouteIsA404InTheErrorFormatWithTheRequestID() async throws {
+        let app = try await KeelTestApplication.probe()
+        try await app.application().test(.router) { client in
+            try await client.execute(uri: "/nowhere", method: .get) { response in
+                #expect(response.status == .notFound)
+                let body = json(response.body)
+                #expect(body["code"] as? String == "http.not_found")
+                #expect((body["errors"] as? [String: [String]])?["body"] != nil)
+                #expect(response.headers[.xRequestID] != nil)
+            }
+        }
+    }
+
+    /// An unknown error's 500 names its request id, and the log line with the cause carries the same id.
+    @Test func unknownErrorsAre500sThatRevealNothingAndAreLoggedWithTheRequestID() async throws {
+        let app = try await KeelTestApplication.probe()
+        try await app.application().test(.router) { client in
+            try await client.execute(uri: "/crash", method: .get, headers: [.xRequestID: "req-500"]) { response in
+                #expect(response.status == .internalServerError)
+                let text = String(buffer: response.body)
+                #expect(text == #"{"code":"internal","errors":{"body":["Internal server error (request id req-500)"]}}"#)
+                #expect(!text.contains("hunter2"))
+            }
+        }
+        let logged = app.logObjects.first { $0["msg"] == "unhandled error" }
+        #expect(logged?["keel.request.id"] == "req-500")
+        #expect(logged?["level"] == "error")
+        let access = app.logObjects.first { $0["msg"] == "request" }
+        #expect(access?["http.status"] == "500")
+    }
+
     @Test func aRequestIDIsGeneratedAndEchoed() async throws {
         let app = try await KeelTestApplication.probe()
         try await app.application().test(.router) { client in

@@ -149,6 +149,23 @@ extension KeelTestApplication {
 
     static let fetchSite = HTTPField.Name("Sec-Fetch-Site")!
 
+    /// A browser sends these cross-site without a preflight: they are compared as media types, so case, parameters and
+    /// surrounding whitespace do not slip a form past the check (a browser normalises them too).
+    @Test func simpleContentTypesAreReadAsMediaTypes() async throws {
+        let app = try await KeelTestApplication.csrfProbe()
+        try await app.application().test(.router) { client in
+            for type in ["Text/Plain ; charset=UTF-8", " application/x-www-form-urlencoded", "MULTIPART/FORM-DATA; boundary=x", "text/plain",
+                         "not a media type"] {
+                try await client.execute(uri: "/login", method: .post, headers: [.contentType: type, .origin: "https://evil.example"],
+                                         body: ByteBuffer(string: "email=a&password=b")) { #expect($0.status == .forbidden, "\(type)") }
+            }
+            for type in ["application/json", "application/json; charset=utf-8", "text/plainer"] {
+                try await client.execute(uri: "/login", method: .post, headers: [.contentType: type, .origin: "https://evil.example"],
+                                         body: ByteBuffer(string: "{}")) { #expect($0.status == .ok, "\(type)") }
+            }
+        }
+    }
+
     @Test func trustedOriginsAreAccepted() async throws {
         let app = try await KeelTestApplication.csrfProbe(values: ["security.csrf.trustedOrigins": "https://app.example.com"])
         try await app.application().test(.router) { client in

@@ -158,4 +158,16 @@ import Testing
         #expect(app.logObjects.contains { $0["msg"] == "request timed out" && $0["http.timeout_ms"] == "100" })
         await app.keel.database.shutdown()
     }
+
+    /// The 503's `Retry-After` is `http.timeoutRetryAfter`, rounded up to whole seconds.
+    @Test func retryAfterComesFromItsSetting() async throws {
+        let app = try await KeelTestApplication.secure(values: ["http.requestTimeout": "50ms", "http.timeoutRetryAfter": "90500ms"])
+        try await app.application().test(.router) { client in
+            try await client.execute(uri: "/sleepy", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(response.headers[.retryAfter] == "91")
+            }
+        }
+        await app.keel.database.shutdown()
+    }
 }

@@ -208,8 +208,11 @@ public struct AccessControl: Sendable {
 
     /// Records the declared permissions: adds new ones, updates summaries, deletes those no module declares any more
     /// with every grant of them. Returns what changed, for `migrate` to print.
+    ///
+    /// Runs under the migration lock (`exclusiveTransaction`): replicas that run `migrate` together take turns, so
+    /// the second reads what the first inserted instead of inserting it again.
     public func synchronize(_ declared: [Permission]) async throws -> (added: [String], removed: [String]) {
-        try await database.transaction { sql in
+        try await database.exclusiveTransaction(holder: "auth.permissions") { sql in
             let stored = try await sql.select().columns("codename", "summary").from(Tables.permissions).all(decoding: PermissionRow.self)
             let storedSummaries = Dictionary(stored.map { ($0.codename, $0.summary) }, uniquingKeysWith: { first, _ in first })
             let declaredNames = Set(declared.map(\.codename))

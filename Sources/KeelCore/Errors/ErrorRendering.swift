@@ -7,15 +7,19 @@ import Logging
 public enum ErrorFormat: Sendable, Hashable {
     case json
     case html
-    /// HTML when `Accept` names `text/html` and not `application/json` before it; JSON otherwise.
+    /// HTML when `Accept` names `text/html` and not `application/json` before it; JSON otherwise (wildcards, no
+    /// `Accept`). Media types are compared as media types (`MediaType`): case and parameters do not matter.
     case negotiated
 
     /// The concrete format for a request.
     package func resolved(for request: Request) -> ErrorFormat {
         guard self == .negotiated else { return self }
-        guard let accept = request.headers[.accept], let html = accept.firstRange(of: "text/html") else { return .json }
-        if let json = accept.firstRange(of: "application/json"), json.lowerBound < html.lowerBound { return .json }
-        return .html
+        guard let accept = request.headers[.accept] else { return .json }
+        for type in MediaType.accepted(accept) {
+            if type.names(.applicationJson) { return .json }
+            if type.names(.textHtml) { return .html }
+        }
+        return .json
     }
 }
 
@@ -35,13 +39,16 @@ package struct ClassifiedError {
 ///   `request.decode`) keeps its status and headers; an `HTTPError`'s client-error message becomes `errors.body`,
 ///   anything else shows the status's reason phrase.
 /// - Anything else is a 500 whose body says only that an error happened and gives the request id; the error itself
-///   is logged at `error` level with that id, never sent to the client.
+///   is logged at `error` level with that id, never sent to the client. `describe` gives the logged message: the
+///   kernel passes KeelData's `DatabaseErrorReport.describe`, so a database error is logged in the server's words
+///   (its SQLSTATE, message and the table or constraint it names), not as a driver's generic text.
 ///
 /// The one place an error becomes Keel's error response (Keel's request pipeline calls it).
 package func renderError(
-    _ error: any Error, request: Request, context: some RequestContext, requestID: String, format: ErrorFormat = .json
+    _ error: any Error, request: Request, context: some RequestContext, requestID: String, format: ErrorFormat = .json,
+    describe: (any Error) -> String
 ) -> Response {
-    let classified = classifyError(error, request: request, context: context, requestID: requestID)
+    let classified = classifyError(error, request: request, context: context, requestID: requestID, describe: describe)
     switch format.resolved(for: request) {
     case .html:
         return HTMLErrorPage.response(classified, requestID: requestID)
@@ -50,7 +57,9 @@ package func renderError(
     }
 }
 
-package func classifyError(_ error: any Error, request: Request, context: some RequestContext, requestID: String) -> ClassifiedError {
+package func classifyError(
+    _ error: any Error, request: Request, context: some RequestContext, requestID: String, describe: (any Error) -> String
+) -> ClassifiedError {
     switch error {
     case let error as KeelError:
         return ClassifiedError(status: error.status, headers: error.headers, code: error.code, messages: error.messages)
@@ -74,7 +83,7 @@ package func classifyError(_ error: any Error, request: Request, context: some R
     default:
         context.logger.error(
             "unhandled error",
-            metadata: ["error.type": "\(String(reflecting: type(of: error)))", "error.message": "\(error)"]
+            metadata: ["error.type": "\(String(reflecting: type(of: error)))", "error.message": .string(describe(error))]
         )
         let reference = requestID.isEmpty ? "" : " (request id \(requestID))"
         return ClassifiedError(status: .internalServerError, headers: [:], code: .internalError, messages: ["body": ["Internal server error\(reference)"]])

@@ -14,33 +14,16 @@ package enum HTMLErrorPage {
 
     static func html(_ error: ClassifiedError, requestID: String) -> String {
         let title = "\(error.status.code) \(error.status.reasonPhrase)"
-        var page = "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>\(escape(title))</title></head>\n<body>\n"
-        page += "<h1>\(escape(error.status.reasonPhrase))</h1>\n"
+        var page = "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>\(HTMLEscaping.escape(title))</title></head>\n<body>\n"
+        page += "<h1>\(HTMLEscaping.escape(error.status.reasonPhrase))</h1>\n"
         for key in error.messages.keys.sorted() {
             for message in error.messages[key] ?? [] {
-                page += key == "body" ? "<p>\(escape(message))</p>\n" : "<p>\(escape(key)): \(escape(message))</p>\n"
+                page += key == "body" ? "<p>\(HTMLEscaping.escape(message))</p>\n" : "<p>\(HTMLEscaping.escape(key)): \(HTMLEscaping.escape(message))</p>\n"
             }
         }
-        page += "<p>Error code: <code>\(escape(error.code.rawValue))</code></p>\n"
-        if !requestID.isEmpty { page += "<p>Request id: <code>\(escape(requestID))</code></p>\n" }
+        page += "<p>Error code: <code>\(HTMLEscaping.escape(error.code.rawValue))</code></p>\n"
+        if !requestID.isEmpty { page += "<p>Request id: <code>\(HTMLEscaping.escape(requestID))</code></p>\n" }
         page += "</body>\n</html>\n"
         return page
-    }
-
-    /// Text for HTML content and attribute values: `& < > " '` as entities.
-    package static func escape(_ text: String) -> String {
-        var result = ""
-        result.reserveCapacity(text.utf8.count)
-        for character in text.unicodeScalars {
-            switch character {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "\"": result += "&quot;"
-            case "'": result += "&#39;"
-            default: result.unicodeScalars.append(character)
-            }
-        }
-        return result
     }
 }

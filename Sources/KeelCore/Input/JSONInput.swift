@@ -11,26 +11,26 @@ import Foundation
 /// let email = input.string("email", problems: &problems, required: true)
 /// try problems.throwIfAny()
 /// ```
-public struct JSONInput: FieldInput {
-    // Not Sendable: read within the handler that parsed it.
-    let object: [String: Any]
+public struct JSONInput: FieldInput, Sendable {
+    let object: [String: JSONValue]
 
-    init(object: [String: Any]) {
+    init(object: [String: JSONValue]) {
         self.object = object
     }
 
     /// Reads the body (up to `context.maxUploadSize`) and returns the object under `envelope`.
     public static func read(_ request: Request, context: some RequestContext, envelope: String) async throws -> JSONInput {
         let buffer = try await request.body.collect(upTo: context.maxUploadSize)
-        let parsed: Any
+        let parsed: JSONValue
         do {
             // Fragments parse, so `null`, `0` or `"text"` are told they are not an object rather than not JSON.
-            parsed = try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView), options: [.fragmentsAllowed])
+            // JSONDecoder, not JSONSerialization: on Linux the latter drops a U+FEFF that starts a string.
+            parsed = try JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView))
         } catch {
             throw KeelError(.badRequest, message: buffer.readableBytes == 0 ? "The body is empty; a JSON object is expected."
                 : "The body is not valid JSON.")
         }
-        guard let root = parsed as? [String: Any] else {
+        guard case .object(let root) = parsed else {
             throw KeelError(.badRequest, message: "The body is JSON but not an object; {\"\(envelope)\": {…}} is expected.")
         }
         // The envelope is the whole body: a key beside it is a client's mistake (a field sent one level too high), said
@@ -42,7 +42,7 @@ public struct JSONInput: FieldInput {
                 (String($0.prefix(100)), ["is not allowed beside \"\(envelope)\"; the body is {\"\(envelope)\": {…}}"])
             }, uniquingKeysWith: { first, _ in first }))
         }
-        guard let inner = root[envelope] as? [String: Any] else {
+        guard case .object(let inner)? = root[envelope] else {
             throw KeelError.validation(field: envelope, "is required")
         }
         return JSONInput(object: inner)
@@ -55,10 +55,10 @@ public struct JSONInput: FieldInput {
     /// Leading and trailing whitespace is kept; callers decide.
     public func string(_ key: String, problems: inout ValidationProblems, required: Bool = false) -> String? {
         switch object[key] {
-        case nil, is NSNull:
+        case nil, .null?:
             if required { problems.add(key, "can't be blank") }
             return nil
-        case let value as String:
+        case .string(let value)?:
             if required && TextRules.isBlank(value) {
                 problems.add(key, "can't be blank")
                 return nil
@@ -73,9 +73,12 @@ public struct JSONInput: FieldInput {
     /// A list of strings; a problem when it is not one.
     public func strings(_ key: String, problems: inout ValidationProblems) -> [String]? {
         switch object[key] {
-        case nil, is NSNull: return nil
-        case let values as [Any]:
-            let strings = values.compactMap { $0 as? String }
+        case nil, .null?: return nil
+        case .array(let values)?:
+            let strings = values.compactMap { value -> String? in
+                if case .string(let text) = value { return text }
+                return nil
+            }
             guard strings.count == values.count else {
                 problems.add(key, "must be a list of strings")
                 return nil
@@ -84,6 +87,33 @@ public struct JSONInput: FieldInput {
         default:
             problems.add(key, "must be a list of strings")
             return nil
+        }
+    }
+}
+
+/// Any JSON value, as a request body holds it before its fields are judged.
+enum JSONValue: Decodable, Sendable, Equatable {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let text = try? container.decode(String.self) {
+            self = .string(text)
+        } else if let object = try? container.decode([String: JSONValue].self) {
+            self = .object(object)
+        } else if let array = try? container.decode([JSONValue].self) {
+            self = .array(array)
+        } else if let flag = try? container.decode(Bool.self) {
+            self = .bool(flag)
+        } else {
+            self = .number(try container.decode(Double.self))
         }
     }
 }

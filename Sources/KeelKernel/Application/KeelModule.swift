@@ -53,6 +53,9 @@ public protocol KeelModule: Sendable {
     /// Brings what the module keeps in the database in line with the code once the schema is at the latest
     /// migration (Django's `post_migrate`): `migrate` runs it for every module, after the last migration or when none
     /// was pending, and prints the lines it returns (what was added or removed). KeelAuth records the permissions.
+    ///
+    /// Every replica of a deployment may run it at the same moment: do read-then-write work in
+    /// `app.database.exclusiveTransaction(holder:)`, which takes the migration lock, so the instances take turns.
     func afterMigrate(app: KeelApplication) async throws -> [String]
 }
 

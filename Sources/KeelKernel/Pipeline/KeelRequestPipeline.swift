@@ -1,6 +1,7 @@
 import Hummingbird
 import HTTPTypes
 import KeelCore
+import KeelData
 
 /// The request pipeline of one route group, as one middleware: the stages every module contributed for the group,
 /// in slot order, run by one async function.
@@ -38,16 +39,17 @@ struct KeelRequestPipeline: RouterMiddleware {
     /// The finishers, innermost first.
     let finishers: [any RequestFinisher]
 
+    /// - Parameter stages: the group's stages in the order they run, as `KeelApplication.stages(for:)` gives them.
     init(group: RouteGroup, stages: [PipelineStage]) {
         self.group = group
-        let sorted = stages.enumerated().sorted { ($0.element.slot, $0.offset) < ($1.element.slot, $1.offset) }.map(\.element)
         var outer: [any RequestHook] = []
         var inner: [PipelineStage.Kind] = []
         var leaving: [PipelineStage.Kind] = []
         var renderers: [any ErrorRenderer] = []
         var finishers: [any RequestFinisher] = []
         var decodeAt: Int?
-        for stage in sorted {
+        assert(zip(stages, stages.dropFirst()).allSatisfy { $0.slot <= $1.slot }, "the stages arrive in slot order")
+        for stage in stages {
             if stage.slot > .limits, decodeAt == nil { decodeAt = inner.count }
             switch stage.kind {
             case .hook(let hook) where stage.slot == .observability:
@@ -113,7 +115,8 @@ struct KeelRequestPipeline: RouterMiddleware {
         for renderer in renderers {
             if let response = renderer.render(error, request: request, context: context) { return response }
         }
-        return renderError(error, request: request, context: context, requestID: context.requestID, format: group.errorFormat)
+        return renderError(error, request: request, context: context, requestID: context.requestID, format: group.errorFormat,
+                           describe: DatabaseErrorReport.describe)
     }
 
     /// The stages from `index` on, then the route.

@@ -135,12 +135,15 @@ public struct Session: Sendable {
     public var key: String? { withState { $0.record?.key } }
 
     /// Applies a change, creating the session first if there is none; returns the changed record.
+    ///
+    /// A new record's times are placeholders: the session stage that saves it stamps `createdAt` and `lastSeenAt`
+    /// with the application's clock, so no time is read here.
     @discardableResult
     func mutate(_ change: (inout SessionRecord) -> Void) -> SessionRecord {
-        let now = Date()
-        return withState { state in
+        withState { state in
             var record = state.record ?? SessionRecord(
-                key: SessionKeys.newKey(), userID: nil, data: [:], csrfSecret: SessionKeys.newKey(), createdAt: now, lastSeenAt: now)
+                key: SessionKeys.newKey(), userID: nil, data: [:], csrfSecret: SessionKeys.newKey(),
+                createdAt: Self.unsaved, lastSeenAt: Self.unsaved)
             if state.record == nil { state.isNew = true }
             change(&record)
             state.record = record
@@ -149,6 +152,9 @@ public struct Session: Sendable {
             return record
         }
     }
+
+    /// The times of a record not saved yet (the Unix epoch), replaced when it is.
+    static let unsaved = Date(timeIntervalSince1970: 0)
 
     package func restore(_ record: SessionRecord) {
         withState { state in

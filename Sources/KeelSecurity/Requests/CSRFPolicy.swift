@@ -97,7 +97,7 @@ package struct CSRFPolicy: Sendable {
         }
 
         var token = request.headers[.xCSRFToken]
-        if token == nil, request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true {
+        if token == nil, request.headers[.contentType].flatMap(MediaType.init(essenceOf:))?.names(.applicationUrlEncoded) == true {
             let body = try await request.body.collect(upTo: maxUploadSize)
             request.body = .init(buffer: body)
             let text = String(buffer: body)
@@ -116,10 +116,12 @@ package struct CSRFPolicy: Sendable {
         }
     }
 
-    /// Content types a browser sends cross-site without a CORS preflight.
+    /// Content types a browser sends cross-site without a CORS preflight (the Fetch standard's CORS-safelisted ones,
+    /// compared as media types: case, parameters and surrounding whitespace do not matter). No content type, or one
+    /// that cannot be read as a media type, counts as such: the cautious answer, since the cross-site checks then run.
     static func isSimpleContentType(_ value: String?) -> Bool {
-        guard let value = value?.lowercased() else { return true }
-        return value.hasPrefix("application/x-www-form-urlencoded") || value.hasPrefix("multipart/form-data") || value.hasPrefix("text/plain")
+        guard let value, let type = MediaType(essenceOf: value) else { return true }
+        return type.names(.applicationUrlEncoded) || type.names(.multipartForm) || type.names(.textPlain)
     }
 
     func failure(_ reason: String, security: RequestSecurity, logger: Logger) -> KeelError {

@@ -7,7 +7,7 @@ import NIOPosix
 import Synchronization
 
 /// Bounds how long a handler may work on a request: past `timeout` the handler's task is cancelled and the client gets
-/// a 503 `http.timeout` with `Retry-After`.
+/// a 503 `http.timeout` with `Retry-After` (`http.timeoutRetryAfter`, in whole seconds).
 ///
 /// Cancellation is cooperative: sleeping, awaiting a database query or reading a body stops at once, but code that
 /// ignores cancellation (a tight CPU loop) finishes before the 503 goes out. `http.idleTimeout` separately closes
@@ -20,10 +20,13 @@ import Synchronization
 /// executor's queue about as much again.
 package struct RequestDeadline: Sendable {
     let watchdog: DeadlineWatchdog?
+    /// The 503's `Retry-After`, in whole seconds.
+    let retryAfter: String
 
-    /// `timeout` zero or less means none.
-    package init(timeout: Duration) {
+    /// `timeout` zero or less means none; `retryAfter` is rounded up to whole seconds (at least one).
+    package init(timeout: Duration, retryAfter: Duration = .seconds(5)) {
         self.watchdog = timeout > .zero ? DeadlineWatchdog(timeout: timeout) : nil
+        self.retryAfter = String(max(1, Int(retryAfter.inSeconds.rounded(.up))))
     }
 
     /// Carries `body` into the handler's child task. The closure is not `Sendable`, but it is called exactly once, in
@@ -49,7 +52,7 @@ package struct RequestDeadline: Sendable {
                     return try await group.next()!
                 } catch is DeadlineWatchdog.TimedOut {
                     logger.warning("request timed out", metadata: ["http.timeout_ms": .stringConvertible(Int(watchdog.timeout.inSeconds * 1000))])
-                    throw KeelError(.serviceUnavailable, code: .timeout, message: "The request took too long.", headers: [.retryAfter: "5"])
+                    throw KeelError(.serviceUnavailable, code: .timeout, message: "The request took too long.", headers: [.retryAfter: retryAfter])
                 }
             }
         }

@@ -30,7 +30,7 @@ public struct FormInput: Sendable, FieldInput {
 
     /// Reads the request's body as a form.
     public static func read(_ request: Request, context: KeelContext) async throws -> FormInput {
-        guard let type = request.headers[.contentType].flatMap(MediaType.init(from:)), type.isType(.applicationUrlEncoded) else {
+        guard let type = request.headers[.contentType].flatMap(MediaType.init(essenceOf:)), type.names(.applicationUrlEncoded) else {
             throw KeelError(.unsupportedMediaType, message: "Send the form as application/x-www-form-urlencoded.")
         }
         // The CSRF check decoded it already when it looked for the token.

@@ -2,6 +2,7 @@ import Logging
 import Hummingbird
 import HTTPTypes
 import KeelCore
+import KeelData
 import KeelKernel
 import KeelSecurity
 
@@ -32,7 +33,7 @@ struct ErrorPages: ErrorRenderer {
             return nil
         }
         let snapshot = Templates(set, strict: templates.strict)
-        let classified = classifyError(error, request: request, context: context, requestID: context.requestID)
+        let classified = classifyError(error, request: request, context: context, requestID: context.requestID, describe: DatabaseErrorReport.describe)
         let code = classified.status.code
         let page = Page(
             status: code, title: classified.status.reasonPhrase,

@@ -6,9 +6,27 @@ import NIOCore
 import ServiceLifecycle
 import Testing
 
+/// A module with one slow route: ten chunks of 10 kB, 60 ms apart.
+struct SlowModule: KeelModule {
+    var name: String { "slow" }
+
+    func routes(into routes: KeelRoutes, app: KeelApplication) throws {
+        routes.api.get("/slow") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: .init { writer in
+                for _ in 0..<10 {
+                    try await Task.sleep(for: .milliseconds(60))
+                    try await writer.write(ByteBuffer(repeating: UInt8(ascii: "x"), count: 10_000))
+                }
+                try await writer.finish(nil)
+            })
+        }
+    }
+}
+
+/// The shutdown order of `docs/architecture.md`: readiness fails first, then the server drains what is in flight.
 @Suite struct GracefulShutdownTests {
     @Test func aSlowRequestInFlightCompletesWithItsFullBodyWhileReadinessFails() async throws {
-        let app = try await KeelTestApplication.probe(values: ["http.port": "0", "http.shutdownDrainDelay": "300ms"])
+        let app = try await KeelTestApplication.make(modules: [SlowModule()], values: ["http.port": "0", "http.shutdownDrainDelay": "300ms"])
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
         let group = try app.keel.serviceGroup(gracefulShutdownSignals: []) { channel in
             portSink.yield(channel.localAddress?.port ?? 0)

@@ -1,15 +1,8 @@
 @testable import KeelWeb
 import Testing
 
-@Suite struct HTMLEscapingTests {
-    @Test func escapesTheFiveCharactersAndNothingElse() {
-        #expect(HTMLEscaping.escape(#"<a href="x">Tom & Jerry's</a>"#) == "&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&#39;s&lt;/a&gt;")
-        #expect(HTMLEscaping.escape("plain text, ünïcödé 🐉") == "plain text, ünïcödé 🐉")
-        #expect(HTMLEscaping.escape("🐉<🐉") == "🐉&lt;🐉", "multi-byte text around an escape stays whole")
-        #expect(HTMLEscaping.escape("") == "")
-        #expect(HTMLEscaping.escape("e\u{301}&") == "e\u{301}&amp;")
-    }
-
+/// Templates escape every `{{value}}` through KeelCore's `HTMLEscaping` (its own tests are in KeelCoreTests).
+@Suite struct TemplateEscapingTests {
     /// Every template renders through it, and a parse error still points at the file's own line and column.
     @Test func templatesUseItAndErrorsKeepTheirColumns() throws {
         let set = try TemplateSet.compile(["page": "<p title=\"{{title}}\">{{body}}</p>{{{raw}}}"])
