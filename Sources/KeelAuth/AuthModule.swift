@@ -79,7 +79,7 @@ public struct AuthModule: KeelModule {
                 clock: clock)))
     }
 
-    public func stages(for group: RouteGroup, app: KeelApplication) -> [PipelineStage] {
+    public func stages(for group: RoutePolicy, app: KeelApplication) -> [PipelineStage] {
         let parts = app.part(Parts.self)
         var stages: [PipelineStage] = []
         if group.loadsSessions {

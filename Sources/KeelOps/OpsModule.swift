@@ -36,7 +36,7 @@ public struct OpsModule: KeelModule {
             metricsFactory: settings[OpsSettings.metricsEnabled] ? metrics.factory : nil, accessLog: settings[OpsSettings.logAccessLog])))
     }
 
-    public func stages(for group: RouteGroup, app: KeelApplication) -> [PipelineStage] {
+    public func stages(for group: RoutePolicy, app: KeelApplication) -> [PipelineStage] {
         [.hook(.observability, "ops.observability", ObservabilityHook(observability: app.part(Observability.self).observability))]
     }
 

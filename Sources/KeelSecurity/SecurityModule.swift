@@ -59,7 +59,7 @@ public struct SecurityModule: KeelModule {
                 contentTypeNosniff: settings[SecuritySettings.contentTypeNosniff])),
             cors: CORSPolicy(allowedOrigins: settings[SecuritySettings.corsAllowedOrigins], maxAge: 600),
             limits: RequestLimits(
-                maxBodySize: settings[SecuritySettings.maxBodySize],
+                maxBodySize: settings[CoreSettings.maxBodySize],
                 maxURLLength: settings[SecuritySettings.maxURLLength],
                 maxHeaderBytes: settings[SecuritySettings.maxHeaderBytes]),
             deadline: RequestDeadline(
@@ -67,7 +67,7 @@ public struct SecurityModule: KeelModule {
             csrf: CSRFPolicy(trustedOrigins: settings[SecuritySettings.csrfTrustedOrigins])))
     }
 
-    public func stages(for group: RouteGroup, app: KeelApplication) -> [PipelineStage] {
+    public func stages(for group: RoutePolicy, app: KeelApplication) -> [PipelineStage] {
         let built = app.part(Stages.self)
         var stages: [PipelineStage] = [
             .hook(.transport, "security.transport", TransportHook(transport: built.transport, enforcing: group.checksTransport)),

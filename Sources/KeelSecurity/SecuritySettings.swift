@@ -31,9 +31,6 @@ public enum SecuritySettings {
     public static let allowedHosts = Setting<[String]>(
         "http.allowedHosts", default: ["localhost", "127.0.0.1", "[::1]"], requiredIn: [.staging, .production],
         doc: "Host names this app answers to (`example.com`, `.example.com` for subdomains too, `*` for any: flagged). Any other Host gets a 400.")
-    public static let maxBodySize = Setting<Int>(
-        "http.maxBodySize", default: 1_048_576, allowed: .range(1...1_073_741_824),
-        doc: "Largest request body in bytes; larger ones get a 413 before they are read in full.")
     public static let maxURLLength = Setting<Int>(
         "http.maxURLLength", default: 8192, allowed: .range(256...1_048_576),
         doc: "Longest request target (path and query) in bytes; longer ones get a 414.")
@@ -118,7 +115,7 @@ public enum SecuritySettings {
     public static var all: [any AnySetting] {
         [
             corsAllowedOrigins,
-            allowedHosts, maxBodySize, maxURLLength, maxHeaderBytes, requestTimeout, timeoutRetryAfter,
+            allowedHosts, maxURLLength, maxHeaderBytes, requestTimeout, timeoutRetryAfter,
             sslRedirect, trustedProxies, hstsMaxAge, hstsIncludeSubDomains, hstsPreload,
             cspEnabled, cspPolicy, cspReportOnly, cspReportPath, cspReportsPerMinute,
             frameOptions, referrerPolicy, crossOriginOpenerPolicy, contentTypeNosniff,

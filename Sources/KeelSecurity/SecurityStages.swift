@@ -52,13 +52,13 @@ struct CORSHook: RequestHook {
     }
 }
 
-/// URL, header and body limits; the body limit becomes `context.maxUploadSize`.
+/// URL, header and body limits (a `Content-Length` past `http.maxBodySize` is a 413 before the body is read; the
+/// context's `maxUploadSize`, the same setting, bounds what is read of a body without one).
 struct LimitsHook: RequestHook {
     let limits: RequestLimits
 
     func enter(_ request: inout Request, context: inout KeelContext) throws -> Response? {
         try limits.check(request)
-        context.maxUploadSize = limits.maxBodySize
         return nil
     }
 }

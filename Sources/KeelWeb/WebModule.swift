@@ -51,7 +51,7 @@ public struct WebModule: KeelModule {
             strict: settings[WebSettings.strictVariables]))
     }
 
-    public func stages(for group: RouteGroup, app: KeelApplication) -> [PipelineStage] {
+    public func stages(for group: RoutePolicy, app: KeelApplication) -> [PipelineStage] {
         var stages: [PipelineStage] = []
         if group.errorFormat != .json {
             stages.append(.errorRenderer("web.errorPages", ErrorPages(templates: app.templates, format: group.errorFormat)))

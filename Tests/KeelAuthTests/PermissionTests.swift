@@ -167,7 +167,7 @@ extension KeelTestApplication {
     }
 
     @Test(arguments: TestDatabase.available)
-    func aRouteGroupThatRequiresAPermissionAllowsHoldersAndRefusesEveryoneElse(backend: TestDatabase) async throws {
+    func aRoutePolicyThatRequiresAPermissionAllowsHoldersAndRefusesEveryoneElse(backend: TestDatabase) async throws {
         try await backend.withFreshDatabase { url in
             let app = try await KeelTestApplication.moderation(url: url)
             try await app.keel.access.grant("moderation.ban_user", to: "1")
@@ -218,7 +218,7 @@ extension KeelTestApplication {
 
     @Test func theStageRunsOnlyWhereAGroupRequiresAPermission() async throws {
         let app = try await KeelTestApplication.moderation(url: "sqlite://:memory:")
-        let required = RouteGroup.api.requiring("moderation.ban_user")
+        let required = RoutePolicy.api.requiring("moderation.ban_user")
         #expect(app.keel.stages(for: required).map(\.name).contains("auth.permissions"))
         #expect(!app.keel.stages(for: .api).map(\.name).contains("auth.permissions"))
         #expect(required.requiredPermissions == ["moderation.ban_user"])

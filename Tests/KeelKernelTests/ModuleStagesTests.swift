@@ -21,7 +21,7 @@ struct Stamp: KeelModule {
         parts.install(Counter(prefix: "stamp-\(parts.settings.profile)"))
     }
 
-    func stages(for group: RouteGroup, app: KeelApplication) -> [PipelineStage] {
+    func stages(for group: RoutePolicy, app: KeelApplication) -> [PipelineStage] {
         guard group == .web else { return [] }
         let prefix = app.part(Counter.self).prefix
         return [
@@ -74,8 +74,8 @@ struct WrapStage: RequestWrapper {
 /// are registered in. Nothing in KeelKernel knows it.
 struct Audit: KeelModule {
     /// Whether requests of a group are marked as audited; on by default for none of Keel's groups.
-    enum Audited: RouteGroupOption {
-        static func defaultValue(for base: RouteGroup.Base) -> Bool { false }
+    enum Audited: RoutePolicyOption {
+        static func defaultValue(for base: RoutePolicy.Base) -> Bool { false }
     }
 
     /// The module's own per-request value: what the request did, filled by the handler and a wrapper.
@@ -109,7 +109,7 @@ struct Audit: KeelModule {
 
     var name: String { "audit" }
 
-    func stages(for group: RouteGroup, app: KeelApplication) -> [PipelineStage] {
+    func stages(for group: RoutePolicy, app: KeelApplication) -> [PipelineStage] {
         guard group[Audited.self] else { return [] }
         return [
             .hook(.access, "audit.mark", MarkHook(group: group.name)), .wrapper(.handler, "audit.note", NoteWrapper()),
@@ -133,9 +133,9 @@ struct Audit: KeelModule {
 
 @Suite struct ModuleStagesTests {
     @Test func aModuleDeclaresAGroupOptionStateAndStagesWithoutEditingTheKernel() async throws {
-        let audited = RouteGroup.web.with(Audit.Audited.self, true, named: "audited")
+        let audited = RoutePolicy.web.with(Audit.Audited.self, true, named: "audited")
         #expect(audited.name == "web.audited")
-        #expect(audited[Audit.Audited.self] && !RouteGroup.web[Audit.Audited.self] && !RouteGroup.api[Audit.Audited.self])
+        #expect(audited[Audit.Audited.self] && !RoutePolicy.web[Audit.Audited.self] && !RoutePolicy.api[Audit.Audited.self])
         #expect(audited != .web, "another option set is another stack")
         #expect(audited.base == .web && audited.checksCSRF && audited.loadsSessions, "everything else is the base's")
         let app = try await KeelTestApplication.make(modules: [Audit()], values: ["database.url": "sqlite://:memory:"])
@@ -162,12 +162,12 @@ struct Audit: KeelModule {
 
     /// Keel's own options are declared the same way, by the module that reads them, with defaults per base group.
     @Test func theStandardOptionsHaveTheirDefaultsPerBase() {
-        #expect(RouteGroup.api.authenticatesTokens && RouteGroup.api.allowsCORS && !RouteGroup.api.loadsSessions && !RouteGroup.api.checksCSRF)
-        #expect(RouteGroup.web.loadsSessions && RouteGroup.web.checksCSRF && !RouteGroup.web.allowsCORS && !RouteGroup.web.authenticatesTokens)
-        #expect(!RouteGroup.health.checksTransport && RouteGroup.static.checksTransport && !RouteGroup.static.runsHandlersUnderBudget)
-        let exempt = RouteGroup.web.exemptingCSRF(because: "signed")
+        #expect(RoutePolicy.api.authenticatesTokens && RoutePolicy.api.allowsCORS && !RoutePolicy.api.loadsSessions && !RoutePolicy.api.checksCSRF)
+        #expect(RoutePolicy.web.loadsSessions && RoutePolicy.web.checksCSRF && !RoutePolicy.web.allowsCORS && !RoutePolicy.web.authenticatesTokens)
+        #expect(!RoutePolicy.health.checksTransport && RoutePolicy.static.checksTransport && !RoutePolicy.static.runsHandlersUnderBudget)
+        let exempt = RoutePolicy.web.exemptingCSRF(because: "signed")
         #expect(!exempt.checksCSRF && exempt.csrfExemptionReason == "signed" && exempt.name == "web.csrf_exempt" && exempt.loadsSessions)
-        #expect(!RouteGroup.api.withoutCORS().allowsCORS && RouteGroup.api.withoutCORS().name == "api")
+        #expect(!RoutePolicy.api.withoutCORS().allowsCORS && RoutePolicy.api.withoutCORS().name == "api")
     }
 
     func app(_ values: [String: String] = [:]) async throws -> KeelTestApplication {
@@ -268,11 +268,29 @@ struct Audit: KeelModule {
         let full = try await KeelTestApplication.make(modules: [Probe()], values: ["database.url": "sqlite://:memory:"]).keel
         #expect(full.modules.map(\.name) == ["keel", "ops", "security", "auth", "probe"])
     }
+
+    /// `http.maxBodySize` is the kernel's: every request's context carries it, whatever modules the application has.
+    @Test func everyContextCarriesTheBodyLimitSetting() async throws {
+        let settings = try await KeelTestApplication.resolveSettings(values: ["database.url": "sqlite://:memory:", "http.maxBodySize": "2048"])
+        let bare = try KeelApplication(name: "test-app", settings: settings, composing: [Probe()], logger: Logger(label: "test"))
+        try await Application(router: try bare.buildRouter()).test(.router) { client in
+            let limit = try await client.execute(uri: "/api/probe/limit", method: .get)
+            #expect(String(buffer: limit.body) == "2048")
+            let big = try await client.execute(uri: "/api/probe/read", method: .post, body: ByteBuffer(repeating: 0x61, count: 4096))
+            #expect(big.status == .contentTooLarge, "a body past the setting is refused even without the security module")
+            let small = try await client.execute(uri: "/api/probe/read", method: .post, body: ByteBuffer(repeating: 0x61, count: 100))
+            #expect(String(buffer: small.body) == "100")
+        }
+    }
 }
 
 struct Probe: KeelModule {
     var name: String { "probe" }
     func routes(into routes: KeelRoutes, app: KeelApplication) throws {
         routes.api.get("/api/probe") { _, _ in "probe" }
+        routes.api.get("/api/probe/limit") { _, context in String(context.maxUploadSize) }
+        routes.api.post("/api/probe/read") { request, context in
+            String(try await request.body.collect(upTo: context.maxUploadSize).readableBytes)
+        }
     }
 }

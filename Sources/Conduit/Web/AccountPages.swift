@@ -6,7 +6,7 @@ struct AccountPages {
     let templates: Templates
     let accounts: AccountService
 
-    func add(to web: KeelRouteGroup, members: KeelRouteGroup) {
+    func add(to web: RouteRegistrar, members: RouteRegistrar) {
         web.get("/login") { request, context in
             try templates.page("login", SignInPage(email: nil, next: request.uri.queryParameters.get("next"), problems: .none), context: context)
         }

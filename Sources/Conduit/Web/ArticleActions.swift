@@ -7,7 +7,7 @@ struct ArticleActions {
     let articles: ArticleService
     let profiles: ProfileService
 
-    func add(to members: KeelRouteGroup) {
+    func add(to members: RouteRegistrar) {
         members.post("/article/{slug}/comments", use: comment)
         members.post("/article/{slug}/comments/{id}/delete", use: deleteComment)
         members.post("/article/{slug}/favorite", use: favorite)

@@ -7,7 +7,7 @@ struct EditorPages {
     let templates: Templates
     let articles: ArticleService
 
-    func add(to members: KeelRouteGroup) {
+    func add(to members: RouteRegistrar) {
         members.get("/editor") { _, context in try templates.page("editor", EditorPage(), context: context) }
         members.post("/editor", use: create)
         members.get("/editor/{slug}", use: edit)

@@ -3,13 +3,13 @@ import Hummingbird
 
 /// Groups whose pages wait until a user whom staff required to choose a new password has chosen it: until then they
 /// are sent to the settings page (`Pages` contributes the stage, `pages.newPasswordFirst`, in the `access` slot).
-enum NewPasswordFirst: RouteGroupOption {
-    static func defaultValue(for base: RouteGroup.Base) -> Bool { false }
+enum NewPasswordFirst: RoutePolicyOption {
+    static func defaultValue(for base: RoutePolicy.Base) -> Bool { false }
 }
 
-extension RouteGroup {
+extension RoutePolicy {
     /// The same group, whose pages send a user who must choose a new password to the settings page first.
-    func choosingNewPasswordFirst() -> RouteGroup {
+    func choosingNewPasswordFirst() -> RoutePolicy {
         with(NewPasswordFirst.self, true, named: "new_password_first")
     }
 }

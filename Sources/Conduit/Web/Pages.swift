@@ -27,7 +27,7 @@ public struct Pages: KeelModule {
     /// Where people sign in; the members' pages send people who are signed out there.
     static let signInPath = "/login"
 
-    public func stages(for group: RouteGroup, app: KeelApplication) -> [PipelineStage] {
+    public func stages(for group: RoutePolicy, app: KeelApplication) -> [PipelineStage] {
         group[NewPasswordFirst.self] ? [.hook(.access, "pages.newPasswordFirst", NewPasswordFirstHook())] : []
     }
 

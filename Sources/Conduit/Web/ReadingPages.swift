@@ -9,7 +9,7 @@ struct ReadingPages {
     let accounts: AccountService
     let profiles: ProfileService
 
-    func add(to web: KeelRouteGroup) {
+    func add(to web: RouteRegistrar) {
         web.get("/", use: home)
         web.get("/article/{slug}", use: article)
         web.get("/profile/{username}", use: profile)

@@ -8,33 +8,33 @@ import SQLKit
 import KeelData
 import KeelSettings
 
-/// Routes for staff only (`RouteGroup.requiringStaff()`): staff status is read from the database on each request.
-public enum StaffRequired: RouteGroupOption {
-    public static func defaultValue(for base: RouteGroup.Base) -> Bool { false }
+/// Routes for staff only (`RoutePolicy.requiringStaff()`): staff status is read from the database on each request.
+public enum StaffRequired: RoutePolicyOption {
+    public static func defaultValue(for base: RoutePolicy.Base) -> Bool { false }
 }
 
-/// Routes that need elevated access (`RouteGroup.requiringElevation(at:)`): the user re-entered their password and
+/// Routes that need elevated access (`RoutePolicy.requiringElevation(at:)`): the user re-entered their password and
 /// gave a reason within `auth.elevation.ttl`.
-public enum ElevationRequired: RouteGroupOption {
+public enum ElevationRequired: RoutePolicyOption {
     /// Required, sending people without it to `page` (on HTML groups), or refusing them (403) when `page` is `nil`.
     public struct Requirement: Hashable, Sendable {
         public let page: String?
     }
 
-    public static func defaultValue(for base: RouteGroup.Base) -> Requirement? { nil }
+    public static func defaultValue(for base: RoutePolicy.Base) -> Requirement? { nil }
 }
 
-extension RouteGroup {
+extension RoutePolicy {
     /// The same group, for staff only: someone signed out gets a 401 (sent to sign in first on a group that requires
     /// it), a signed-in user who is not staff a 403 (`staff.required`).
-    public func requiringStaff() -> RouteGroup {
+    public func requiringStaff() -> RoutePolicy {
         with(StaffRequired.self, true, named: "staff")
     }
 
     /// The same group, whose routes need elevated access ("sudo mode"): without it, people are sent to `page` with
     /// `?next=` on HTML groups (the page asks for the password and a reason and calls `app.elevate`), and get a 403
     /// (`auth.elevation_required`) on JSON groups or when there is no page. API tokens are never elevated.
-    public func requiringElevation(at page: String? = nil) -> RouteGroup {
+    public func requiringElevation(at page: String? = nil) -> RoutePolicy {
         precondition(page.map { $0.hasPrefix("/") && !$0.hasPrefix("//") } ?? true, "The elevation page must be a path on this site")
         return with(ElevationRequired.self, .init(page: page), named: "elevated")
     }

@@ -1,11 +1,11 @@
 public import KeelKernel
 
-/// The permissions every route of a group needs (`RouteGroup.requiring(_:)`): none by default.
-public enum RequiredPermissions: RouteGroupOption {
-    public static func defaultValue(for base: RouteGroup.Base) -> Set<String> { [] }
+/// The permissions every route of a group needs (`RoutePolicy.requiring(_:)`): none by default.
+public enum RequiredPermissions: RoutePolicyOption {
+    public static func defaultValue(for base: RoutePolicy.Base) -> Set<String> { [] }
 }
 
-extension RouteGroup {
+extension RoutePolicy {
     /// The same group, whose routes need the user to hold every one of `codenames` (and those it needed already):
     /// someone signed out gets a 401 (on a group that also requires sign-in, KeelWeb sends them to sign in first),
     /// someone without them a 403 naming what is missing, as the group's error page or JSON error.
@@ -17,7 +17,7 @@ extension RouteGroup {
     ///
     /// Each codename must be declared by a module (`KeelModule.permissions`): the application refuses to start when
     /// a group requires one that none declares.
-    public func requiring(_ codenames: String...) -> RouteGroup {
+    public func requiring(_ codenames: String...) -> RoutePolicy {
         let all = self[RequiredPermissions.self].union(codenames)
         return with(RequiredPermissions.self, all, named: "requires(\(all.sorted().joined(separator: ",")))")
     }

@@ -19,12 +19,17 @@ public enum CoreSettings {
     public static let httpShutdownDrainDelay = Setting<Duration>(
         "http.shutdownDrainDelay", default: .zero, allowed: .range(.zero ... .seconds(300)),
         doc: "After SIGTERM, how long readiness reports 503 while still serving, so load balancers move traffic first.")
+    /// The kernel's because every request's context carries it (`KeelContext.maxUploadSize`, what `request.decode`
+    /// and `JSONInput` read at most); the security module's limits stage refuses a larger `Content-Length` early.
+    public static let maxBodySize = Setting<Int>(
+        "http.maxBodySize", default: 1_048_576, allowed: .range(1...1_073_741_824),
+        doc: "Largest request body in bytes; larger ones get a 413 before they are read in full.")
     public static let checksSilenced = Setting<[String]>(
         "checks.silenced", default: [],
         doc: "System check ids to silence, such as ops.W001. Silence only what you have reviewed.")
 
     /// Every key above, in reference order.
     public static var all: [any AnySetting] {
-        [httpHost, httpPort, idleTimeout, httpShutdownTimeout, httpShutdownDrainDelay, checksSilenced]
+        [httpHost, httpPort, idleTimeout, httpShutdownTimeout, httpShutdownDrainDelay, maxBodySize, checksSilenced]
     }
 }

@@ -126,17 +126,20 @@ public struct KeelApplication: Sendable, CustomReflectable {
     }
 
     /// The stages each module contributes to one group, in the order they run (for docs and tests).
-    public func stages(for group: RouteGroup) -> [PipelineStage] {
+    public func stages(for group: RoutePolicy) -> [PipelineStage] {
         modules.flatMap { $0.stages(for: group, app: self) }.enumerated()
             .sorted { ($0.element.slot, $0.offset) < ($1.element.slot, $1.offset) }.map(\.element)
     }
 
-    /// The router: every module's routes, each route inside its group's stack (`RouteGroup`), each path's answers to
+    /// The router: every module's routes, each route inside its group's stack (`RoutePolicy`), each path's answers to
     /// the methods it has no route for (405, OPTIONS, HEAD), and the unmatched-route stack around the 404.
     public func buildRouter() throws -> Router<KeelContext> {
         let router = Router(context: KeelContext.self, options: .autoGenerateHeadEndpoints)
         let app = self
-        let routes = KeelRoutes(router: router) { group in KeelRequestPipeline(group: group, stages: app.stages(for: group)) }
+        let maxBodySize = settings[CoreSettings.maxBodySize]
+        let routes = KeelRoutes(router: router) { group in
+            KeelRequestPipeline(group: group, stages: app.stages(for: group), maxBodySize: maxBodySize)
+        }
         for module in modules {
             try module.routes(into: routes, app: self)
         }
@@ -144,7 +147,7 @@ public struct KeelApplication: Sendable, CustomReflectable {
         routes.answerOtherMethods()
         // Added last, so it wraps only what matched no route (Hummingbird builds the 404 responder with the router's
         // middleware, and a route only with the middleware added before it).
-        router.add(middleware: KeelRequestPipeline(group: .unmatched, stages: stages(for: .unmatched)))
+        router.add(middleware: KeelRequestPipeline(group: .unmatched, stages: stages(for: .unmatched), maxBodySize: maxBodySize))
         return router
     }
 

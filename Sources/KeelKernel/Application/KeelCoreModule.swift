@@ -10,7 +10,7 @@ struct KeelCoreModule: KeelModule {
     var settings: [any AnySetting] { CoreSettings.all + DatabaseSettings.all(defaultName: applicationName) }
     var checks: [SystemCheck] { DatabaseChecks.all }
 
-    func stages(for group: RouteGroup, app: KeelApplication) -> [PipelineStage] {
+    func stages(for group: RoutePolicy, app: KeelApplication) -> [PipelineStage] {
         guard group.runsHandlersUnderBudget else { return [] }
         let settings = app.settings
         return [.wrapper(.handler, "data.queries", QueryRecordingStage(recording: QueryRecording(

@@ -41,7 +41,7 @@ public protocol KeelModule: Sendable {
     func install(into parts: inout KeelApplication.Parts) throws
     /// The stages this module adds to one route group's request pipeline (asked once per group when the router is
     /// built; return none for groups it has nothing to do with).
-    func stages(for group: RouteGroup, app: KeelApplication) -> [PipelineStage]
+    func stages(for group: RoutePolicy, app: KeelApplication) -> [PipelineStage]
     /// Adds the module's routes, each in a route group (`routes.api`, `routes.web`, `routes.health`,
     /// `routes.static`, or `routes.group(…)` for an exemption) whose stack it runs inside.
     func routes(into routes: KeelRoutes, app: KeelApplication) throws
@@ -67,7 +67,7 @@ extension KeelModule {
     public func afterMigrate(app: KeelApplication) async throws -> [String] { [] }
     public var checks: [SystemCheck] { [] }
     public func install(into parts: inout KeelApplication.Parts) throws {}
-    public func stages(for group: RouteGroup, app: KeelApplication) -> [PipelineStage] { [] }
+    public func stages(for group: RoutePolicy, app: KeelApplication) -> [PipelineStage] { [] }
     public func routes(into routes: KeelRoutes, app: KeelApplication) throws {}
     public func readinessChecks(app: KeelApplication) -> [ReadinessCheck] { [] }
     public func services(app: KeelApplication) throws -> [any Service] { [] }

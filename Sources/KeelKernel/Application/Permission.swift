@@ -10,7 +10,7 @@
 /// The part before the dot is the declaring module's name; the rest is lower-case letters, digits and underscores.
 /// `migrate` records every declared permission in the database (reporting those added and removed), users get them
 /// directly or through groups, superusers hold all of them, and a route group requires them
-/// (`RouteGroup.requiring(_:)`, KeelAuth).
+/// (`RoutePolicy.requiring(_:)`, KeelAuth).
 public struct Permission: Sendable, Hashable, Codable, CustomStringConvertible {
     /// `module.action_model`, e.g. `articles.delete_article`.
     public let codename: String

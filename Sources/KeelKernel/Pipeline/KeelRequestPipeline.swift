@@ -25,7 +25,7 @@ import KeelData
 struct KeelRequestPipeline: RouterMiddleware {
     typealias Context = KeelContext
 
-    let group: RouteGroup
+    let group: RoutePolicy
     /// Hooks outside the error boundary, in slot order.
     let outer: [any RequestHook]
     /// Everything inside the error boundary, in slot order.
@@ -38,10 +38,13 @@ struct KeelRequestPipeline: RouterMiddleware {
     let renderers: [any ErrorRenderer]
     /// The finishers, innermost first.
     let finishers: [any RequestFinisher]
+    /// `http.maxBodySize`, which every request's context carries.
+    let maxBodySize: Int
 
     /// - Parameter stages: the group's stages in the order they run, as `KeelApplication.stages(for:)` gives them.
-    init(group: RouteGroup, stages: [PipelineStage]) {
+    init(group: RoutePolicy, stages: [PipelineStage], maxBodySize: Int) {
         self.group = group
+        self.maxBodySize = maxBodySize
         var outer: [any RequestHook] = []
         var inner: [PipelineStage.Kind] = []
         var leaving: [PipelineStage.Kind] = []
@@ -77,6 +80,7 @@ struct KeelRequestPipeline: RouterMiddleware {
         var request = request
         var context = context
         context.receivedAt = .now
+        context.maxUploadSize = maxBodySize
         for hook in outer {
             // Outside the error boundary: observability hooks do not throw.
             _ = try? hook.enter(&request, context: &context)

@@ -2,7 +2,7 @@ import Hummingbird
 import HTTPTypes
 import KeelCore
 
-/// Where a module registers its routes: one router group per `RouteGroup`, each with its own stack.
+/// Where a module registers its routes: one router group per `RoutePolicy`, each with its own stack.
 ///
 /// ```swift
 /// func routes(into routes: KeelRoutes, app: KeelApplication) throws {
@@ -17,28 +17,28 @@ import KeelCore
 /// there is a `GET` (the `GET` route, without its body).
 public final class KeelRoutes {
     let router: Router<KeelContext>
-    let makePipeline: (RouteGroup) -> KeelRequestPipeline
-    private var groups: [RouteGroup: KeelRouteGroup] = [:]
+    let makePipeline: (RoutePolicy) -> KeelRequestPipeline
+    private var groups: [RoutePolicy: RouteRegistrar] = [:]
     let table = RouteTable()
 
-    init(router: Router<KeelContext>, makePipeline: @escaping (RouteGroup) -> KeelRequestPipeline) {
+    init(router: Router<KeelContext>, makePipeline: @escaping (RoutePolicy) -> KeelRequestPipeline) {
         self.router = router
         self.makePipeline = makePipeline
     }
 
     /// JSON API routes (token identity, CORS, JSON errors).
-    public var api: KeelRouteGroup { group(.api) }
+    public var api: RouteRegistrar { group(.api) }
     /// Page routes (session, CSRF, HTML errors).
-    public var web: KeelRouteGroup { group(.web) }
+    public var web: RouteRegistrar { group(.web) }
     /// Static files.
-    public var `static`: KeelRouteGroup { group(.static) }
+    public var `static`: RouteRegistrar { group(.static) }
     /// Health probes and scrapes.
-    public var health: KeelRouteGroup { group(.health) }
+    public var health: RouteRegistrar { group(.health) }
 
     /// The routes of any group, such as `.web.exemptingCSRF(because: …)`; the same group twice is the same stack.
-    public func group(_ group: RouteGroup) -> KeelRouteGroup {
+    public func group(_ group: RoutePolicy) -> RouteRegistrar {
         if let existing = groups[group] { return existing }
-        let made = KeelRouteGroup(group: group, inner: router.group().add(middleware: makePipeline(group)), table: table)
+        let made = RouteRegistrar(group: group, inner: router.group().add(middleware: makePipeline(group)), table: table)
         groups[group] = made
         return made
     }

@@ -1,6 +1,7 @@
 public import Hummingbird
 public import HTTPTypes
 public import KeelCore
+import KeelSettings
 
 /// The request context of every Keel application route.
 ///
@@ -16,7 +17,8 @@ public struct KeelContext: RequestContext, RequestIDRequestContext, SecurityRequ
     public var peerAddress: String? { peer?.text }
     /// The TCP peer as text and bytes, made once (`PeerAddress`).
     package let peer: PeerAddress?
-    /// Largest body `request.decode` reads; set from `http.maxBodySize` by the request pipeline.
+    /// Largest body `request.decode` and `JSONInput` read: `http.maxBodySize`, set by the request pipeline before
+    /// any stage runs (a context starts with the setting's default).
     public var maxUploadSize: Int
     /// The request's session, loaded by the request pipeline (created only when written): a view of `state`.
     public var session: Session { Session(of: state) }
@@ -35,7 +37,7 @@ public struct KeelContext: RequestContext, RequestIDRequestContext, SecurityRequ
         self.requestID = ""
         self.security = RequestSecurity()
         self.peer = PeerAddress(source.channel.remoteAddress)
-        self.maxUploadSize = 1_048_576
+        self.maxUploadSize = CoreSettings.maxBodySize.defaultValue
         self.identity = Identity()
         self.receivedAt = .now
         self.state = RequestState()

@@ -38,7 +38,7 @@ package enum CSRFToken {
 /// (`Sec-Fetch-Site: cross-site`, or a foreign `Origin`) is refused; JSON calls are left to CORS.
 ///
 /// It runs in route groups that load sessions and check CSRF (`web`); an exemption is a property of the group
-/// (`RouteGroup.web.exemptingCSRF(because:)`), never a path pattern.
+/// (`RoutePolicy.web.exemptingCSRF(because:)`), never a path pattern.
 package struct CSRFPolicy: Sendable {
     /// Origins besides the request's own whose unsafe requests are accepted (`security.csrf.trustedOrigins`).
     let trustedOrigins: Set<String>

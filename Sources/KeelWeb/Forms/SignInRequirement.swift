@@ -3,13 +3,13 @@ public import KeelKernel
 import KeelCore
 import Foundation
 
-/// Whether a group's routes need a signed-in user, and where people sign in (`RouteGroup.requiringSignIn(at:)`).
+/// Whether a group's routes need a signed-in user, and where people sign in (`RoutePolicy.requiringSignIn(at:)`).
 /// `nil`, the default everywhere: anyone.
-public enum SignInRequired: RouteGroupOption {
-    public static func defaultValue(for base: RouteGroup.Base) -> String? { nil }
+public enum SignInRequired: RoutePolicyOption {
+    public static func defaultValue(for base: RoutePolicy.Base) -> String? { nil }
 }
 
-extension RouteGroup {
+extension RoutePolicy {
     /// The same group for signed-in users only, named `<group>.signed_in`: a page asked for by someone signed out
     /// answers `303 See Other` to `signInPath?next=<where they were going>` (a group with JSON errors answers 401).
     ///
@@ -17,7 +17,7 @@ extension RouteGroup {
     /// let members = routes.group(.web.requiringSignIn(at: "/login"))
     /// members.get("/settings") { _, context in … }      // context.identity.userID is set here
     /// ```
-    public func requiringSignIn(at signInPath: String = "/login") -> RouteGroup {
+    public func requiringSignIn(at signInPath: String = "/login") -> RoutePolicy {
         precondition(SafeRedirect.isLocalPath(signInPath), "The sign-in page must be a path on this site: \(signInPath)")
         return with(SignInRequired.self, signInPath, named: "signed_in")
     }

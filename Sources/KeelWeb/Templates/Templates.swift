@@ -102,11 +102,12 @@ public struct Templates: Sendable {
     }
 
     /// Renders `name` with `model` (a struct whose stored properties the template names) and Keel's own values under
-    /// `keel` (`{{keel.csrf_token}}`, `{{keel.csp_nonce}}`, `{{#keel.flash}}`…).
+    /// `keel`, as a string: for tests, which compare what a template makes with swift-mustache's output. Handlers
+    /// render through `page(_:_:context:)`, which writes into the response's buffer with the request's values.
     ///
     /// - Throws: `TemplateError` for a template that does not exist, and, when `strict`, for names the template uses
     ///   that neither the model nor Keel has.
-    public func render(_ name: String, _ model: Any, keel: [String: Any] = [:]) throws(TemplateError) -> String {
+    func render(_ name: String, _ model: Any, keel: [String: Any] = [:]) throws(TemplateError) -> String {
         let keel = TemplateScope(keel.mapValues { TemplateValue.reflecting($0) })
         return String(buffer: try renderBuffer(name, modelType: type(of: model), keel: keel) { try Self.scope(of: model) })
     }

@@ -46,7 +46,7 @@ struct GroupsProbe: KeelModule {
     }
 }
 
-@Suite struct RouteGroupTests {
+@Suite struct RoutePolicyTests {
     func app(_ values: [String: String] = [:]) async throws -> KeelTestApplication {
         var all = values
         all["database.url"] = "sqlite://:memory:"
