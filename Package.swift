@@ -149,6 +149,7 @@ let package = Package(
                 "KeelCore",
                 "KeelSettings",
                 "KeelKernel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -228,7 +229,7 @@ let package = Package(
         .target(
             name: "Conduit",
             dependencies: [
-                "Keel", "KeelCLI",
+                "Keel",
                 .product(name: "FluentKit", package: "fluent-kit"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "Hummingbird", package: "hummingbird"),

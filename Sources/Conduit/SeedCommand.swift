@@ -1,6 +1,5 @@
 public import ArgumentParser
 public import Keel
-public import KeelCLI
 import FluentKit
 import Foundation
 import SQLKit
@@ -10,7 +9,7 @@ import SQLKit
 ///
 /// Users are `seed_user_000`… with e-mail `seed_user_000@example.com` and the password given (default
 /// `conduit-seed-pw`, as the benchmark scripts expect); user 000 follows others and has favorites.
-public struct SeedCommand: AsyncParsableCommand, KeelCommand {
+public struct SeedCommand: ModuleCommand {
     public static var configuration: CommandConfiguration {
         CommandConfiguration(
             commandName: "seed", abstract: "Fill the database with deterministic demo data (shows progress).",
@@ -45,17 +44,17 @@ public struct SeedCommand: AsyncParsableCommand, KeelCommand {
         }
     }
 
-    public func execute(in environment: CommandEnvironment) async throws -> Int32 {
-        try await CommandApplication.with(ConduitApp.self, settings: settings, in: environment) { app in
+    public func execute(in context: CommandContext) async throws -> Int32 {
+        try await context.withApplication(settings) { app in
             if app.settings.profile == .development { try await app.migrator.migrate() }
             let pending = try await app.migrator.pending()
             guard pending.isEmpty else {
-                environment.errorOutput("\(pending.count) migrations are pending: run `conduit migrate` first.")
+                context.errorOutput("\(pending.count) migrations are pending: run `conduit migrate` first.")
                 return 1
             }
             let sql = app.database.sql
             if try await sql.select().column("id").from("users").where("username", .equal, "seed_user_000").first() != nil {
-                environment.errorOutput("The database is already seeded (seed_user_000 exists). Start from an empty database.")
+                context.errorOutput("The database is already seeded (seed_user_000 exists). Start from an empty database.")
                 return 1
             }
             var random = SplitMix64(seed: seed)
@@ -63,7 +62,7 @@ public struct SeedCommand: AsyncParsableCommand, KeelCommand {
             let hash = try await app.passwordHasher.hash(password)
             let base = 1_767_225_600.0  // 2026-01-01T00:00:00Z: fixed, so the order of articles is the same every time
             var userIDs: [Int] = []
-            try await batches(users, label: "users", environment, database: app.database) { range, sql in
+            try await batches(users, label: "users", context, database: app.database) { range, sql in
                 for index in range {
                     let name = String(format: "seed_user_%03d", index)
                     try await sql.raw("""
@@ -86,14 +85,14 @@ public struct SeedCommand: AsyncParsableCommand, KeelCommand {
                 }
                 follows += chosen.sorted().map { (follower, userIDs[$0]) }
             }
-            try await batches(follows.count, label: "follows", environment, database: app.database) { [follows] range, sql in
+            try await batches(follows.count, label: "follows", context, database: app.database) { [follows] range, sql in
                 for index in range {
                     try await sql.raw("INSERT INTO follows (follower_id, followed_id, created_at) VALUES (\(bind: follows[index].0), \(bind: follows[index].1), \(bind: base))").run()
                 }
             }
 
             let pool = (0..<tags).map { index in index < Self.tagNames.count ? Self.tagNames[index] : "tag\(index)" }
-            try await batches(pool.count, label: "tags", environment, database: app.database) { [pool] range, sql in
+            try await batches(pool.count, label: "tags", context, database: app.database) { [pool] range, sql in
                 for index in range { try await sql.raw("INSERT INTO tags (name) VALUES (\(bind: pool[index]))").run() }
             }
             let tagIDs = Dictionary(uniqueKeysWithValues: try await sql.raw("SELECT id, name FROM tags").all(decoding: TagRow.self).map { ($0.name, $0.id) })
@@ -109,7 +108,7 @@ public struct SeedCommand: AsyncParsableCommand, KeelCommand {
                              (0..<3).map { _ in Self.sentence(&random, 8, 20) }.joined(separator: "\n\n"), picked))
             }
             var articleIDs: [Int] = []
-            try await batches(plan.count, label: "articles", environment, database: app.database) { [plan] range, sql in
+            try await batches(plan.count, label: "articles", context, database: app.database) { [plan] range, sql in
                 for index in range {
                     let article = plan[index]
                     let slug = String(format: "seeded-article-%05d", index)
@@ -123,7 +122,7 @@ public struct SeedCommand: AsyncParsableCommand, KeelCommand {
                 }
             }
             articleIDs = try await sql.raw("SELECT id FROM articles WHERE slug LIKE 'seeded-article-%' ORDER BY slug").all(decoding: IDRow.self).map(\.id)
-            try await batches(articleIDs.count, label: "article tags", environment, database: app.database) { [plan, articleIDs] range, sql in
+            try await batches(articleIDs.count, label: "article tags", context, database: app.database) { [plan, articleIDs] range, sql in
                 for index in range {
                     for (position, tag) in plan[index].tags.enumerated() {
                         try await sql.raw("INSERT INTO article_tags (article_id, tag_id, position) VALUES (\(bind: articleIDs[index]), \(bind: tagIDs[tag]!), \(bind: position))").run()
@@ -136,7 +135,7 @@ public struct SeedCommand: AsyncParsableCommand, KeelCommand {
                     commentPlan.append((articleIDs[Int(random.next() % UInt64(articleIDs.count))], userIDs[Int(random.next() % UInt64(userIDs.count))],
                                         Self.sentence(&random, 4, 30)))
                 }
-                try await batches(commentPlan.count, label: "comments", environment, database: app.database) { [commentPlan] range, sql in
+                try await batches(commentPlan.count, label: "comments", context, database: app.database) { [commentPlan] range, sql in
                     for index in range {
                         let (article, author, text) = commentPlan[index]
                         let created = base + Double(index)
@@ -152,7 +151,7 @@ public struct SeedCommand: AsyncParsableCommand, KeelCommand {
                 for article in 0..<min(10, articleIDs.count) { pairs.insert(article) }
                 while pairs.count < min(favorites, total) { pairs.insert(Int(random.next() % UInt64(total))) }
                 let favoritePlan = pairs.sorted()
-                try await batches(favoritePlan.count, label: "favorites", environment, database: app.database) { [favoritePlan, userIDs, articleIDs] range, sql in
+                try await batches(favoritePlan.count, label: "favorites", context, database: app.database) { [favoritePlan, userIDs, articleIDs] range, sql in
                     for index in range {
                         let (user, article) = favoritePlan[index].quotientAndRemainder(dividingBy: articleIDs.count)
                         try await sql.raw("INSERT INTO favorites (user_id, article_id) VALUES (\(bind: userIDs[user]), \(bind: articleIDs[article]))").run()
@@ -160,7 +159,7 @@ public struct SeedCommand: AsyncParsableCommand, KeelCommand {
                 }
             }
             let elapsed = ContinuousClock.now - start
-            environment.output("Seeded \(userIDs.count) users, \(follows.count) follows, \(articleIDs.count) articles, \(comments) comments, "
+            context.output("Seeded \(userIDs.count) users, \(follows.count) follows, \(articleIDs.count) articles, \(comments) comments, "
                 + "\(min(favorites, userIDs.count * articleIDs.count)) favorites in \(elapsed.components.seconds)s. Log in as seed_user_000@example.com.")
             return 0
         }
@@ -172,7 +171,7 @@ public struct SeedCommand: AsyncParsableCommand, KeelCommand {
     }
 
     /// Runs `body` over `count` items in transactions of 200, printing progress at every tenth.
-    func batches(_ count: Int, label: String, _ environment: CommandEnvironment, database: KeelDatabase,
+    func batches(_ count: Int, label: String, _ context: CommandContext, database: KeelDatabase,
                  _ body: @escaping @Sendable (Range<Int>, any SQLDatabase) async throws -> Void) async throws {
         guard count > 0 else { return }
         var done = 0
@@ -184,7 +183,7 @@ public struct SeedCommand: AsyncParsableCommand, KeelCommand {
             let tenth = done * 10 / count
             if tenth > reported || done == count {
                 reported = tenth
-                environment.output("  \(label): \(done)/\(count)")
+                context.output("  \(label): \(done)/\(count)")
             }
         }
     }

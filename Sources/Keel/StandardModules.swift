@@ -1,4 +1,5 @@
 import KeelAuth
+public import ArgumentParser
 public import KeelKernel
 public import KeelOps
 import KeelSecurity
@@ -8,10 +9,16 @@ public import Foundation
 
 extension KeelApplication {
     /// Keel's standard capabilities, in the order they must be installed: operations (request ids, logs, metrics,
-    /// health), security (transport, headers, CORS, limits, deadline, CSRF, the keyring), authentication (sessions,
-    /// identity, passwords, tokens: it signs with security's keyring).
+    /// health, `serve`), security (transport, headers, CORS, limits, deadline, CSRF, the keyring), authentication
+    /// (sessions, identity, passwords, tokens: it signs with security's keyring).
     public static func standardModules(metrics: KeelMetrics = KeelMetrics()) -> [any KeelModule] {
         [OpsModule(metrics: metrics), SecurityModule(), AuthModule()]
+    }
+
+    /// Keel's standard modules followed by an application's: the one place the two lists meet. The application, its
+    /// settings schema, its checks and its command line are all made from this list.
+    public static func composing(_ modules: [any KeelModule], metrics: KeelMetrics = KeelMetrics()) -> [any KeelModule] {
+        standardModules(metrics: metrics) + modules
     }
 
     /// An application of Keel's standard modules followed by `modules`.
@@ -21,16 +28,21 @@ extension KeelApplication {
         name: String, settings: ResolvedSettings, modules: [any KeelModule], logger: Logger, metrics: KeelMetrics = KeelMetrics(),
         clock: @escaping @Sendable () -> Date = Date.init
     ) throws {
-        try self.init(name: name, settings: settings, composing: Self.standardModules(metrics: metrics) + modules, logger: logger, clock: clock)
+        try self.init(name: name, settings: settings, composing: Self.composing(modules, metrics: metrics), logger: logger, clock: clock)
     }
 
     /// The settings schema of Keel's standard modules plus these, one section per module.
     public static func schema(name: String, modules: [any KeelModule]) -> SettingsSchema {
-        schema(name: name, composing: standardModules() + modules)
+        schema(name: name, composing: composing(modules))
     }
 
     /// The system checks of Keel's standard modules plus these.
     public static func checks(name: String, modules: [any KeelModule]) -> CheckRegistry {
-        checks(name: name, composing: standardModules() + modules)
+        checks(name: name, composing: composing(modules))
+    }
+
+    /// The commands of the core module, Keel's standard modules and these.
+    public static func commands(name: String, modules: [any KeelModule]) -> [any ParsableCommand.Type] {
+        commands(name: name, composing: composing(modules))
     }
 }

@@ -11,8 +11,9 @@ import Musl
 import Darwin
 #endif
 
-/// What a command runs with: the process environment and where output goes. Tests build one by hand, so no command
-/// reads the process environment or writes to the terminal directly.
+/// The process a command line runs in: its environment, where output goes, who answers prompts, and how logging and
+/// metrics are set up. `KeelCommandLine` makes each command's `CommandContext` from it; tests build one by hand, so no
+/// command reads the process environment or writes to the terminal directly.
 public struct CommandEnvironment: Sendable {
     /// Sets up logging and metrics backends once settings are resolved, and returns the application's logger.
     /// Called by commands that run the application (`serve`); supplied by the executable's `@main`.
@@ -65,11 +66,6 @@ public struct CommandEnvironment: Sendable {
     static func writeAll(_ text: String, to fd: Int32) {
         _ = try? FileDescriptor(rawValue: fd).writeAll(Array(text.utf8))
     }
-}
-
-/// A command that runs with a `CommandEnvironment` and returns its exit status.
-public protocol KeelCommand: Sendable {
-    func execute(in environment: CommandEnvironment) async throws -> Int32
 }
 
 /// Ends the process with a status (a free function, so it does not collide with ArgumentParser's `exit(withError:)`).

@@ -7,9 +7,11 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// The application's command line, the counterpart of Django's `manage.py`: `serve`, `migrate`, `showmigrations`,
-/// `settings show|docs`, `check`, plus every module's commands (`ModuleCommand`): Keel's standard modules contribute
-/// `keys` (security) and `sessions` (auth), the application's modules their own.
+/// The application's command line, the counterpart of Django's `manage.py`: every command of the modules the
+/// application composes, the core module's first (`migrate`, `showmigrations`, `settings show|docs`, `check`), then
+/// Keel's standard modules' (`serve` from operations, `keys` from security, `sessions`, `permissions`,
+/// `createsuperuser` and `changepassword` from auth), then the application's own. Each is a `ModuleCommand` and runs
+/// with one `CommandContext`.
 ///
 /// The executable's `main.swift` runs it and supplies the logging and metrics bootstrap (the standard one, or its own
 /// closure), optionally after putting Swift Concurrency on NIO's event loops:
@@ -18,24 +20,17 @@ import Foundation
 /// let logs = LogWriter(fd: 1)
 /// await KeelCommandLine<ConduitApp>.main(bootstrap: .standardBootstrap(label: ConduitApp.name, logs: logs), beforeExit: { logs.flush() })
 /// ```
-public struct KeelCommandLine<App: KeelApp>: AsyncParsableCommand {
+public struct KeelCommandLine<App: KeelApp>: ParsableCommand {
     public static var configuration: CommandConfiguration {
         CommandConfiguration(
             commandName: App.name,
             abstract: "Run and manage \(App.name), a Keel application.",
             discussion: "Settings come from the command line, the environment, .env (development), a config file and defaults; `\(App.name) settings docs` lists every key.",
-            subcommands: [
-                ServeCommand<App>.self, MigrateCommand<App>.self, ShowMigrationsCommand<App>.self, SettingsCommand<App>.self,
-                CheckCommand<App>.self,
-            ] + (KeelApplication.standardModules() + App.modules).flatMap(\.commands)
+            subcommands: KeelApplication.commands(name: App.name, modules: App.modules)
         )
     }
 
     public init() {}
-
-    public mutating func run() async throws {
-        throw CleanExit.helpRequest(self)
-    }
 
     /// Parses the arguments, runs the chosen command and exits with its status.
     ///
@@ -59,14 +54,10 @@ public struct KeelCommandLine<App: KeelApp>: AsyncParsableCommand {
         do {
             var command = try parseAsRoot(arguments)
             if let moduleCommand = command as? any ModuleCommand {
-                return try await moduleCommand.execute(in: environment.context(for: App.self))
-            } else if let keelCommand = command as? any KeelCommand {
-                return try await keelCommand.execute(in: environment)
-            } else if var asyncCommand = command as? any AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
+                return try await moduleCommand.execute(in: context(in: environment))
             }
+            // The root, or a command that only groups subcommands: ArgumentParser's own run() shows the help.
+            try command.run()
             return 0
         } catch {
             let code = exitCode(for: error)
@@ -77,28 +68,26 @@ public struct KeelCommandLine<App: KeelApp>: AsyncParsableCommand {
             return code.rawValue
         }
     }
-}
 
-extension KeelCommand {
-    /// Keel commands run through `KeelCommandLine.main`, which supplies their environment.
-    public func run() async throws {
-        throw ValidationError("Run Keel commands through KeelCommandLine.main(bootstrap:), which supplies their environment.")
-    }
-}
-
-extension ModuleCommand {
-    /// Module commands run through `KeelCommandLine.main`, which supplies their context.
-    public func run() async throws {
-        throw ValidationError("Run module commands through KeelCommandLine.main(bootstrap:), which supplies their context.")
-    }
-}
-
-extension CommandEnvironment {
-    /// The context a module's command runs with, for the application `App`.
-    func context<App: KeelApp>(for app: App.Type) -> CommandContext {
-        CommandContext(
-            appName: App.name, environment: environment, output: output, errorOutput: errorOutput, input: input,
-            settings: { options in await options.resolve(App.self, in: self) },
-            application: { options, body in try await CommandApplication.with(App.self, settings: options, in: self, body) })
+    /// The context every command of this application runs with: its modules' schema and checks, its settings read
+    /// from the process environment, and the application built with the executable's logging and metrics.
+    static func context(in environment: CommandEnvironment) -> CommandContext {
+        let schema = KeelApplication.schema(name: App.name, modules: App.modules)
+        return CommandContext(
+            appName: App.name, environment: environment.environment, output: environment.output, errorOutput: environment.errorOutput,
+            input: environment.input, settingsSchema: schema, checks: KeelApplication.checks(name: App.name, modules: App.modules),
+            settings: { options, extra in
+                do {
+                    return try await SettingsLoader(schema: schema).load(options.input(extra: extra, environment: environment.environment))
+                } catch {
+                    environment.errorOutput(String(describing: error))
+                    return nil
+                }
+            },
+            application: { settings in
+                let metrics = KeelMetrics()
+                let logger = environment.bootstrap(settings, metrics)
+                return try KeelApplication(name: App.name, settings: settings, modules: App.modules, logger: logger, metrics: metrics)
+            })
     }
 }

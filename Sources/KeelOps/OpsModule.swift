@@ -1,3 +1,4 @@
+public import ArgumentParser
 public import KeelKernel
 public import KeelSettings
 public import ServiceLifecycle
@@ -8,7 +9,7 @@ import KeelCore
 /// Keel's operations capability as a module: the `log.*`, `metrics.*` and `health.*` keys with their checks, the
 /// metrics registry (`app.metrics`), the health endpoints (`/health/live`, `/health/ready` over every module's
 /// readiness checks), `/metrics` (on the public port behind `metrics.token`, or on `metrics.port` as a service of its
-/// own) and one stage:
+/// own), the `serve` command, and one stage:
 ///
 /// | stage | slot | groups |
 /// |---|---|---|
@@ -24,6 +25,8 @@ public struct OpsModule: KeelModule {
     public var name: String { "ops" }
     public var settings: [any AnySetting] { OpsSettings.all }
     public var checks: [SystemCheck] { OpsChecks.all }
+    /// `serve`.
+    public var commands: [any ParsableCommand.Type] { [ServeCommand.self] }
 
     struct Observability: ApplicationPart {
         let observability: RequestObservability

@@ -13,11 +13,11 @@ struct WidgetsModule: KeelModule {
     var commands: [any ParsableCommand.Type] { [WidgetsCommand.self] }
 }
 
-struct WidgetsCommand: AsyncParsableCommand {
+struct WidgetsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "widgets", abstract: "Widget maintenance.", subcommands: [WidgetsCountCommand.self])
 }
 
-struct WidgetsCountCommand: AsyncParsableCommand, ModuleCommand {
+struct WidgetsCountCommand: ModuleCommand {
     struct Locked: Error, CustomStringConvertible {
         var description: String { "The widgets are locked." }
     }
@@ -92,9 +92,25 @@ enum WidgetsApp: KeelApp {
         #expect(cleared.output == "Deleted 0 expired sessions.", "\(cleared.output)")
     }
 
-    /// Run outside the command line, a module command says how it is meant to be run.
-    @Test func runningOutsideTheCommandLineIsAClearError() async throws {
-        let command = try WidgetsCountCommand.parse([])
-        await #expect(throws: ValidationError.self) { try await command.run() }
+    /// Run outside the command line, a command only shows its help (ArgumentParser's own `run()`): it does its work
+    /// in `execute(in:)`, with a context only the command line makes. No command declares a `run()` of its own.
+    @Test func runningOutsideTheCommandLineShowsTheHelp() async throws {
+        var command = try WidgetsCountCommand.parse([])
+        #expect(throws: CleanExit.self) { try command.run() }
+    }
+
+    /// The kernel's commands, operations' serve and the application's are one kind: a test module adds one with no
+    /// edit outside its own files, and it is listed and run like the built-in ones.
+    @Test func everyCommandIsAModuleCommand() {
+        let commands = KeelApplication.commands(name: WidgetsApp.name, modules: WidgetsApp.modules)
+        let names = commands.map { $0.configuration.commandName ?? "" }
+        #expect(Array(names.prefix(4)) == ["migrate", "showmigrations", "settings", "check"], "the core module's come first: \(names)")
+        #expect(names.contains("serve") && names.last == "widgets", "\(names)")
+        for command in commands {
+            let leaves = command.configuration.subcommands.isEmpty ? [command] : command.configuration.subcommands
+            for leaf in leaves {
+                #expect(leaf is any ModuleCommand.Type, "\(leaf) is not a ModuleCommand")
+            }
+        }
     }
 }

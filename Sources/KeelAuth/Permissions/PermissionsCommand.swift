@@ -6,7 +6,7 @@ import KeelSettings
 
 /// `permissions`: the declared permissions, grants, groups and the access review (contributed by `AuthModule`).
 /// Users are named by their id (what `context.identity.userID` carries).
-public struct PermissionsCommand: AsyncParsableCommand {
+public struct PermissionsCommand: ParsableCommand {
     public static var configuration: CommandConfiguration {
         CommandConfiguration(
             commandName: "permissions", abstract: "Permissions, groups and the access review.",
@@ -21,7 +21,7 @@ public struct PermissionsCommand: AsyncParsableCommand {
 
 /// `permissions review`: who holds which permission and how, staff and superuser status, last sign-in and elevated
 /// access, stale holders flagged.
-public struct PermissionsReviewCommand: AsyncParsableCommand, ModuleCommand {
+public struct PermissionsReviewCommand: ModuleCommand {
     public static var configuration: CommandConfiguration {
         CommandConfiguration(
             commandName: "review",
@@ -76,7 +76,7 @@ public struct PermissionsReviewCommand: AsyncParsableCommand, ModuleCommand {
 }
 
 /// `permissions list`: every declared permission, as `migrate` recorded it.
-public struct PermissionsListCommand: AsyncParsableCommand, ModuleCommand {
+public struct PermissionsListCommand: ModuleCommand {
     public static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: "list", abstract: "Every permission the modules declare, as migrate recorded it.")
     }
@@ -116,7 +116,7 @@ public struct GrantTarget: ParsableArguments, Sendable {
 }
 
 /// `permissions grant PERMISSION --user ID` or `--group NAME` (the group is created if it does not exist).
-public struct PermissionsGrantCommand: AsyncParsableCommand, ModuleCommand {
+public struct PermissionsGrantCommand: ModuleCommand {
     public static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: "grant", abstract: "Give a permission to a user or a group (creating the group).")
     }
@@ -143,7 +143,7 @@ public struct PermissionsGrantCommand: AsyncParsableCommand, ModuleCommand {
 }
 
 /// `permissions revoke PERMISSION --user ID` or `--group NAME`.
-public struct PermissionsRevokeCommand: AsyncParsableCommand, ModuleCommand {
+public struct PermissionsRevokeCommand: ModuleCommand {
     public static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: "revoke", abstract: "Take a permission from a user (given directly) or a group.")
     }
@@ -170,7 +170,7 @@ public struct PermissionsRevokeCommand: AsyncParsableCommand, ModuleCommand {
 
 /// `permissions groups`: every group with its permissions and members; `--add USER --to GROUP` and
 /// `--remove USER --from GROUP` change membership.
-public struct PermissionsGroupsCommand: AsyncParsableCommand, ModuleCommand {
+public struct PermissionsGroupsCommand: ModuleCommand {
     public static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: "groups", abstract: "List groups, or add a user to one (--add ID --to NAME) or remove one (--remove ID --from NAME).")
     }

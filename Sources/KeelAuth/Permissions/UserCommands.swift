@@ -9,7 +9,7 @@ import HTTPTypes
 /// Interactive at a terminal (asks what is missing; the password twice, without echo, again when the policy refuses
 /// it), or `--no-input` for scripts: the username and e-mail from the options or `KEEL_SUPERUSER_USERNAME` /
 /// `KEEL_SUPERUSER_EMAIL`, the password from `--password-file` (a secret file) or `KEEL_SUPERUSER_PASSWORD`.
-public struct CreateSuperuserCommand: AsyncParsableCommand, ModuleCommand {
+public struct CreateSuperuserCommand: ModuleCommand {
     public static var configuration: CommandConfiguration {
         CommandConfiguration(
             commandName: "createsuperuser", abstract: "Create a user with every permission (superuser, staff).",
@@ -49,7 +49,7 @@ public struct CreateSuperuserCommand: AsyncParsableCommand, ModuleCommand {
 
 /// `changepassword USER`: sets a user's password through the application's `UserAccounts`, then ends their sessions.
 /// Asks twice at a terminal; `--password-file` for scripts.
-public struct ChangePasswordCommand: AsyncParsableCommand, ModuleCommand {
+public struct ChangePasswordCommand: ModuleCommand {
     public static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: "changepassword", abstract: "Set a user's password (their sessions end).")
     }

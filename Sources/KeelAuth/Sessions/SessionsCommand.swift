@@ -5,7 +5,7 @@ import KeelCore
 import KeelSettings
 
 /// `sessions`: session maintenance (contributed by `AuthModule`).
-public struct SessionsCommand: AsyncParsableCommand {
+public struct SessionsCommand: ParsableCommand {
     public static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: "sessions", abstract: "Session maintenance.", subcommands: [SessionsClearExpiredCommand.self])
     }
@@ -15,7 +15,7 @@ public struct SessionsCommand: AsyncParsableCommand {
 
 /// `sessions clear-expired`: deletes sessions past their idle or absolute timeout (run it daily, like Django's
 /// `clearsessions`).
-public struct SessionsClearExpiredCommand: AsyncParsableCommand, ModuleCommand {
+public struct SessionsClearExpiredCommand: ModuleCommand {
     public static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: "clear-expired", abstract: "Delete sessions past their idle or absolute timeout.")
     }

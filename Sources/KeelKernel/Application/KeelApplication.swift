@@ -1,3 +1,4 @@
+public import ArgumentParser
 public import Hummingbird
 public import KeelData
 public import KeelSettings
@@ -123,6 +124,12 @@ public struct KeelApplication: Sendable, CustomReflectable {
     /// The system checks of exactly these modules after the core module.
     public static func checks(name: String, composing modules: [any KeelModule]) -> CheckRegistry {
         CheckRegistry(checks: withCore(modules, name: name).flatMap(\.checks))
+    }
+
+    /// The commands of exactly these modules after the core module's (`migrate`, `showmigrations`, `settings`,
+    /// `check`), in module order: what the command line offers.
+    public static func commands(name: String, composing modules: [any KeelModule]) -> [any ParsableCommand.Type] {
+        withCore(modules, name: name).flatMap(\.commands)
     }
 
     /// The stages each module contributes to one group, in the order they run (for docs and tests).

@@ -1,14 +1,19 @@
+import ArgumentParser
 import Hummingbird
 import KeelData
 import KeelSettings
 
 /// The foundation every application has, always first: where the server listens and how it shuts down, the
-/// database (its settings, checks and the `database` and `migrations` readiness checks) and the query recorder stage.
+/// database (its settings, checks and the `database` and `migrations` readiness checks), the query recorder stage,
+/// and the commands every application has: `migrate`, `showmigrations`, `check`, `settings show|docs`.
 struct KeelCoreModule: KeelModule {
     let applicationName: String
     var name: String { "keel" }
     var settings: [any AnySetting] { CoreSettings.all + DatabaseSettings.all(defaultName: applicationName) }
     var checks: [SystemCheck] { DatabaseChecks.all }
+    var commands: [any ParsableCommand.Type] {
+        [MigrateCommand.self, ShowMigrationsCommand.self, SettingsCommand.self, CheckCommand.self]
+    }
 
     func stages(for group: RoutePolicy, app: KeelApplication) -> [PipelineStage] {
         guard group.runsHandlersUnderBudget else { return [] }

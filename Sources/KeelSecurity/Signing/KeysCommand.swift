@@ -9,7 +9,7 @@ import Foundation
 #endif
 
 /// `keys`: signing keys (contributed by `SecurityModule`).
-public struct KeysCommand: AsyncParsableCommand {
+public struct KeysCommand: ParsableCommand {
     public static var configuration: CommandConfiguration {
         CommandConfiguration(
             commandName: "keys",
@@ -22,7 +22,7 @@ public struct KeysCommand: AsyncParsableCommand {
 }
 
 /// `keys generate`: a new random key for `signing.key`.
-public struct KeysGenerateCommand: AsyncParsableCommand, ModuleCommand {
+public struct KeysGenerateCommand: ModuleCommand {
     public static var configuration: CommandConfiguration {
         CommandConfiguration(
             commandName: "generate",
@@ -40,7 +40,7 @@ public struct KeysGenerateCommand: AsyncParsableCommand, ModuleCommand {
 }
 
 /// `keys status`: the configured keys by id, with their strength and source.
-public struct KeysStatusCommand: AsyncParsableCommand, ModuleCommand {
+public struct KeysStatusCommand: ModuleCommand {
     public static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: "status", abstract: "Show the configured signing keys by id, with their strength; never their values.")
     }

@@ -1,6 +1,6 @@
 public import ArgumentParser
-public import Keel
 import KeelCore
+import KeelSettings
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -9,12 +9,12 @@ import Foundation
 #endif
 
 /// `settings`: inspect the settings.
-public struct SettingsCommand<App: KeelApp>: AsyncParsableCommand {
+public struct SettingsCommand: ParsableCommand {
     public static var configuration: CommandConfiguration {
         CommandConfiguration(
             commandName: "settings",
             abstract: "Show the effective settings or print the settings reference.",
-            subcommands: [SettingsShowCommand<App>.self, SettingsDocsCommand<App>.self]
+            subcommands: [SettingsShowCommand.self, SettingsDocsCommand.self]
         )
     }
 
@@ -22,7 +22,7 @@ public struct SettingsCommand<App: KeelApp>: AsyncParsableCommand {
 }
 
 /// `settings show`: every effective value with its source; secrets redacted.
-public struct SettingsShowCommand<App: KeelApp>: AsyncParsableCommand, KeelCommand {
+public struct SettingsShowCommand: ModuleCommand {
     public static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: "show", abstract: "Print each effective setting, where it came from, secrets redacted.")
     }
@@ -47,8 +47,8 @@ public struct SettingsShowCommand<App: KeelApp>: AsyncParsableCommand, KeelComma
         let settings: [Row]
     }
 
-    public func execute(in environment: CommandEnvironment) async throws -> Int32 {
-        guard let resolved = await settings.resolve(App.self, in: environment) else { return SettingsError.exitCode }
+    public func execute(in context: CommandContext) async throws -> Int32 {
+        guard let resolved = await context.settings(settings) else { return SettingsError.exitCode }
         let rows = resolved.entries.map {
             Row(key: $0.key, environmentVariable: $0.environmentVariable, value: $0.displayValue, source: $0.source.description, secret: $0.isSecret)
         }
@@ -56,28 +56,28 @@ public struct SettingsShowCommand<App: KeelApp>: AsyncParsableCommand, KeelComma
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             let data = try encoder.encode(Document(profile: resolved.profile.rawValue, settings: rows))
-            environment.output(String(decoding: data, as: UTF8.self))
+            context.output(String(decoding: data, as: UTF8.self))
         } else {
-            environment.output("Profile: \(resolved.profile)\n")
-            environment.output(TextTable(header: ["KEY", "VALUE", "SOURCE"], rows: rows.map { [$0.key, $0.value, $0.source] }).render())
+            context.output("Profile: \(resolved.profile)\n")
+            context.output(TextTable(header: ["KEY", "VALUE", "SOURCE"], rows: rows.map { [$0.key, $0.value, $0.source] }).render())
         }
         return 0
     }
 }
 
 /// `settings docs`: the Markdown reference `docs/settings.md` is generated from.
-public struct SettingsDocsCommand<App: KeelApp>: AsyncParsableCommand, KeelCommand {
+public struct SettingsDocsCommand: ModuleCommand {
     public static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: "docs", abstract: "Print the settings reference in Markdown (docs/settings.md).")
     }
 
     public init() {}
 
-    public func execute(in environment: CommandEnvironment) async throws -> Int32 {
-        let documentation = SettingsDocumentation(schema: KeelApplication.schema(name: App.name, modules: App.modules), applicationName: App.name)
+    public func execute(in context: CommandContext) async throws -> Int32 {
+        let documentation = SettingsDocumentation(schema: context.settingsSchema, applicationName: context.appName)
         var text = documentation.markdown()
         if text.hasSuffix("\n") { text.removeLast() }
-        environment.output(text)
+        context.output(text)
         return 0
     }
 }

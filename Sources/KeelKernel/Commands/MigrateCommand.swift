@@ -1,5 +1,6 @@
 public import ArgumentParser
-public import Keel
+import KeelData
+import KeelSettings
 import Logging
 import Synchronization
 
@@ -9,44 +10,8 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// Builds the application a data command works on (resolved settings, the executable's logging bootstrap, the
-/// database prepared), runs `body`, and closes the pools afterwards. For module commands such as `seed`.
-public enum CommandApplication {
-    public static func with<App: KeelApp>(
-        _ app: App.Type, settings options: SettingsOptions, in environment: CommandEnvironment,
-        _ body: (KeelApplication) async throws -> Int32
-    ) async throws -> Int32 {
-        guard let resolved = await options.resolve(App.self, in: environment) else { return SettingsError.exitCode }
-        let metrics = KeelMetrics()
-        let logger = environment.bootstrap(resolved, metrics)
-        let application: KeelApplication
-        do {
-            application = try KeelApplication(name: App.name, settings: resolved, modules: App.modules, logger: logger, metrics: metrics)
-        } catch {
-            environment.errorOutput("\(error)")
-            return 1
-        }
-        do {
-            try await application.database.prepare()
-            let code = try await body(application)
-            await application.database.shutdown()
-            return code
-        } catch {
-            await application.database.shutdown()
-            environment.errorOutput(describe(error))
-            return 1
-        }
-    }
-
-    /// An error as a person at a terminal reads it: a `KeelError`'s messages (what a client would see), else the
-    /// error's description, a database error in the server's words (`DatabaseErrorReport`).
-    static func describe(_ error: any Error) -> String {
-        (error as? KeelError)?.commandLineText ?? DatabaseErrorReport.describe(error)
-    }
-}
-
 /// `migrate`: applies pending migrations, or moves to a named one, or shows the plan, or gates a deploy.
-public struct MigrateCommand<App: KeelApp>: AsyncParsableCommand, KeelCommand {
+public struct MigrateCommand: ModuleCommand {
     public static var configuration: CommandConfiguration {
         CommandConfiguration(
             commandName: "migrate",
@@ -75,42 +40,42 @@ public struct MigrateCommand<App: KeelApp>: AsyncParsableCommand, KeelCommand {
 
     public init() {}
 
-    public func execute(in environment: CommandEnvironment) async throws -> Int32 {
-        try await CommandApplication.with(App.self, settings: settings, in: environment) { app in
+    public func execute(in context: CommandContext) async throws -> Int32 {
+        try await context.withApplication(settings) { app in
             let target: Migrator.Target = to.map { $0 == "zero" ? .zero : .named($0) } ?? .latest
             if check {
                 let pending = try await app.migrator.pending()
                 if json {
-                    environment.output(try Self.encode(pending.map { ["module": $0.module, "name": $0.name] }))
+                    context.output(try Self.encode(pending.map { ["module": $0.module, "name": $0.name] }))
                 } else if pending.isEmpty {
-                    environment.output("No migrations pending.")
+                    context.output("No migrations pending.")
                 } else {
-                    environment.output("\(pending.count) migration\(pending.count == 1 ? "" : "s") pending:")
-                    for migration in pending { environment.output("  \(migration.name)") }
+                    context.output("\(pending.count) migration\(pending.count == 1 ? "" : "s") pending:")
+                    for migration in pending { context.output("  \(migration.name)") }
                 }
                 return pending.isEmpty ? 0 : 1
             }
             let steps = try await app.migrator.plan(to: target)
             if plan {
                 if json {
-                    environment.output(try Self.encode(steps))
+                    context.output(try Self.encode(steps))
                 } else if steps.isEmpty {
-                    environment.output("Nothing to do: the database is at the target.")
+                    context.output("Nothing to do: the database is at the target.")
                 } else {
-                    environment.output("Planned operations:")
+                    context.output("Planned operations:")
                     for step in steps {
-                        environment.output("  \(step.direction == .apply ? "Apply " : "Revert") \(step.name)  (\(step.module))")
+                        context.output("  \(step.direction == .apply ? "Apply " : "Revert") \(step.name)  (\(step.module))")
                     }
                 }
                 return 0
             }
             if steps.isEmpty {
-                environment.output("No migrations to apply.")
+                context.output("No migrations to apply.")
             } else {
-                environment.output("Operations to perform: \(steps.count) (database: \(app.database.url.redacted))")
+                context.output("Operations to perform: \(steps.count) (database: \(app.database.url.redacted))")
             }
             let total = steps.count
-            let position = Counter()
+            let position = StepCounter()
             do {
                 // The modules' own records (permissions) follow the schema: reported after the steps.
                 let (_, notes) = try await app.migrate(to: target) { step, outcome, elapsed in
@@ -119,13 +84,13 @@ public struct MigrateCommand<App: KeelApp>: AsyncParsableCommand, KeelCommand {
                     let verb = step.direction == .apply ? "Applying" : "Reverting"
                     let result = outcome == .done ? "OK" : "skipped (another instance did it)"
                     let ms = elapsed.map { " (\(Int(($0.components.seconds * 1000) + $0.components.attoseconds / 1_000_000_000_000_000)) ms)" } ?? ""
-                    environment.output("  [\(index)/\(total)] \(verb) \(step.name)... \(result)\(ms)")
+                    context.output("  [\(index)/\(total)] \(verb) \(step.name)... \(result)\(ms)")
                 }
-                for note in notes { environment.output(note) }
+                for note in notes { context.output(note) }
             } catch {
-                let report = CommandApplication.describe(error)
+                let report = CommandContext.describe(error)
                 app.logger.error("migrate failed", metadata: ["error.message": .string(report)])
-                environment.errorOutput(report)
+                context.errorOutput(report)
                 return 1
             }
             return 0
@@ -140,7 +105,7 @@ public struct MigrateCommand<App: KeelApp>: AsyncParsableCommand, KeelCommand {
 }
 
 /// A step counter shared with the progress callback.
-final class Counter: Sendable {
+final class StepCounter: Sendable {
     private let value = Mutex(0)
     func next() -> Int {
         value.withLock { value in
@@ -156,7 +121,7 @@ struct MigrationsDocument: Encodable {
 }
 
 /// `showmigrations`: applied and pending migrations per module.
-public struct ShowMigrationsCommand<App: KeelApp>: AsyncParsableCommand, KeelCommand {
+public struct ShowMigrationsCommand: ModuleCommand {
     public static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: "showmigrations", abstract: "List each module's migrations: [X] applied, [ ] pending.")
     }
@@ -168,26 +133,26 @@ public struct ShowMigrationsCommand<App: KeelApp>: AsyncParsableCommand, KeelCom
 
     public init() {}
 
-    public func execute(in environment: CommandEnvironment) async throws -> Int32 {
-        try await CommandApplication.with(App.self, settings: settings, in: environment) { app in
+    public func execute(in context: CommandContext) async throws -> Int32 {
+        try await context.withApplication(settings) { app in
             let (statuses, unknown) = try await app.migrator.status()
             if json {
-                environment.output(try MigrateCommand<App>.encode(MigrationsDocument(migrations: statuses, unknownApplied: unknown)))
+                context.output(try MigrateCommand.encode(MigrationsDocument(migrations: statuses, unknownApplied: unknown)))
                 return 0
             }
             for module in app.modules {
                 let owned = statuses.filter { $0.module == module.name }
-                environment.output(module.name)
-                if owned.isEmpty { environment.output("  (no migrations)") }
+                context.output(module.name)
+                if owned.isEmpty { context.output("  (no migrations)") }
                 for status in owned {
                     let mark = status.appliedAt == nil ? "[ ]" : "[X]"
                     let when = status.appliedAt.map { "  applied \($0)" } ?? ""
-                    environment.output("  \(mark) \(status.name)\(when)")
+                    context.output("  \(mark) \(status.name)\(when)")
                 }
             }
             if !unknown.isEmpty {
-                environment.output("applied but no longer declared")
-                for name in unknown { environment.output("  [?] \(name)") }
+                context.output("applied but no longer declared")
+                for name in unknown { context.output("  [?] \(name)") }
             }
             return 0
         }

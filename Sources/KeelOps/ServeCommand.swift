@@ -1,13 +1,14 @@
 public import ArgumentParser
-public import Keel
+public import KeelKernel
+import KeelSettings
 import Logging
 import NIOCore
 
-/// `serve`: runs the HTTP server until SIGTERM or SIGINT, then drains and exits 0.
+/// `serve`: runs the HTTP server until SIGTERM or SIGINT, then drains and exits 0 (contributed by `OpsModule`).
 ///
 /// In `staging` and `production` it first runs every check, deploy checks included, and refuses to start (status 78)
 /// on any error-level finding.
-public struct ServeCommand<App: KeelApp>: AsyncParsableCommand, KeelCommand {
+public struct ServeCommand: ModuleCommand {
     public static var configuration: CommandConfiguration {
         CommandConfiguration(
             commandName: "serve",
@@ -26,36 +27,34 @@ public struct ServeCommand<App: KeelApp>: AsyncParsableCommand, KeelCommand {
 
     public init() {}
 
-    public func execute(in environment: CommandEnvironment) async throws -> Int32 {
+    public func execute(in context: CommandContext) async throws -> Int32 {
         var extra: [SettingsInput.CommandLineValue] = []
         if let host { extra.append(.init(key: CoreSettings.httpHost.key, value: host, flag: "--host")) }
         if let port { extra.append(.init(key: CoreSettings.httpPort.key, value: port, flag: "--port")) }
-        guard let resolved = await settings.resolve(App.self, extra: extra, in: environment) else { return SettingsError.exitCode }
+        guard let resolved = await context.settings(settings, extra: extra) else { return SettingsError.exitCode }
 
-        let findings = KeelApplication.checks(name: App.name, modules: App.modules)
-            .run(resolved, deploy: resolved.profile.isDeployed, silenced: Set(resolved[CoreSettings.checksSilenced]))
+        let findings = context.checks.run(resolved, deploy: resolved.profile.isDeployed, silenced: Set(resolved[CoreSettings.checksSilenced]))
         if !findings.isEmpty {
-            environment.errorOutput(CheckReport(findings: findings, silencedCount: 0).text())
+            context.errorOutput(CheckReport(findings: findings, silencedCount: 0).text())
         }
         if findings.contains(where: { $0.level >= .error }) {
-            environment.errorOutput("Refusing to serve in the \(resolved.profile) profile: fix the error-level findings above.")
+            context.errorOutput("Refusing to serve in the \(resolved.profile) profile: fix the error-level findings above.")
             return SettingsError.exitCode
         }
 
-        let metrics = KeelMetrics()
-        let logger = environment.bootstrap(resolved, metrics)
-        let app = try KeelApplication(name: App.name, settings: resolved, modules: App.modules, logger: logger, metrics: metrics)
+        let app = try context.application(resolved)
+        let logger = app.logger
         let textLogs = resolved[OpsSettings.logFormat] == .text
         let host = resolved[CoreSettings.httpHost]
         let profile = resolved.profile
-        let appName = App.name
+        let appName = context.appName
         try await app.run(onServerRunning: { channel in
             let port = channel.localAddress?.port ?? resolved[CoreSettings.httpPort]
             let displayHost = host.contains(":") ? "[\(host)]" : host
             let url = "http://\(displayHost):\(port)"
             logger.info("listening", metadata: ["url": .string(url), "profile": .string(profile.rawValue)])
             if textLogs {
-                environment.output("\(appName) is listening on \(url) (profile: \(profile)). Press Ctrl-C to stop.")
+                context.output("\(appName) is listening on \(url) (profile: \(profile)). Press Ctrl-C to stop.")
             }
         })
         logger.info("stopped")
