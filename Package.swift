@@ -179,6 +179,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "KeelAccess",
+            dependencies: [
+                "KeelCore",
+                "KeelSettings",
+                "KeelData",
+                "KeelKernel",
+                "KeelAuth",
+                "KeelWeb",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "FluentKit", package: "fluent-kit"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Keel",
             dependencies: [
                 "KeelWeb",
@@ -189,6 +207,7 @@ let package = Package(
                 "KeelOps",
                 "KeelSecurity",
                 "KeelAuth",
+                "KeelAccess",
                 .product(name: "FluentKit", package: "fluent-kit"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -336,6 +355,19 @@ let package = Package(
         ),
         .testTarget(
             name: "KeelAuthTests",
+            dependencies: [
+                "Keel", "KeelTesting",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KeelAccessTests",
             dependencies: [
                 "Keel", "KeelTesting",
                 .product(name: "Crypto", package: "swift-crypto"),

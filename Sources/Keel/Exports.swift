@@ -6,3 +6,4 @@
 @_exported import KeelAuth
 @_exported import KeelKernel
 @_exported import KeelWeb
+@_exported import KeelAccess

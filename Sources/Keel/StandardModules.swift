@@ -1,4 +1,5 @@
 import KeelAuth
+import KeelAccess
 public import ArgumentParser
 public import KeelKernel
 public import KeelOps
@@ -12,7 +13,7 @@ extension KeelApplication {
     /// health, `serve`), security (transport, headers, CORS, limits, deadline, CSRF, the keyring), authentication
     /// (sessions, identity, passwords, tokens: it signs with security's keyring).
     public static func standardModules(metrics: KeelMetrics = KeelMetrics()) -> [any KeelModule] {
-        [OpsModule(metrics: metrics), SecurityModule(), AuthModule()]
+        [OpsModule(metrics: metrics), SecurityModule(), AuthModule(), AccessModule()]
     }
 
     /// Keel's standard modules followed by an application's: the one place the two lists meet. The application, its

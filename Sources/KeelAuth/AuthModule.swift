@@ -8,14 +8,23 @@ import HTTPTypes
 import KeelCore
 import Logging
 
-/// Keel's authentication capability as a module: the `security.session.*`, `security.loginThrottle.*` and `auth.*`
-/// keys with their checks, the session and login-throttle tables, the shared parts (`app.sessions`,
-/// `app.loginThrottle`, `app.passwordHasher`, `app.passwordPolicy`, `app.apiTokens`) and two stages:
+/// Keel's authentication capability as a module: who a request is from, and how they prove it.
 ///
-/// | stage | slot | groups |
-/// |---|---|---|
-/// | `auth.session`: load the cookie's session; save, rotate or clear it after the route | session | `loadsSessions` |
-/// | `auth.identity`: `context.identity` from the API token, else the session's user | identity | `authenticatesTokens` or `loadsSessions` |
+/// - Settings: `security.session.*`, `security.loginThrottle.*`, `auth.password*`, `auth.tokenLifetime`,
+///   `auth.tokenScheme`, with their checks (`security.W012`, `security.W107`, `security.W108`).
+/// - Tables (migrations): `keel_sessions` (`auth.0001_sessions`), `keel_login_failures` (`auth.0002_login_failures`,
+///   `auth.0003_login_checks`), `keel_token_revocations` (`auth.0006_token_revocations`). The first three are stored
+///   as `keel.0001_sessions`…: a migration's name never changes once applied.
+/// - Parts: `app.sessions`, `app.loginThrottle`, `app.passwordHasher`, `app.passwordPolicy`, `app.apiTokens`,
+///   `app.tokenRevocations`; it reads the application's users (`UserDirectory`) when one is installed.
+/// - Commands: `sessions clear-expired`, `changepassword`.
+/// - Stages:
+///
+/// | stage | slot | kind | groups |
+/// |---|---|---|---|
+/// | `auth.session`: load the cookie's session | session | async hook | `loadsSessions` |
+/// | `auth.session.save`: save, rotate or clear it once the response exists | session | finisher | `loadsSessions` |
+/// | `auth.identity`: `context.identity` from the API token (`context.apiToken`), else the session's user; a 401 gets `WWW-Authenticate: <auth.tokenScheme>` | identity | async hook | `authenticatesTokens` or `loadsSessions` |
 ///
 /// Needs `SecurityModule` before it (API tokens are signed with its keyring).
 public struct AuthModule: KeelModule {
@@ -24,17 +33,9 @@ public struct AuthModule: KeelModule {
     public var name: String { "auth" }
     public var settings: [any AnySetting] { AuthSettings.all }
     public var checks: [SystemCheck] { AuthSettings.checks }
-    public var migrations: [any KeelMigration] { [SQLSessionStore.migration] + LoginThrottle.migrations + [Tables.migration, Tables.elevationLogMigration] }
-    /// `sessions clear-expired`, `permissions review|list|grant|revoke|groups`, `createsuperuser`, `changepassword`.
-    public var commands: [any ParsableCommand.Type] {
-        [SessionsCommand.self, PermissionsCommand.self, CreateSuperuserCommand.self, ChangePasswordCommand.self]
-    }
-
-    /// Records every module's declared permissions once the schema is current, reporting what was added and removed.
-    public func afterMigrate(app: KeelApplication) async throws -> [String] {
-        let (added, removed) = try await app.access.synchronize(app.permissions)
-        return added.map { "  Added permission \($0)" } + removed.map { "  Removed permission \($0) (no module declares it; its grants are gone)" }
-    }
+    public var migrations: [any KeelMigration] { [SQLSessionStore.migration] + LoginThrottle.migrations + [TokenRevocations.migration] }
+    /// `sessions clear-expired`, `changepassword`.
+    public var commands: [any ParsableCommand.Type] { [SessionsCommand.self, ChangePasswordCommand.self] }
 
     /// What the module builds once per application.
     public struct Parts: ApplicationPart {
@@ -48,8 +49,8 @@ public struct AuthModule: KeelModule {
         public let passwordPolicy: PasswordPolicy
         /// API tokens (JWT) signed with the keyring (`auth.tokenLifetime`).
         public let apiTokens: APITokens
-        /// Permissions, groups, grants, staff and superuser flags (`docs/permissions.md`).
-        public let access: AccessControl
+        /// Tokens revoked per user (`app.revokeTokens(of:)`).
+        public let tokenRevocations: TokenRevocations
         let lifecycle: SessionLifecycle
     }
 
@@ -69,7 +70,7 @@ public struct AuthModule: KeelModule {
             passwordPolicy: PasswordPolicy(
                 minimumLength: settings[AuthSettings.passwordMinLength], rejectCommon: settings[AuthSettings.passwordRejectCommon]),
             apiTokens: APITokens(keyring: parts.part(Keyring.self), lifetime: settings[AuthSettings.tokenLifetime], clock: clock),
-            access: AccessControl(database: parts.database, tokenLifetime: settings[AuthSettings.tokenLifetime], clock: clock),
+            tokenRevocations: TokenRevocations(database: parts.database, lifetime: settings[AuthSettings.tokenLifetime], clock: clock),
             lifecycle: SessionLifecycle(
                 store: sessions,
                 configuration: .init(
@@ -84,21 +85,12 @@ public struct AuthModule: KeelModule {
         var stages: [PipelineStage] = []
         if group.loadsSessions {
             stages.append(.asyncHook(.session, "auth.session", SessionLoader(sessions: parts.lifecycle)))
-            stages.append(.finisher(.session, "auth.session.save", SessionSaver(sessions: parts.lifecycle, access: parts.access)))
-            stages.append(.finisher(.permissions, "auth.elevation.log", ElevationLogger(access: parts.access, clock: app.clock)))
+            stages.append(.finisher(.session, "auth.session.save", SessionSaver(sessions: parts.lifecycle)))
         }
         if group.authenticatesTokens || group.loadsSessions {
             stages.append(.asyncHook(.identity, "auth.identity", IdentityHook(
-                tokens: group.authenticatesTokens ? parts.apiTokens : nil, access: parts.access, fromSession: group.loadsSessions)))
-        }
-        let required = group.requiredPermissions
-        if !required.isEmpty || group.requiresStaff || group.elevationRequirement != nil {
-            let declared = Set(app.permissions.map(\.codename))
-            let undeclared = required.subtracting(declared).sorted()
-            precondition(undeclared.isEmpty, "Route group \(group) requires \(undeclared.joined(separator: ", ")), which no module declares (KeelModule.permissions).")
-            stages.append(.asyncHook(.permissions, "auth.permissions", AccessHook(
-                staff: group.requiresStaff, required: required, elevation: group.elevationRequirement, format: group.errorFormat,
-                access: parts.access, clock: app.clock)))
+                tokens: group.authenticatesTokens ? parts.apiTokens : nil, revocations: parts.tokenRevocations, fromSession: group.loadsSessions,
+                challenge: group.authenticatesTokens ? app.settings[AuthSettings.tokenScheme] : nil)))
         }
         return stages
     }
@@ -115,8 +107,6 @@ extension KeelApplication {
     public var passwordHasher: PasswordHasher { auth.passwordHasher }
     /// Password policy (`auth.passwordMinLength`, `auth.passwordRejectCommon`).
     public var passwordPolicy: PasswordPolicy { auth.passwordPolicy }
-    /// Permissions, groups, grants, staff and superuser flags (`docs/permissions.md`).
-    public var access: AccessControl { auth.access }
     /// API tokens (JWT) signed with the keyring (`auth.tokenLifetime`).
     public var apiTokens: APITokens { auth.apiTokens }
 
@@ -124,6 +114,13 @@ extension KeelApplication {
     /// is disabled, or a user asks to log out everywhere.
     public func endSessions(of userID: String, except current: Session? = nil) async throws {
         try await sessions.deleteAll(userID: userID, except: current?.key)
+    }
+
+    /// Ends every API token already issued to the user (they sign in again for a new one): for a deactivated
+    /// account, a required new password, "sign out everywhere". Counts at once on this instance and within seconds
+    /// on the others (`TokenRevocations`).
+    public func revokeTokens(of userID: String) async throws {
+        try await auth.tokenRevocations.revoke(userID: userID)
     }
 }
 
@@ -142,36 +139,36 @@ struct SessionLoader: AsyncRequestHook {
 /// error responses included (a logout before a 403 sticks), as Django saves; a server error commits nothing.
 struct SessionSaver: RequestFinisher {
     let sessions: SessionLifecycle
-    let access: AccessControl
 
     func finish(_ request: Request, response: inout Response, context: KeelContext) async throws {
         guard response.status.code < 500 else { return }
         try await sessions.finish(context.session, response: &response)
-        // A sign-in that stuck: the access review shows when each user last signed in. Failing to note it never
-        // fails the sign-in.
-        if let userID = context.session.withState({ $0.loggedIn ? $0.record?.userID : nil }) {
-            do {
-                try await access.recordLogin(of: userID)
-            } catch {
-                context.logger.warning("could not record a sign-in", metadata: ["error": "\(String(reflecting: error))"])
-            }
-        }
     }
 }
 
 /// One identity: the token's when the group takes tokens and `Authorization` is sent (a bad one is `.invalid`, never
-/// the session's user instead), else the loaded session's logged-in user.
+/// the session's user instead), else the loaded session's logged-in user. On groups that take tokens, every 401 on the
+/// way out names the scheme (`WWW-Authenticate`, RFC 7235), whoever refused the request.
 struct IdentityHook: AsyncRequestHook {
     let tokens: APITokens?
-    let access: AccessControl
+    let revocations: TokenRevocations
     let fromSession: Bool
+    /// `auth.tokenScheme`, on groups that take tokens.
+    let challenge: String?
 
     func enter(_ request: inout Request, context: inout KeelContext) async throws -> Response? {
-        if let tokens, request.headers[.authorization] != nil, let identity = await tokens.identity(for: request, revocations: access) {
+        if let tokens, request.headers[.authorization] != nil, let (identity, token) = await tokens.identity(for: request, revocations: revocations) {
             context.identity = identity
+            if let token { context.state[PresentedToken.self] = token }
         } else if fromSession, let identity = context.session.identity {
             context.identity = identity
         }
         return nil
+    }
+
+    func leave(_ request: Request, response: inout Response, context: KeelContext) {
+        if let challenge, response.status == .unauthorized, response.headers[.wwwAuthenticate] == nil {
+            response.headers[.wwwAuthenticate] = challenge
+        }
     }
 }

@@ -59,18 +59,19 @@ public enum AuthSettings {
     public static let tokenLifetime = Setting<Duration>(
         "auth.tokenLifetime", default: .seconds(30 * 86_400), allowed: .range(.seconds(60) ... .seconds(365 * 86_400)),
         doc: "How long an API token (JWT) stays valid.")
-    public static let elevationTTL = Setting<Duration>(
-        "auth.elevation.ttl", default: .seconds(600), allowed: .range(.seconds(60) ... .seconds(12 * 3600)),
-        doc: "How long elevated access (password and reason given again) lasts before staff must confirm again.")
-    public static let reviewStaleAfter = Setting<Duration>(
-        "auth.review.staleAfter", default: .seconds(90 * 86_400), allowed: .range(.seconds(86_400) ... .seconds(3 * 365 * 86_400)),
-        doc: "The access review flags a holder of permissions, staff or superuser status who has not signed in for this long.")
+    public static let tokenScheme = Setting<String>(
+        "auth.tokenScheme", default: "Token",
+        allowed: .init(allowed: "an HTTP authentication scheme: letters, digits, - . _ ~ +") { scheme in
+            !scheme.isEmpty && scheme.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-._~+".unicodeScalars.contains($0)) }
+                ? nil : "must be an HTTP authentication scheme such as Token or Bearer"
+        },
+        doc: "The scheme a 401 names in WWW-Authenticate on API routes (RealWorld's and Django REST framework's `Token`; `Bearer` for OAuth-style clients). Both are accepted in Authorization either way.")
 
     public static var all: [any AnySetting] {
         [
             passwordIterations, passwordMinLength, passwordRejectCommon, tokenLifetime,
             sessionStore, sessionCookieName, sessionCookieSecure, sessionCookieSameSite, sessionIdleTimeout, sessionAbsoluteTimeout,
-            throttleMaxFailures, throttleMaxClientFailures, throttleWindow, throttleLockout, elevationTTL, reviewStaleAfter,
+            throttleMaxFailures, throttleMaxClientFailures, throttleWindow, throttleLockout, tokenScheme,
         ]
     }
 

@@ -41,7 +41,7 @@ extension KeelDatabase {
     /// (two inserts of the same row, one failing). Never for request work: it serializes every instance.
     ///
     /// ```swift
-    /// try await database.exclusiveTransaction(holder: "auth.permissions") { sql in
+    /// try await database.exclusiveTransaction(holder: "access.permissions") { sql in
     ///     let stored = try await sql.select().column("codename").from("keel_permissions").all()
     ///     // insert what is missing: no other instance is between the read and the write
     /// }

@@ -1,6 +1,8 @@
 import Crypto
 import Foundation
 import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
 import Keel
 import KeelTesting
 import Testing
@@ -120,8 +122,43 @@ import Testing
         for bad in ["Basic dXNlcjpwdw==", "Token", "Token a b", String(repeating: "T", count: 10)] {
             #expect(throws: KeelError.self) { try APITokens.token(fromAuthorization: bad) }
         }
-        let error = KeelError.invalidToken
-        #expect(error.status == .unauthorized)
-        #expect(error.headers[.wwwAuthenticate] == "Token")
+        #expect(KeelError.invalidToken.status == .unauthorized)
+    }
+
+    /// Every 401 on a group that takes tokens names the scheme (RFC 7235), whoever refused the request: the token
+    /// module's setting, not a header written into the kernel's error. Other groups' 401s name none.
+    @Test(arguments: [nil, "Bearer"])
+    func everyTokenGroup401NamesTheScheme(scheme: String?) async throws {
+        var values = ["database.url": "sqlite://:memory:"]
+        if let scheme { values["auth.tokenScheme"] = scheme }
+        let app = try await KeelTestApplication.make(modules: [ChallengeProbe()], values: values)
+        try await app.application().test(.router) { client in
+            for headers: HTTPFields in [[:], [.authorization: "Token not-a-jwt"], [.authorization: "Basic dXNlcjpwdw=="]] {
+                try await client.execute(uri: "/api/mine", method: .get, headers: headers) { response in
+                    #expect(response.status == .unauthorized)
+                    #expect(response.headers[.wwwAuthenticate] == (scheme ?? "Token"))
+                }
+            }
+            try await client.execute(uri: "/mine", method: .get) { response in
+                #expect(response.status == .unauthorized)
+                #expect(response.headers[.wwwAuthenticate] == nil)
+            }
+        }
+    }
+
+    @Test func aSchemeThatIsNotOneIsASettingsProblem() async {
+        await #expect(throws: SettingsError.self) {
+            _ = try await KeelTestApplication.resolveSettings(values: ["auth.tokenScheme": "Bearer realm=x"])
+        }
+    }
+}
+
+/// A route on each of the API and web groups that needs a user.
+struct ChallengeProbe: KeelModule {
+    var name: String { "challenge" }
+
+    func routes(into routes: KeelRoutes, app: KeelApplication) throws {
+        routes.api.get("/api/mine") { _, context in try context.identity.requireUserID() }
+        routes.web.get("/mine") { _, context in try context.identity.requireUserID() }
     }
 }

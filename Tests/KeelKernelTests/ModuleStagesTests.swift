@@ -187,7 +187,8 @@ struct Audit: KeelModule {
         ])
         #expect(keel.stages(for: .web).map(\.name) == [
             "ops.observability", "security.transport", "security.headers", "security.limits", "security.deadline", "auth.session",
-            "auth.session.save", "auth.identity", "security.csrf", "stamp.who", "auth.elevation.log", "data.queries", "stamp.wrap",
+            "auth.session.save", "auth.identity", "access.standing", "security.csrf", "stamp.who", "access.signIn", "access.elevation.log",
+            "data.queries", "stamp.wrap",
         ])
         #expect(keel.stages(for: .web.exemptingCSRF(because: "test")).map(\.name).contains("security.csrf") == false)
         #expect(keel.stages(for: .health).map(\.name) == ["ops.observability", "security.transport", "security.headers", "security.limits"])
@@ -266,7 +267,7 @@ struct Audit: KeelModule {
             #expect(missing.headers[.contentType]?.hasPrefix("application/json") == true, "errors still render in Keel's one format")
         }
         let full = try await KeelTestApplication.make(modules: [Probe()], values: ["database.url": "sqlite://:memory:"]).keel
-        #expect(full.modules.map(\.name) == ["keel", "ops", "security", "auth", "probe"])
+        #expect(full.modules.map(\.name) == ["keel", "ops", "security", "auth", "access", "probe"])
     }
 
     /// `http.maxBodySize` is the kernel's: every request's context carries it, whatever modules the application has.

@@ -12,7 +12,7 @@ struct GroupsProbe: KeelModule {
 
     static func describe(_ identity: Identity) -> String {
         guard identity.isAuthenticated, let id = identity.userID, let method = identity.method else { return identity.isInvalid ? "invalid" : "anonymous" }
-        return "\(id) by \(method.rawValue)\(identity.isStaff ? " staff" : "")\(identity.isSuperuser ? " superuser" : "")"
+        return "\(id) by \(method.rawValue)\(identity.displayName.map { " (\($0))" } ?? "")"
     }
 
     func routes(into routes: KeelRoutes, app: KeelApplication) throws {
@@ -21,14 +21,15 @@ struct GroupsProbe: KeelModule {
         routes.api.get("/api/number") { _, context in String(try context.identity.requireUserID(as: Int.self)) }
         routes.web.get("/who") { _, context in Self.describe(context.identity) }
         routes.web.post("/sign-in") { _, context -> String in
-            context.session.login(userID: "7", isStaff: true)
+            context.session.login(userID: "7", displayName: "Seven")
             return "in"
         }
-        routes.web.get("/elevated") { _, context -> String in
-            context.identity.isElevated(at: app.clock()) ? "elevated" : "not elevated"
+        routes.web.get("/kept") { _, context -> String in
+            "\(context.session[Session.loginScopedPrefix + "probe"] ?? "-") \(context.session["colour"] ?? "-")"
         }
-        routes.web.post("/elevate") { _, context -> String in
-            context.session.elevate(until: app.clock().addingTimeInterval(600))
+        routes.web.post("/keep") { _, context -> String in
+            context.session[Session.loginScopedPrefix + "probe"] = "for this login"
+            context.session["colour"] = "blue"
             return "ok"
         }
         routes.web.get("/form") { _, context in context.session.csrfToken() }
@@ -64,7 +65,7 @@ struct GroupsProbe: KeelModule {
                 #expect(response.status == .ok)
                 return try #require(response.sessionKey)
             }
-            try await client.execute(uri: "/who", method: .get, headers: HTTPFields.sessionCookie(key)) { #expect(String(buffer: $0.body) == "7 by session staff") }
+            try await client.execute(uri: "/who", method: .get, headers: HTTPFields.sessionCookie(key)) { #expect(String(buffer: $0.body) == "7 by session (Seven)") }
             // The api group takes tokens only: the cookie neither authenticates nor loads the session there.
             try await client.execute(uri: "/api/who", method: .get, headers: HTTPFields.sessionCookie(key)) {
                 #expect(String(buffer: $0.body) == "anonymous session=-")
@@ -95,24 +96,26 @@ struct GroupsProbe: KeelModule {
         }
     }
 
-    @Test func elevationLastsUntilItsTimeRotatesTheKeyAndEndsAtTheNextLogin() async throws {
-        let clock = ManualClock()
-        let app = try await KeelTestApplication.make(modules: [GroupsProbe()], values: ["database.url": "sqlite://:memory:"], clock: clock)
-        try await app.keel.database.prepare()
-        try await app.keel.migrator.migrate()
+    /// What a module keeps for one login (keys under `Session.loginScopedPrefix`: the access module's staff snapshot
+    /// and elevated access) goes at the next login, with a new key; the rest of the session's data stays.
+    @Test func aLoginDropsWhatModulesKeptForThePreviousLogin() async throws {
+        let app = try await app()
         try await app.application().test(.router) { client in
             let signedIn = try await client.execute(uri: "/sign-in", method: .post) { try #require($0.sessionKey) }
-            try await client.execute(uri: "/elevated", method: .get, headers: HTTPFields.sessionCookie(signedIn)) { #expect(String(buffer: $0.body) == "not elevated") }
             let token = try await client.execute(uri: "/form", method: .get, headers: HTTPFields.sessionCookie(signedIn)) { String(buffer: $0.body) }
-            let elevated = try await client.execute(uri: "/elevate", method: .post, headers: HTTPFields.sessionCookie(signedIn) + [HTTPField.Name.xCSRFToken: token]) { response in
-                #expect(response.status == .ok)
-                return try #require(response.sessionKey, "elevating is a privilege change: the key rotates")
+            try await client.execute(uri: "/keep", method: .post, headers: HTTPFields.sessionCookie(signedIn) + [HTTPField.Name.xCSRFToken: token]) {
+                #expect($0.status == .ok)
             }
-            #expect(elevated != signedIn)
-            try await client.execute(uri: "/elevated", method: .get, headers: HTTPFields.sessionCookie(signedIn)) { #expect(String(buffer: $0.body) == "not elevated") }
-            try await client.execute(uri: "/elevated", method: .get, headers: HTTPFields.sessionCookie(elevated)) { #expect(String(buffer: $0.body) == "elevated") }
-            clock.advance(by: .seconds(601))
-            try await client.execute(uri: "/elevated", method: .get, headers: HTTPFields.sessionCookie(elevated)) { #expect(String(buffer: $0.body) == "not elevated") }
+            try await client.execute(uri: "/kept", method: .get, headers: HTTPFields.sessionCookie(signedIn)) {
+                #expect(String(buffer: $0.body) == "for this login blue")
+            }
+            let again = try await client.execute(uri: "/sign-in", method: .post, headers: HTTPFields.sessionCookie(signedIn) + [HTTPField.Name.xCSRFToken: token]) {
+                try #require($0.sessionKey, "a login rotates the key")
+            }
+            #expect(again != signedIn)
+            try await client.execute(uri: "/kept", method: .get, headers: HTTPFields.sessionCookie(again)) {
+                #expect(String(buffer: $0.body) == "- blue")
+            }
         }
     }
 
@@ -243,7 +246,7 @@ struct GroupsProbe: KeelModule {
             let key = try await client.execute(uri: "/sign-in", method: .post) { try #require($0.sessionKey) }
             try await client.execute(uri: "/hooks/signed", method: .post, headers: HTTPFields.sessionCookie(key)) { response in
                 #expect(response.status == .ok)
-                #expect(String(buffer: response.body) == "hook 7 by session staff")
+                #expect(String(buffer: response.body) == "hook 7 by session (Seven)")
             }
             // The same cookie on a checked web route without a token is refused.
             try await client.execute(uri: "/sign-in", method: .post, headers: HTTPFields.sessionCookie(key)) { #expect($0.status == .forbidden) }

@@ -158,7 +158,7 @@ struct AccountService: Sendable {
     func requirePasswordReset(_ id: Int) async throws {
         try await sql.update("users").set("password_reset_required", to: 1).where("id", .equal, id).run()
         try await auth.sessions.deleteAll(userID: String(id), except: nil)
-        try await auth.access.revokeTokens(of: String(id))
+        try await auth.tokenRevocations.revoke(userID: String(id))
     }
 
     /// Activates or deactivates an account; deactivating ends every session and API token of the user.
@@ -167,7 +167,7 @@ struct AccountService: Sendable {
             .where("id", .equal, id).run()
         if !active {
             try await auth.sessions.deleteAll(userID: String(id), except: nil)
-            try await auth.access.revokeTokens(of: String(id))
+            try await auth.tokenRevocations.revoke(userID: String(id))
         }
     }
 

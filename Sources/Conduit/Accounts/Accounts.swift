@@ -68,7 +68,7 @@ public struct Accounts: KeelModule {
         }
         api.get("/api/user") { _, context -> UserEnvelope in
             let user = try await service.currentUser(context)
-            return try await service.envelope(user, token: context.identity.token)
+            return try await service.envelope(user, token: context.apiToken)
         }
         api.put("/api/user") { request, context -> UserEnvelope in
             let current = try await service.currentUser(context)

@@ -49,7 +49,7 @@ struct StaffPages {
     func elevation(_ context: KeelContext) -> Elevation { Elevation(context, now: app.clock()) }
 
     @Sendable func home(_ request: Request, context: KeelContext) async throws -> Response {
-        let review = try await access.review(staleAfter: app.settings[AuthSettings.reviewStaleAfter])
+        let review = try await access.review(staleAfter: app.settings[AccessSettings.reviewStaleAfter])
         let findings = deployFindings()
         return try templates.page("staff/home", StaffHomePage(
             elevation: elevation(context), holders: review.holders.count, stale: review.staleCount,
@@ -170,7 +170,7 @@ struct StaffPages {
     }
 
     @Sendable func review(_ request: Request, context: KeelContext) async throws -> Response {
-        let review = try await access.review(staleAfter: app.settings[AuthSettings.reviewStaleAfter], names: app.users)
+        let review = try await access.review(staleAfter: app.settings[AccessSettings.reviewStaleAfter], names: app.users)
         let rows = review.holders.map { holder in
             ReviewPage.Row(
                 userID: holder.userID, name: holder.name,

@@ -8,9 +8,10 @@ struct Elevation: Encodable {
     let reason: String?
 
     init(_ context: KeelContext, now: Date) {
-        active = context.identity.isElevated(at: now)
-        until = active ? context.identity.elevatedUntil.map { minute($0) + " UTC" } : nil
-        reason = active ? context.session.elevationReason : nil
+        let standing = context.standing
+        active = standing.isElevated(at: now)
+        until = active ? standing.elevatedUntil.map { minute($0) + " UTC" } : nil
+        reason = active ? standing.elevationReason : nil
     }
 }
 

@@ -30,9 +30,7 @@ struct AccountPages {
             SignInPage(email: form["email"], next: form["next"], problems: $0)
         }) {
             let user = try await accounts.login(form, client: context.security.clientAddress, logger: context.logger)
-            // Staff see a link to the staff area (the staff pages themselves read the flags from the database).
-            let standing = try await accounts.auth.access.account(String(user.id))
-            context.session.login(userID: String(user.id), displayName: user.username, isStaff: standing.isStaff, isSuperuser: standing.isSuperuser)
+            context.session.login(userID: String(user.id), displayName: user.username)
             if user.password_reset_required != 0 {
                 // Staff required a new password: chosen first, on the settings page, before any member page opens.
                 context.session[AccountService.passwordResetKey] = "1"
@@ -73,8 +71,7 @@ struct AccountPages {
             let updated = try await accounts.update(user, with: form)
             if form.contains("password") {
                 // The update ended every session of the user; this browser stays signed in with a new key.
-                context.session.login(userID: String(viewer), displayName: updated.username,
-                                      isStaff: context.identity.isStaff, isSuperuser: context.identity.isSuperuser)
+                context.session.login(userID: String(viewer), displayName: updated.username)
                 context.session[AccountService.passwordResetKey] = nil
                 context.session.flash("Your password was changed; other sessions were signed out.", level: .success)
             } else {

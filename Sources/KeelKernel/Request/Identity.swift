@@ -6,6 +6,9 @@ import Synchronization
 /// Who a request is from, however they proved it: `context.identity`, filled by Keel's request pipeline from the API
 /// token (`Authorization: Token <jwt>`) or, without one, from the session cookie.
 ///
+/// It says who, never what they may do: staff and superuser status, permissions and elevated access are the access
+/// module's (`context.standing`, `AccessControl`), the token as sent is the token module's (`context.apiToken`).
+///
 /// Handlers decide with `requireUserID()` (401 without a valid credential) or `optionalUserID()` (anonymous is fine,
 /// a bad token is still a 401, never silently anonymous):
 /// ```swift
@@ -27,14 +30,9 @@ public struct Identity: Sendable, Equatable {
     public private(set) var userID: String?
     /// How the user authenticated; `nil` when anonymous.
     public private(set) var method: Method?
-    /// Staff may use the staff area (set at session login; API tokens never carry it).
-    public private(set) var isStaff: Bool = false
-    /// A superuser holds every permission (set at session login; API tokens never carry it).
-    public private(set) var isSuperuser: Bool = false
-    /// Until when the user re-entered their password for sensitive actions ("sudo mode"), if they did.
-    public private(set) var elevatedUntil: Date?
-    /// The API token as sent, when `method` is `.token` (RealWorld's `GET /api/user` echoes it).
-    public private(set) var token: String?
+    /// What pages call the user (given at `Session.login(userID:displayName:)`); `nil` for a token or when none was
+    /// given.
+    public private(set) var displayName: String?
     /// A credential was presented but did not verify: every route that looks at identity answers 401.
     public private(set) var isInvalid: Bool = false
 
@@ -42,13 +40,10 @@ public struct Identity: Sendable, Equatable {
     public init() {}
 
     /// A user authenticated by `method`.
-    public init(userID: String, method: Method, isStaff: Bool = false, isSuperuser: Bool = false, elevatedUntil: Date? = nil, token: String? = nil) {
+    public init(userID: String, method: Method, displayName: String? = nil) {
         self.userID = userID
         self.method = method
-        self.isStaff = isStaff
-        self.isSuperuser = isSuperuser
-        self.elevatedUntil = elevatedUntil
-        self.token = token
+        self.displayName = displayName
     }
 
     /// A credential that did not verify (a tampered, expired or malformed token).
@@ -60,12 +55,6 @@ public struct Identity: Sendable, Equatable {
 
     /// Whether a valid credential names a user.
     public var isAuthenticated: Bool { userID != nil }
-
-    /// Whether sensitive actions are allowed without asking for the password again.
-    public func isElevated(at now: Date) -> Bool {
-        guard isAuthenticated, let elevatedUntil else { return false }
-        return now < elevatedUntil
-    }
 
     /// The user id, or a 401 (`auth.invalid_token`) when no valid credential was presented.
     public func requireUserID() throws -> String {
@@ -95,29 +84,21 @@ public struct Identity: Sendable, Equatable {
 }
 
 extension Session {
-    /// Session keys Keel keeps its own identity data under; applications never write them.
+    /// Session keys Keel keeps its own data under; applications never write them.
     enum IdentityKey {
-        static let staff = "_keel.staff"
-        static let superuser = "_keel.superuser"
-        static let elevatedUntil = "_keel.elevated_until"
         static let displayName = "_keel.display_name"
     }
+
+    /// The prefix of the keys modules keep for one login (the access module's staff snapshot and elevated access):
+    /// `login(userID:displayName:)` removes every one of them, so nothing a module knew about one login outlives it.
+    public static let loginScopedPrefix = "_keel.login."
 
     /// The identity this session gives its request: the logged-in user, or `nil` when nobody is.
     package var identity: Identity? {
         withState { state in
             guard let record = state.record, let userID = record.userID else { return nil }
-            let elevated = record.data[IdentityKey.elevatedUntil].flatMap(Double.init).map(Date.init(timeIntervalSince1970:))
-            return Identity(userID: userID, method: .session, isStaff: record.data[IdentityKey.staff] == "1",
-                            isSuperuser: record.data[IdentityKey.superuser] == "1", elevatedUntil: elevated)
+            return Identity(userID: userID, method: .session, displayName: record.data[IdentityKey.displayName])
         }
-    }
-
-    /// Marks the session as elevated until `until` (after the user re-entered their password), with a new key: a
-    /// privilege change.
-    public func elevate(until: Date) {
-        _ = mutate { record in record.data[IdentityKey.elevatedUntil] = String(until.timeIntervalSince1970) }
-        cycleKey()
     }
 }
 
@@ -128,10 +109,10 @@ extension KeelError {
         KeelError(.unauthorized, code: .unauthorized, message: "Sign in to do this.")
     }
 
-    /// A 401 for a bad or missing API token, with the challenge RealWorld clients expect.
+    /// A 401 for a bad or missing API token. The token module adds the `WWW-Authenticate` challenge with its scheme
+    /// (`auth.tokenScheme`) to every 401 of the groups that take tokens.
     public static var invalidToken: KeelError {
-        KeelError(.unauthorized, code: .invalidToken, message: "Missing, malformed, expired or invalid token.",
-                  headers: [.wwwAuthenticate: "Token"])
+        KeelError(.unauthorized, code: .invalidToken, message: "Missing, malformed, expired or invalid token.")
     }
 }
 

@@ -83,17 +83,15 @@ public struct Session: Sendable {
     }
 
     /// Logs a user in: a new session key and a new CSRF secret at once, so a key planted before login is worthless
-    /// and forms rendered in this response already use the new secret. Data left by another user is dropped, and
-    /// elevated access never survives a login. The flags become `context.identity.isStaff` / `isSuperuser`;
-    /// `displayName` is what pages show for the user (`{{keel.user_name}}` in KeelWeb's templates).
-    public func login(userID: String, displayName: String? = nil, isStaff: Bool = false, isSuperuser: Bool = false) {
+    /// and forms rendered in this response already use the new secret. Data left by another user is dropped, and so
+    /// is what modules kept for the previous login (keys under `loginScopedPrefix`: elevated access never survives a
+    /// login). `displayName` is what pages show for the user (`{{keel.user_name}}` in KeelWeb's templates).
+    public func login(userID: String, displayName: String? = nil) {
         _ = mutate { record in
             if let previous = record.userID, previous != userID { record.data = [:] }
             record.userID = userID
+            record.data = record.data.filter { !$0.key.hasPrefix(Self.loginScopedPrefix) }
             record.data[IdentityKey.displayName] = displayName
-            record.data[IdentityKey.staff] = isStaff ? "1" : nil
-            record.data[IdentityKey.superuser] = isSuperuser ? "1" : nil
-            record.data[IdentityKey.elevatedUntil] = nil
         }
         cycleKey()
         withState { $0.loggedIn = true }
@@ -130,6 +128,10 @@ public struct Session: Sendable {
             state.isNew = false
         }
     }
+
+    /// Whether a user logged in during this request (`login(userID:displayName:)`): a module that keeps something
+    /// per login (the access module's staff snapshot, its sign-in record) acts on it once the response exists.
+    public var userLoggedInThisRequest: Bool { withState { $0.loggedIn } }
 
     /// The session key, if the session exists (for `SessionStore.deleteAll(userID:except:)`).
     public var key: String? { withState { $0.record?.key } }

@@ -1,5 +1,7 @@
 public import Hummingbird
+public import KeelKernel
 import HTTPTypes
+import KeelCore
 
 /// Where to send a user after signing in (`?next=`), only ever on this site: a path that starts with one `/`, with
 /// no scheme, host, backslash or control character. Anything else (`https://evil.example`, `//evil.example`,
@@ -23,5 +25,13 @@ public enum SafeRedirect {
     /// `Response.redirect(to:type: .normal)`.
     public static func seeOther(_ path: String) -> Response {
         Response.redirect(to: path, type: .normal)
+    }
+
+    /// A `303 See Other` to `page?next=<where the person was>`: an interruption (signing in, confirming elevated
+    /// access) that sends them back afterwards. `next` is the page asked for, or for a form the page it was posted
+    /// from (`Request.returnPath`), percent-encoded once, and only ever a path on this site.
+    public static func interruption(to page: String, returningFrom request: Request, context: KeelContext) -> Response {
+        let host = context.security.host ?? request.head.authority?.split(separator: ":").first.map { $0.lowercased() }
+        return seeOther(page + "?next=" + URLEncoding.component(path(request.returnPath(host: host))))
     }
 }

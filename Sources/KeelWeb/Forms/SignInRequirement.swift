@@ -41,7 +41,6 @@ struct SignInHook: RequestHook {
         if format.resolved(for: request) == .json {
             throw KeelError.signInRequired
         }
-        let host = context.security.host ?? request.head.authority?.split(separator: ":").first.map { $0.lowercased() }
-        return SignIn.redirect(to: signInPath, next: request.returnPath(host: host))
+        return SafeRedirect.interruption(to: signInPath, returningFrom: request, context: context)
     }
 }

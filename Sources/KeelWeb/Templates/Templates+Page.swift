@@ -17,8 +17,8 @@ extension Templates {
     /// | `keel.flash` | the session's flash messages (`level`, `message`), shown once |
     /// | `keel.user_id` | the signed-in user's id, or nothing |
     /// | `keel.user_name` | the signed-in user's display name (`Session.login(userID:displayName:)`), or nothing |
-    /// | `keel.user_staff` | true for a staff member (`Session.login(userID:isStaff:)`; a link to the staff area), else false |
     /// | `keel.request_id` | the request id |
+    /// | `keel.<name>` | what a module put in `context.state[PageValues.self]` (the access module's `keel.user_staff`) |
     ///
     /// ```swift
     /// routes.web.get("/") { _, context in try app.templates.page("home", Home(articles: …), context: context) }
@@ -52,8 +52,8 @@ extension Templates {
         if let user = context.identity.userID ?? session.userID {
             values.append("user_id", .text(user))
             if let name = session.displayName { values.append("user_name", .text(name)) }
-            values.append("user_staff", .bool(context.identity.isStaff || session.identity?.isStaff == true))
         }
+        for (name, value) in context.state[PageValues.self].sorted(by: { $0.key < $1.key }) { _ = values.append(name, value.template) }
         return values
     }
 }
@@ -64,4 +64,28 @@ enum KeelPartials {
         "keel/csrf": #"<input type="hidden" name="\#(Session.csrfTokenField)" value="{{keel.\#(Session.csrfTokenField)}}">"#,
         "keel/flash": #"{{#keel.flash}}<p class="flash flash-{{level}}" role="status">{{message}}</p>{{/keel.flash}}"#,
     ]
+}
+
+/// Values a module adds to every page of a request under `keel.` (KeelWeb's own are listed at `Templates.page`): a
+/// stage puts them here, the page renders them. The access module's `keel.user_staff` comes this way, so KeelWeb knows
+/// nothing of staff.
+///
+/// ```swift
+/// context.state[PageValues.self]["user_staff"] = .bool(true)     // in a stage
+/// ```
+public enum PageValues: RequestStateKey {
+    public static var defaultValue: [String: PageValue] { [:] }
+}
+
+/// One value a module adds to pages (`PageValues`): text, or a flag for `{{#keel.name}}…{{/keel.name}}`.
+public enum PageValue: Sendable, Equatable {
+    case text(String)
+    case bool(Bool)
+
+    var template: TemplateValue {
+        switch self {
+        case .text(let text): .text(text)
+        case .bool(let flag): .bool(flag)
+        }
+    }
 }

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Keel
+import SQLKit
 import KeelTesting
 import Testing
 
@@ -36,6 +37,21 @@ struct Moderation: KeelModule {
             return "until \(Int(until.timeIntervalSince1970))"
         }
         routes.group(.api.requiringElevation()).get("/api/staff/export") { _, _ in "export" }
+    }
+}
+
+/// Sign-in and what the session then knows, with nothing about staff passed by the application.
+struct SignInProbe: KeelModule {
+    var name: String { "probe" }
+
+    func routes(into routes: KeelRoutes, app: KeelApplication) throws {
+        routes.web.get("/form") { _, context in context.session.csrfToken() }
+        routes.web.post("/login") { _, context -> String in
+            context.session.login(userID: "u1")
+            return "in"
+        }
+        routes.web.get("/standing") { _, context in context.standing.isStaff ? "staff" : "member" }
+        routes.group(.web.requiringStaff()).get("/staff-only") { _, _ in "staff only" }
     }
 }
 
@@ -219,13 +235,13 @@ extension KeelTestApplication {
     @Test func theStageRunsOnlyWhereAGroupRequiresAPermission() async throws {
         let app = try await KeelTestApplication.moderation(url: "sqlite://:memory:")
         let required = RoutePolicy.api.requiring("moderation.ban_user")
-        #expect(app.keel.stages(for: required).map(\.name).contains("auth.permissions"))
-        #expect(!app.keel.stages(for: .api).map(\.name).contains("auth.permissions"))
+        #expect(app.keel.stages(for: required).map(\.name).contains("access.permissions"))
+        #expect(!app.keel.stages(for: .api).map(\.name).contains("access.permissions"))
         #expect(required.requiredPermissions == ["moderation.ban_user"])
         #expect(required.requiring("moderation.remove_post").requiredPermissions == ["moderation.ban_user", "moderation.remove_post"])
         // It runs after the identity (and after KeelWeb's sign-in requirement, in the slot before).
         let names = app.keel.stages(for: required).map(\.name)
-        #expect(names.firstIndex(of: "auth.identity")! < names.firstIndex(of: "auth.permissions")!)
+        #expect(names.firstIndex(of: "auth.identity")! < names.firstIndex(of: "access.permissions")!)
         #expect(StageSlot.access < StageSlot.permissions)
     }
 
@@ -292,17 +308,33 @@ extension KeelTestApplication {
         }
     }
 
-    @Test func aSignInIsRecordedForTheReview() async throws {
-        let app = try await KeelTestApplication.make(modules: [SessionProbe()], values: ["database.url": "sqlite://:memory:"])
+    /// The access module notes a sign-in for the review and snapshots the flags into the session (for pages: the
+    /// application passes nothing); requirements read the database, so a demotion counts at once while the snapshot
+    /// follows at the next sign-in.
+    @Test func aSignInIsRecordedAndSnapshotsTheFlagsWhichRequirementsNeverTrust() async throws {
+        let app = try await KeelTestApplication.make(modules: [SignInProbe()], values: ["database.url": "sqlite://:memory:"])
         try await app.keel.database.prepare()
         try await app.keel.migrate()
+        try await app.keel.access.setFlags(of: "u1", staff: true, superuser: false)
         try await app.application().test(.router) { client in
             let (key, token) = try await client.execute(uri: "/form", method: .get) { ($0.sessionKey!, String(buffer: $0.body)) }
             #expect(try await app.keel.access.account("u1").lastLogin == nil)
-            try await client.execute(uri: "/login", method: .post, headers: HTTPFields.sessionCookie(key) + [HTTPField.Name.xCSRFToken: token]) {
+            let signedIn = try await client.execute(uri: "/login", method: .post, headers: HTTPFields.sessionCookie(key) + [HTTPField.Name.xCSRFToken: token]) {
                 #expect($0.status == .ok)
+                return try #require($0.sessionKey)
             }
             #expect(try await app.keel.access.account("u1").lastLogin != nil)
+            try await client.execute(uri: "/standing", method: .get, headers: HTTPFields.sessionCookie(signedIn)) {
+                #expect(String(buffer: $0.body) == "staff")
+            }
+            try await client.execute(uri: "/staff-only", method: .get, headers: HTTPFields.sessionCookie(signedIn)) { #expect($0.status == .ok) }
+            try await app.keel.access.setFlags(of: "u1", staff: false, superuser: false)
+            try await client.execute(uri: "/staff-only", method: .get, headers: HTTPFields.sessionCookie(signedIn)) {
+                #expect($0.status == .forbidden, "the requirement reads the database, not the snapshot")
+            }
+            try await client.execute(uri: "/standing", method: .get, headers: HTTPFields.sessionCookie(signedIn)) {
+                #expect(String(buffer: $0.body) == "staff", "the snapshot is the sign-in's")
+            }
         }
     }
 
@@ -391,7 +423,7 @@ extension KeelTestApplication {
         #expect(try await access.allows(userID: "1", mayEdit, on: Post(authorID: "1", locked: false)))
 
         let token = try await app.keel.apiTokens.issue(subject: "2")
-        let identity = Identity(userID: "2", method: .token, token: token)
+        let identity = Identity(userID: "2", method: .token)
         await #expect(throws: KeelError.self) { try await access.authorize(identity, mayRemove, on: post) }
         do {
             try await access.authorize(Identity(), mayRemove, on: post)
@@ -399,7 +431,7 @@ extension KeelTestApplication {
         } catch let error as KeelError {
             #expect(error.status == .unauthorized)
         }
-        try await access.authorize(Identity(userID: "9", method: .token, token: token), mayRemove, on: post)
+        try await access.authorize(Identity(userID: "9", method: .token), mayRemove, on: post)
     }
 
     @Test(arguments: TestDatabase.available)
@@ -412,7 +444,7 @@ extension KeelTestApplication {
             try await app.application().test(.router) { client in
                 try await client.execute(uri: "/api/mod/bans", method: .get, headers: before) { #expect($0.status == .ok) }
                 clock.advance(by: .seconds(1))
-                try await app.keel.access.revokeTokens(of: "1")
+                try await app.keel.revokeTokens(of: "1")
                 try await client.execute(uri: "/api/mod/bans", method: .get, headers: before) { #expect($0.status == .unauthorized) }
                 clock.advance(by: .seconds(1))
                 let after = try await app.token(for: "1")
@@ -425,6 +457,37 @@ extension KeelTestApplication {
             }
             await other.keel.database.shutdown()
             await app.keel.database.shutdown()
+        }
+    }
+
+    /// Revocations were a column of the access tables (`keel_users.tokens_not_before`) before they had their own table:
+    /// a database upgraded past `auth.0006_token_revocations` keeps every one it recorded.
+    @Test(arguments: TestDatabase.available)
+    func revocationsRecordedBeforeTheirTableMovedStillCount(backend: TestDatabase) async throws {
+        try await backend.withFreshDatabase { url in
+            let clock = ManualClock(Date(timeIntervalSince1970: 1_800_000_000))
+            let app = try await KeelTestApplication.moderation(url: url, clock: clock)
+            try await app.keel.access.grant("moderation.ban_user", to: "1")
+            let before = try await app.token(for: "1")
+            clock.advance(by: .seconds(1))
+            // The database as the previous release left it: the revocation in keel_users, no table of its own.
+            let sql = app.keel.database.sql
+            try await sql.insert(into: "keel_users").columns("user_id", "tokens_not_before")
+                .values(SQLBind("1"), SQLBind(clock.now.timeIntervalSince1970)).run()
+            try await sql.drop(table: "keel_token_revocations").run()
+            try await sql.delete(from: "keel_migrations").where("name", .equal, "auth.0006_token_revocations").run()
+            await app.keel.database.shutdown()
+
+            let upgraded = try await KeelTestApplication.make(modules: [Moderation()], values: ["database.url": url], clock: clock)
+            try await upgraded.keel.database.prepare()
+            let steps = try await upgraded.keel.migrate().steps
+            #expect(steps.map(\.0.name) == ["auth.0006_token_revocations"])
+            try await upgraded.application().test(.router) { client in
+                try await client.execute(uri: "/api/mod/bans", method: .get, headers: before) { #expect($0.status == .unauthorized) }
+                clock.advance(by: .seconds(1))
+                try await client.execute(uri: "/api/mod/bans", method: .get, headers: try await upgraded.token(for: "1")) { #expect($0.status == .ok) }
+            }
+            await upgraded.keel.database.shutdown()
         }
     }
 

@@ -4,49 +4,6 @@ import Foundation
 import KeelCore
 import HTTPTypes
 
-/// `createsuperuser`: creates a user through the application's `UserAccounts` and makes them superuser (and staff).
-///
-/// Interactive at a terminal (asks what is missing; the password twice, without echo, again when the policy refuses
-/// it), or `--no-input` for scripts: the username and e-mail from the options or `KEEL_SUPERUSER_USERNAME` /
-/// `KEEL_SUPERUSER_EMAIL`, the password from `--password-file` (a secret file) or `KEEL_SUPERUSER_PASSWORD`.
-public struct CreateSuperuserCommand: ModuleCommand {
-    public static var configuration: CommandConfiguration {
-        CommandConfiguration(
-            commandName: "createsuperuser", abstract: "Create a user with every permission (superuser, staff).",
-            discussion: """
-                At a terminal it asks for what is missing. With --no-input it reads KEEL_SUPERUSER_USERNAME, \
-                KEEL_SUPERUSER_EMAIL and KEEL_SUPERUSER_PASSWORD (or --password-file) and never asks.
-                """)
-    }
-
-    @OptionGroup public var settings: SettingsOptions
-    @Option(help: "The new user's username.") public var username: String?
-    @Option(help: "The new user's e-mail address.") public var email: String?
-    @Option(help: "A file whose first line is the password (a mounted secret).") public var passwordFile: String?
-    @Flag(help: "Never ask; fail when something is missing.") public var noInput = false
-
-    public init() {}
-
-    public func execute(in context: CommandContext) async throws -> Int32 {
-        try await context.withApplication(settings) { app in
-            let prompt = UserPrompt(context: context, interactive: !noInput)
-            guard let users = prompt.users(of: app) else { return 1 }
-            guard let username = prompt.value(username ?? context.environment["KEEL_SUPERUSER_USERNAME"], ask: "Username: "),
-                  let email = prompt.value(email ?? context.environment["KEEL_SUPERUSER_EMAIL"], ask: "Email address: ")
-            else {
-                context.errorOutput(prompt.missing("a username and an e-mail address", environment: "KEEL_SUPERUSER_USERNAME and KEEL_SUPERUSER_EMAIL"))
-                return 1
-            }
-            let given = try UserPrompt.password(file: passwordFile) ?? context.environment["KEEL_SUPERUSER_PASSWORD"]
-            return try await prompt.withPassword(given, missing: "KEEL_SUPERUSER_PASSWORD or --password-file") { password in
-                let id = try await users.createUser(username: username, email: email, password: password)
-                try await app.access.setFlags(of: id, staff: true, superuser: true)
-                context.output("Superuser \(username) created (id \(id)).")
-            }
-        }
-    }
-}
-
 /// `changepassword USER`: sets a user's password through the application's `UserAccounts`, then ends their sessions.
 /// Asks twice at a terminal; `--password-file` for scripts.
 public struct ChangePasswordCommand: ModuleCommand {
@@ -79,12 +36,17 @@ public struct ChangePasswordCommand: ModuleCommand {
 }
 
 /// Asking a person for what a command needs.
-struct UserPrompt {
+package struct UserPrompt {
     let context: CommandContext
     let interactive: Bool
 
+    package init(context: CommandContext, interactive: Bool) {
+        self.context = context
+        self.interactive = interactive
+    }
+
     /// The given value, else the answer to `ask` when someone can answer; `nil` when neither.
-    func value(_ given: String?, ask: String) -> String? {
+    package func value(_ given: String?, ask: String) -> String? {
         if let given, !given.isEmpty { return given }
         guard interactive else { return nil }
         for _ in 0..<3 {
@@ -97,7 +59,7 @@ struct UserPrompt {
     }
 
     /// The application's users, or `nil` after saying that it has none for Keel.
-    func users(of app: KeelApplication) -> (any UserAccounts)? {
+    package func users(of app: KeelApplication) -> (any UserAccounts)? {
         guard let users = app.users else {
             context.errorOutput("error: \(context.appName) has no user accounts for Keel (no module installs a UserDirectory).")
             return nil
@@ -108,7 +70,7 @@ struct UserPrompt {
     /// Runs `body` with the given password, else one typed at the terminal; a password the policy refuses (a 422 about
     /// the password only) is asked for again at a terminal. Returns the command's exit status: 0 when `body` ran, 1
     /// when nobody can give a password or the input was refused.
-    func withPassword(_ given: String?, missing environment: String, _ body: (String) async throws -> Void) async throws -> Int32 {
+    package func withPassword(_ given: String?, missing environment: String, _ body: (String) async throws -> Void) async throws -> Int32 {
         var given = given
         while true {
             guard let password = given ?? newPassword() else {
@@ -139,14 +101,14 @@ struct UserPrompt {
     }
 
     /// What to say when something is missing and nobody can be asked.
-    func missing(_ what: String, environment: String) -> String {
+    package func missing(_ what: String, environment: String) -> String {
         interactive
             ? "error: \(what) is needed, and standard input is not a terminal to ask on: give \(environment), with --no-input."
             : "error: \(what) is needed: give \(environment)."
     }
 
     /// The first line of a password file.
-    static func password(file: String?) throws -> String? {
+    package static func password(file: String?) throws -> String? {
         guard let file else { return nil }
         guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw ValidationError("Cannot read the password file \(file).") }
         return String(text.split(separator: "\n", omittingEmptySubsequences: false).first ?? "")

@@ -3,8 +3,9 @@ public import KeelKernel
 import Foundation
 import KeelCore
 import KeelSettings
+import KeelAuth
 
-/// `permissions`: the declared permissions, grants, groups and the access review (contributed by `AuthModule`).
+/// `permissions`: the declared permissions, grants, groups and the access review (contributed by `AccessModule`).
 /// Users are named by their id (what `context.identity.userID` carries).
 public struct PermissionsCommand: ParsableCommand {
     public static var configuration: CommandConfiguration {
@@ -39,7 +40,7 @@ public struct PermissionsReviewCommand: ModuleCommand {
     public func execute(in context: CommandContext) async throws -> Int32 {
         try await context.withApplication(settings) { app in
             let review = try await app.access.review(
-                staleAfter: app.settings[AuthSettings.reviewStaleAfter], names: app.users)
+                staleAfter: app.settings[AccessSettings.reviewStaleAfter], names: app.users)
             if json {
                 context.output(try PermissionsOutput.json(review))
                 return 0

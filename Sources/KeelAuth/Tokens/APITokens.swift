@@ -119,20 +119,18 @@ final class LoadFlag: Sendable {
 
 
 extension APITokens {
-    /// The identity the request's `Authorization` header claims: `nil` without the header, `.invalid` when it does not
-    /// verify. Routes decide with `requireUserID()` or `optionalUserID()`, so login and register can ignore a stale
-    /// token.
-    /// The identity the request's `Authorization` gives: `nil` without one, `.invalid` for a bad, expired or revoked
-    /// token (`AccessControl.revokeTokens(of:)`).
-    package func identity(for request: Request, revocations: AccessControl) async -> Identity? {
+    /// The identity the request's `Authorization` gives, with the token as sent: `nil` without the header, `.invalid`
+    /// for a bad, expired or revoked token (`app.revokeTokens(of:)`). Routes decide with `requireUserID()` or
+    /// `optionalUserID()`, so login and register can ignore a stale token.
+    package func identity(for request: Request, revocations: TokenRevocations) async -> (Identity, String?)? {
         guard let header = request.headers[.authorization] else { return nil }
         do {
-            guard let token = try APITokens.token(fromAuthorization: header) else { return Identity() }
+            guard let token = try APITokens.token(fromAuthorization: header) else { return (Identity(), nil) }
             let (subject, issuedAt) = try await claims(token)
-            guard await !revocations.isRevoked(userID: subject, issuedAt: issuedAt) else { return .invalid }
-            return Identity(userID: subject, method: .token, token: token)
+            guard await !revocations.isRevoked(userID: subject, issuedAt: issuedAt) else { return (.invalid, nil) }
+            return (Identity(userID: subject, method: .token), token)
         } catch {
-            return .invalid
+            return (.invalid, nil)
         }
     }
 }

@@ -9,3 +9,14 @@ extension RoutePolicy {
     /// `context.identity` from an API token (`TokenAuthentication`).
     public var authenticatesTokens: Bool { self[TokenAuthentication.self] }
 }
+
+/// The API token the request authenticated with, as sent (`context.apiToken`).
+enum PresentedToken: RequestStateKey {
+    static var defaultValue: String? { nil }
+}
+
+extension KeelContext {
+    /// The API token this request authenticated with, as sent, when its identity came from one (RealWorld's
+    /// `GET /api/user` echoes it); `nil` otherwise.
+    public var apiToken: String? { state[PresentedToken.self] }
+}

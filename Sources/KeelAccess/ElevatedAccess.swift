@@ -5,8 +5,10 @@ import Hummingbird
 import HTTPTypes
 import Logging
 import SQLKit
+import KeelAuth
 import KeelData
 import KeelSettings
+import KeelWeb
 
 /// Routes for staff only (`RoutePolicy.requiringStaff()`): staff status is read from the database on each request.
 public enum StaffRequired: RoutePolicyOption {
@@ -52,14 +54,71 @@ extension ErrorCode {
     public static let elevationRequired: ErrorCode = "auth.elevation_required"
 }
 
-extension Session {
-    /// Session keys elevated access keeps its reason under.
-    enum ElevationKey {
-        static let reason = "_keel.elevation_reason"
+/// What the access module knows of the signed-in user of a session request, without a query: the staff and
+/// superuser flags as they were at sign-in (a snapshot, for pages: the nav link to the staff area), and elevated
+/// access. Requirements never trust the snapshot: `requiringStaff()` and `requiring(_:)` read the database on each
+/// request, so a demotion takes effect on the next request, while the snapshot follows at the next sign-in
+/// (`docs/permissions.md`). API tokens carry none of it: a token is never staff in a page and never elevated.
+public struct AccessStanding: Sendable, Equatable {
+    /// Staff at sign-in.
+    public var isStaff = false
+    /// Superuser at sign-in.
+    public var isSuperuser = false
+    /// Until when the user has elevated access ("sudo mode"), if they entered it during this login.
+    public var elevatedUntil: Date?
+    /// The reason they gave for it.
+    public var elevationReason: String?
+
+    public init(isStaff: Bool = false, isSuperuser: Bool = false, elevatedUntil: Date? = nil, elevationReason: String? = nil) {
+        self.isStaff = isStaff
+        self.isSuperuser = isSuperuser
+        self.elevatedUntil = elevatedUntil
+        self.elevationReason = elevationReason
     }
 
-    /// Why the user elevated their access, while it lasts.
-    public var elevationReason: String? { self[ElevationKey.reason] }
+    /// Whether sensitive actions are allowed without asking for the password again.
+    public func isElevated(at now: Date) -> Bool {
+        elevatedUntil.map { now < $0 } ?? false
+    }
+}
+
+extension Session {
+    /// The access module's keys, kept for one login (`Session.loginScopedPrefix`: a login removes them).
+    enum AccessKey {
+        static let staff = Session.loginScopedPrefix + "staff"
+        static let superuser = Session.loginScopedPrefix + "superuser"
+        static let elevatedUntil = Session.loginScopedPrefix + "elevated_until"
+        static let elevationReason = Session.loginScopedPrefix + "elevation_reason"
+    }
+
+    /// The signed-in user's standing as this session knows it; nothing for a session nobody is signed in to.
+    public var standing: AccessStanding {
+        guard userID != nil else { return AccessStanding() }
+        return AccessStanding(
+            isStaff: self[AccessKey.staff] == "1", isSuperuser: self[AccessKey.superuser] == "1",
+            elevatedUntil: self[AccessKey.elevatedUntil].flatMap(Double.init).map(Date.init(timeIntervalSince1970:)),
+            elevationReason: self[AccessKey.elevationReason])
+    }
+
+    /// Writes the staff and superuser snapshot (at sign-in).
+    func recordStanding(staff: Bool, superuser: Bool) {
+        if self[AccessKey.staff] != (staff ? "1" : nil) { self[AccessKey.staff] = staff ? "1" : nil }
+        if self[AccessKey.superuser] != (superuser ? "1" : nil) { self[AccessKey.superuser] = superuser ? "1" : nil }
+    }
+
+    /// Marks the session as elevated until `until`, for `reason`, with a new key: a privilege change.
+    func elevate(until: Date, reason: String) {
+        self[AccessKey.elevatedUntil] = String(until.timeIntervalSince1970)
+        self[AccessKey.elevationReason] = reason
+        cycleKey()
+    }
+}
+
+extension KeelContext {
+    /// The signed-in user's standing from the session (`AccessStanding`); nothing for a token or nobody.
+    public var standing: AccessStanding {
+        identity.method == .session ? session.standing : AccessStanding()
+    }
 }
 
 extension KeelApplication {
@@ -75,19 +134,19 @@ extension KeelApplication {
         guard let users else {
             throw KeelError(.internalServerError, message: "Elevated access needs the application's users: install a UserDirectory.")
         }
+        // Judged by the same rules as every other input (`TextRules`): blank is only whitespace, length in scalars.
         var problems = ValidationProblems()
         let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        if reason.isEmpty { problems.add("reason", "can't be blank") }
-        if reason.count > 500 { problems.add("reason", "is too long (at most 500 characters)") }
+        if TextRules.isBlank(reason) { problems.add("reason", "can't be blank") }
+        if TextRules.length(reason) > 500 { problems.add("reason", "is too long (at most 500 characters)") }
         if password.isEmpty { problems.add("password", "can't be blank") }
         try problems.throwIfAny()
         let valid = try await loginThrottle.check(account: "elevate:" + userID, client: context.security.clientAddress, logger: context.logger) {
             try await users.verifyPassword(password, of: userID)
         }
         guard valid else { throw KeelError.validation(field: "password", "is not correct") }
-        let until = clock().addingTimeInterval(settings[AuthSettings.elevationTTL].inSeconds)
-        context.session.elevate(until: until)
-        context.session[Session.ElevationKey.reason] = reason
+        let until = clock().addingTimeInterval(settings[AccessSettings.elevationTTL].inSeconds)
+        context.session.elevate(until: until, reason: reason)
         try await access.recordElevation(of: userID)
         context.logger.notice("elevated access granted", metadata: [
             "keel.security.event": "elevation", "user": .string(userID), "reason": .string(reason),
@@ -112,11 +171,10 @@ struct AccessHook: AsyncRequestHook {
             throw KeelError(.forbidden, code: .staffRequired, message: "This is for staff only.")
         }
         if !required.isEmpty { try await access.require(required, of: userID) }
-        // Only a session is ever elevated: a token's identity has no `elevatedUntil`.
-        if let elevation, !context.identity.isElevated(at: clock()) {
+        // Only a session is ever elevated: a token's standing has no elevated access.
+        if let elevation, !context.standing.isElevated(at: clock()) {
             if let page = elevation.page, format.resolved(for: request) == .html {
-                let next = request.returnPath(host: context.security.host)
-                return Response(status: .seeOther, headers: [.location: page + "?next=" + URLEncoding.component(next)])
+                return SafeRedirect.interruption(to: page, returningFrom: request, context: context)
             }
             throw KeelError(.forbidden, code: .elevationRequired, message: "Confirm your password and give a reason to do this (elevated access).")
         }
@@ -133,16 +191,17 @@ struct ElevationLogger: RequestFinisher {
 
     func finish(_ request: Request, response: inout Response, context: KeelContext) async throws {
         let session = context.session
-        guard let identity = session.identity, identity.isElevated(at: clock()) else { return }
+        let standing = session.standing
+        guard let userID = session.userID, standing.isElevated(at: clock()) else { return }
         let entry = ElevationLogEntry(
-            at: clock(), userID: identity.userID ?? "-", reason: session.elevationReason ?? "", method: request.method.rawValue,
+            at: clock(), userID: userID, reason: standing.elevationReason ?? "", method: request.method.rawValue,
             route: context.endpointPath ?? request.uri.path, requestID: context.requestID, status: Int(response.status.code))
         do {
             try await access.log(entry)
         } catch {
             // The response stands; a log row that could not be written is said loudly.
             context.logger.error("could not log a request made under elevated access", metadata: [
-                "error": "\(String(reflecting: error))", "user": .string(entry.userID), "route": .string(entry.route),
+                "error": .string(DatabaseErrorReport.describe(error)), "user": .string(entry.userID), "route": .string(entry.route),
             ])
         }
     }

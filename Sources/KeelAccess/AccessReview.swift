@@ -1,6 +1,7 @@
 public import Foundation
 import KeelData
 import KeelKernel
+public import KeelAuth
 import SQLKit
 
 /// Who holds what, for a periodic review ("user permissions reviewed periodically"): every user who holds a

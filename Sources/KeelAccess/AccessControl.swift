@@ -23,26 +23,10 @@ import HTTPTypes
 public struct AccessControl: Sendable {
     let database: KeelDatabase
     let clock: @Sendable () -> Date
-    let revocations: TokenRevocations
 
-    public init(database: KeelDatabase, tokenLifetime: Duration = .seconds(30 * 86_400), clock: @escaping @Sendable () -> Date = Date.init) {
+    public init(database: KeelDatabase, clock: @escaping @Sendable () -> Date = Date.init) {
         self.database = database
         self.clock = clock
-        self.revocations = TokenRevocations(database: database, lifetime: tokenLifetime, clock: clock)
-    }
-
-    /// Ends every API token already issued to the user (they sign in again for a new one): for a deactivated
-    /// account, a required new password, "sign out everywhere". Counts at once on this instance and within seconds
-    /// on the others (`TokenRevocations`).
-    public func revokeTokens(of userID: String) async throws {
-        let now = clock()
-        try await upsertUser(userID, ["tokens_not_before": now.timeIntervalSince1970])
-        revocations.noteRevoked(userID: userID, at: now)
-    }
-
-    /// Whether the user's token issued at `issuedAt` was revoked since (no query: see `revokeTokens(of:)`).
-    package func isRevoked(userID: String, issuedAt: Date) async -> Bool {
-        await revocations.isRevoked(userID: userID, issuedAt: issuedAt)
     }
 
     // MARK: - What a user holds
@@ -94,7 +78,7 @@ public struct AccessControl: Sendable {
         try await upsertUser(userID, ["is_staff": (staff || superuser) ? 1 : 0, "is_superuser": superuser ? 1 : 0])
     }
 
-    /// Records a sign-in (AuthModule does, when a session logs a user in).
+    /// Records a sign-in (AccessModule does, when a session logs a user in).
     public func recordLogin(of userID: String, at date: Date? = nil) async throws {
         try await upsertUser(userID, ["last_login": (date ?? clock()).timeIntervalSince1970])
     }
@@ -212,7 +196,7 @@ public struct AccessControl: Sendable {
     /// Runs under the migration lock (`exclusiveTransaction`): replicas that run `migrate` together take turns, so
     /// the second reads what the first inserted instead of inserting it again.
     public func synchronize(_ declared: [Permission]) async throws -> (added: [String], removed: [String]) {
-        try await database.exclusiveTransaction(holder: "auth.permissions") { sql in
+        try await database.exclusiveTransaction(holder: "access.permissions") { sql in
             let stored = try await sql.select().columns("codename", "summary").from(Tables.permissions).all(decoding: PermissionRow.self)
             let storedSummaries = Dictionary(stored.map { ($0.codename, $0.summary) }, uniquingKeysWith: { first, _ in first })
             let declaredNames = Set(declared.map(\.codename))
