@@ -2,6 +2,7 @@ public import ArgumentParser
 public import KeelData
 public import KeelKernel
 public import KeelSettings
+import Foundation
 import Hummingbird
 import HTTPTypes
 import KeelCore
@@ -20,13 +21,14 @@ import Logging
 /// - Parts: `app.access` (`AccessControl`).
 /// - Commands: `permissions review|list|grant|revoke|groups`, `createsuperuser`.
 /// - Request state: `context.standing` (staff, superuser, elevated access: the session's snapshot, see
-///   `AccessStanding`), and `keel.user_staff` for KeelWeb's pages.
+///   `AccessStanding`), and `keel.user_staff`, `keel.elevated_until`, `keel.elevation_reason` for KeelWeb's pages.
+/// - Staff area: modules list their staff pages (`StaffAreaModule`, `app.staffLinks`).
 /// - Route options: `requiring(_:)`, `requiringStaff()`, `requiringElevation(at:)`.
 /// - Stages:
 ///
 /// | stage | slot | kind | groups |
 /// |---|---|---|---|
-/// | `access.standing`: the session's snapshot into `keel.user_staff` | identity | hook | `loadsSessions` |
+/// | `access.standing`: the session's snapshot into `keel.user_staff`, `keel.elevated_until`, `keel.elevation_reason` | identity | hook | `loadsSessions` |
 /// | `access.permissions`: staff status, permissions (a query each), elevated access; 401, 403 or the elevation page | permissions | async hook | groups with a requirement |
 /// | `access.signIn`: at a sign-in, the staff snapshot into the session and `last_login` into the review | permissions | finisher | `loadsSessions` |
 /// | `access.elevation.log`: a request made under elevated access is logged | permissions | finisher | `loadsSessions` |
@@ -62,7 +64,7 @@ public struct AccessModule: KeelModule {
         let access = app.access
         var stages: [PipelineStage] = []
         if group.loadsSessions {
-            stages.append(.hook(.identity, "access.standing", StandingHook()))
+            stages.append(.hook(.identity, "access.standing", StandingHook(clock: app.clock)))
             stages.append(.finisher(.permissions, "access.signIn", SignInRecorder(access: access)))
             stages.append(.finisher(.permissions, "access.elevation.log", ElevationLogger(access: access, clock: app.clock)))
         }
@@ -84,11 +86,22 @@ extension KeelApplication {
     public var access: AccessControl { part(AccessModule.Parts.self).access }
 }
 
-/// Puts the session's staff snapshot where pages read it (`keel.user_staff`): a look at the session, no query.
+/// Puts what the session knows of the user's standing where every page reads it, a look at the session and no query:
+/// `keel.user_staff` (the sign-in's snapshot), and while elevated access lasts `keel.elevated_until` (`2026-12-05
+/// 14:03 UTC`) and `keel.elevation_reason`, for a banner in the layout.
 struct StandingHook: RequestHook {
+    let clock: @Sendable () -> Date
+
     func enter(_ request: inout Request, context: inout KeelContext) throws -> Response? {
         let standing = context.session.standing
-        if standing.isStaff { context.state[PageValues.self]["user_staff"] = .bool(true) }
+        guard standing.isStaff || standing.elevatedUntil != nil else { return nil }
+        context.state.update(PageValues.self) { values in
+            if standing.isStaff { values["user_staff"] = .bool(true) }
+            if let until = standing.elevatedUntil, standing.isElevated(at: clock()) {
+                values["elevated_until"] = .text(UTCTimestamp.readable(secondsSince1970: until.timeIntervalSince1970, to: .minute) + " UTC")
+                values["elevation_reason"] = .text(standing.elevationReason ?? "")
+            }
+        }
         return nil
     }
 }

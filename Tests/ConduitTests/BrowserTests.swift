@@ -376,7 +376,7 @@ struct BrowserTests {
             try await staff.screenshot(named: "staff-elevate")
             try await staff.click("form.page button[type=submit]")
             try await staff.waitFor(text: "Elevated access until")
-            #expect(try await staff.text(".staff-nav + p") .contains("spam reports, ticket 12"))
+            #expect(try await staff.text(".elevation-banner").contains("spam reports, ticket 12"))
             try await staff.click("button[name=deactivate]")
             try await staff.waitFor(text: "ann is deactivated; their sessions ended.")
             try await staff.screenshot(named: "staff-user")

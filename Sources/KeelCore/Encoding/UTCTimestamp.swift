@@ -25,6 +25,28 @@ public enum UTCTimestamp {
         return format(seconds: Int(seconds), milliseconds: Int(milliseconds - seconds * 1000))
     }
 
+    /// How much of a time a person is shown (`readable(secondsSince1970:to:)`).
+    public enum Precision: Sendable {
+        /// `2026-12-05`
+        case day
+        /// `2026-12-05 14:03`
+        case minute
+        /// `2026-12-05 14:03:27`
+        case second
+    }
+
+    /// A time for people to read on a page or in a message, in UTC: `2026-12-05 14:03` at `.minute`. The one way Keel
+    /// and Conduit show a time, so no caller cuts an ISO string apart itself.
+    public static func readable(secondsSince1970 value: Double, to precision: Precision) -> String {
+        let iso = string(secondsSince1970: value)
+        let length = switch precision {
+        case .day: 10
+        case .minute: 16
+        case .second: 19
+        }
+        return String(iso.prefix(length).map { $0 == "T" ? " " : $0 })
+    }
+
     static func format(seconds: Int, milliseconds: Int) -> String {
         var time = time_t(seconds)
         var parts = tm()

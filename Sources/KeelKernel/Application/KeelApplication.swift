@@ -64,6 +64,14 @@ public struct KeelApplication: Sendable, CustomReflectable {
         [KeelCoreModule(applicationName: name)] + modules
     }
 
+    /// Every module's system checks, as `check` runs them (a staff page showing the deploy findings reads these).
+    public var systemChecks: CheckRegistry { CheckRegistry(checks: modules.flatMap(\.checks)) }
+
+    /// What `check --deploy` finds in this application's settings, silenced ids (`checks.silenced`) left out.
+    public func deployFindings() -> [CheckFinding] {
+        systemChecks.run(settings, deploy: true, silenced: Set(settings[CoreSettings.checksSilenced]))
+    }
+
     /// Every permission the modules declare, in module order.
     public var permissions: [Permission] { modules.flatMap(\.permissions) }
 

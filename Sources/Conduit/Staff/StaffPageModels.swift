@@ -1,29 +1,15 @@
 import Foundation
 import Keel
 
-/// What every staff page shows at its top: who is elevated, until when, and why.
-struct Elevation: Encodable {
-    let active: Bool
-    let until: String?
-    let reason: String?
-
-    init(_ context: KeelContext, now: Date) {
-        let standing = context.standing
-        active = standing.isElevated(at: now)
-        until = active ? standing.elevatedUntil.map { minute($0) + " UTC" } : nil
-        reason = active ? standing.elevationReason : nil
-    }
-}
-
 struct StaffHomePage: Encodable {
-    let elevation: Elevation
+    /// Every module's staff pages, Conduit's own first.
+    let links: [StaffLink]
     let holders: Int
     let stale: Int
     let warnings: Int
 }
 
 struct ElevatePage: Encodable {
-    let elevation: Elevation
     let next: String?
     let reason: String?
     let problems: FormProblems
@@ -47,7 +33,6 @@ struct StaffUser: Encodable {
 }
 
 struct UsersPage: Encodable {
-    let elevation: Elevation
     let query: String?
     let users: [StaffUser]
     let more: Bool
@@ -59,17 +44,30 @@ struct UserPage: Encodable {
         let member: Bool
     }
 
-    let elevation: Elevation
     let user: StaffUser
     let isStaff: Bool
     let isSuperuser: Bool
-    let lastLogin: String?
-    let lastElevated: String?
+    let lastLogin: String
+    let lastElevated: String
     let permissions: [String]
     let groups: [Membership]
     let log: [LogLine]
     let sessions: [SessionLine]
     let isSelf: Bool
+
+    init(_ row: UserRow, _ details: StaffService.UserDetails, viewer: String?) {
+        let id = String(row.id)
+        user = StaffUser(row)
+        isStaff = details.standing.isStaff
+        isSuperuser = details.standing.isSuperuser
+        lastLogin = shown(details.standing.lastLogin, .day, or: "never")
+        lastElevated = shown(details.standing.lastElevated, .day, or: "never")
+        permissions = details.permissions
+        groups = details.groups.map { Membership(name: $0.name, member: $0.members.contains(id)) }
+        log = details.log.map(LogLine.init)
+        sessions = details.sessions.map { SessionLine($0, name: row.username) }
+        isSelf = viewer == id
+    }
 }
 
 struct SessionLine: Encodable {
@@ -81,20 +79,19 @@ struct SessionLine: Encodable {
     init(_ session: SessionSummary, name: String?) {
         userID = session.userID
         self.name = name
-        began = minute(session.createdAt)
-        lastSeen = minute(session.lastSeenAt)
+        began = shown(session.createdAt, .minute)
+        lastSeen = shown(session.lastSeenAt, .minute)
     }
 }
 
 struct SessionsPage: Encodable {
-    let elevation: Elevation
     let sessions: [SessionLine]
     let users: Int
 }
 
-/// `2026-12-05 14:03`.
-func minute(_ date: Date) -> String {
-    String(UTCTimestamp.string(secondsSince1970: date.timeIntervalSince1970).prefix(16)).replacingOccurrences(of: "T", with: " ")
+/// A time as the staff pages show it (`2026-12-05 14:03`), through Keel's one readable format; the fallback for none.
+func shown(_ date: Date?, _ precision: UTCTimestamp.Precision, or fallback: String = "") -> String {
+    date.map { UTCTimestamp.readable(secondsSince1970: $0.timeIntervalSince1970, to: precision) } ?? fallback
 }
 
 struct LogLine: Encodable {
@@ -107,7 +104,7 @@ struct LogLine: Encodable {
     let status: Int
 
     init(_ entry: ElevationLogEntry) {
-        at = String(UTCTimestamp.string(secondsSince1970: entry.at.timeIntervalSince1970).prefix(19)).replacingOccurrences(of: "T", with: " ")
+        at = shown(entry.at, .second)
         user = entry.userID
         reason = entry.reason
         method = entry.method
@@ -124,11 +121,16 @@ struct GroupsPage: Encodable {
         let members: [String]
     }
 
-    let elevation: Elevation
     let groups: [Group]
     /// Every permission the modules declare.
     let declared: [Permission]
     let problems: FormProblems
+
+    init(_ found: (groups: [AccessGroup], names: [String: String], declared: [Permission]), problems: FormProblems) {
+        groups = found.groups.map { Group(name: $0.name, permissions: $0.permissions, members: $0.members.map { found.names[$0] ?? $0 }) }
+        declared = found.declared
+        self.problems = problems
+    }
 }
 
 struct ReviewPage: Encodable {
@@ -142,11 +144,22 @@ struct ReviewPage: Encodable {
         let stale: Bool
     }
 
-    let elevation: Elevation
     let rows: [Row]
     let staleBefore: String
     let staleCount: Int
     let log: [LogLine]
+
+    init(_ review: AccessReview, log: [ElevationLogEntry]) {
+        rows = review.holders.map { holder in
+            Row(userID: holder.userID, name: holder.name, status: holder.status,
+                grants: holder.permissions.map { "\($0.codename) (\($0.via.joined(separator: ", ")))" },
+                lastLogin: shown(holder.lastLogin, .day, or: "never"), lastElevated: shown(holder.lastElevated, .day, or: "never"),
+                stale: holder.isStale)
+        }
+        staleBefore = shown(review.staleBefore, .day)
+        staleCount = review.staleCount
+        self.log = log.map(LogLine.init)
+    }
 }
 
 struct ChecksPage: Encodable {
@@ -157,12 +170,6 @@ struct ChecksPage: Encodable {
         let hint: String
     }
 
-    let elevation: Elevation
     let findings: [Finding]
     let profile: String
-}
-
-/// `2026-12-05`, or the fallback.
-func day(_ date: Date?, _ fallback: String) -> String {
-    date.map { String(UTCTimestamp.string(secondsSince1970: $0.timeIntervalSince1970).prefix(10)) } ?? fallback
 }

@@ -1,0 +1,109 @@
+import Foundation
+import HTTPTypes
+import Keel
+import SQLKit
+
+/// What the staff pages read and change, in one place: users (searched, found, activated, required to choose a new
+/// password), their standing and sessions, groups and grants, the access review and the deploy findings. The pages
+/// only turn its answers into page models.
+struct StaffService: Sendable {
+    let access: AccessControl
+    let accounts: AccountService
+    let sessions: any SessionStore
+    let users: (any UserAccounts)?
+    let idleTimeout: Duration
+    let staleAfter: Duration
+    let clock: @Sendable () -> Date
+    /// `check --deploy` on this instance's settings, which do not change while it runs.
+    let deployFindings: [CheckFinding]
+    /// Every module's staff pages (`StaffAreaModule`).
+    let links: [StaffLink]
+    /// The settings profile this instance runs (the checks page says which).
+    let profile: String
+
+    init(app: KeelApplication) {
+        access = app.access
+        accounts = AccountService(app: app)
+        sessions = app.sessions
+        users = app.users
+        idleTimeout = app.settings[AuthSettings.sessionIdleTimeout]
+        staleAfter = app.settings[AccessSettings.reviewStaleAfter]
+        clock = app.clock
+        deployFindings = app.deployFindings()
+        links = app.staffLinks
+        profile = app.settings.profile.rawValue
+    }
+
+    // MARK: - Users
+
+    /// Users whose username or e-mail contains the text (any case, matched literally), by id; everyone without one.
+    func search(_ text: String?, limit: Int) async throws -> [UserRow] {
+        let columns = SQLList(AccountService.columns.map { SQLIdentifier($0) })
+        guard let text else {
+            return try await accounts.sql.select().column(columns).from("users").orderBy("id").limit(limit).all(decoding: UserRow.self)
+        }
+        let pattern = LikePattern.containing(text.lowercased().prefix(200))
+        return try await accounts.sql.raw("""
+            SELECT \(columns) FROM users
+            WHERE LOWER(username) LIKE \(bind: pattern) \(LikePattern.escapeClause)
+               OR LOWER(email) LIKE \(bind: pattern) \(LikePattern.escapeClause)
+            ORDER BY id LIMIT \(literal: limit)
+            """).all(decoding: UserRow.self)
+    }
+
+    /// The user with this id, or a 404.
+    func user(_ id: Int) async throws -> UserRow {
+        guard let row = try await accounts.find("id", id) else { throw KeelError(.notFound, message: "There is no such user.") }
+        return row
+    }
+
+    /// Everything the user's page shows beside the row.
+    struct UserDetails {
+        let standing: UserAccess
+        let permissions: [String]
+        let groups: [AccessGroup]
+        let log: [ElevationLogEntry]
+        let sessions: [SessionSummary]
+    }
+
+    func details(of id: Int) async throws -> UserDetails {
+        let userID = String(id)
+        return UserDetails(
+            standing: try await access.account(userID), permissions: try await access.permissions(of: userID).sorted(),
+            groups: try await access.groups(), log: try await access.elevationLog(of: userID, limit: 20),
+            sessions: try await liveSessions(of: userID))
+    }
+
+    func setActive(_ id: Int, _ active: Bool) async throws { try await accounts.setActive(id, active) }
+    func requirePasswordReset(_ id: Int) async throws { try await accounts.requirePasswordReset(id) }
+
+    // MARK: - Sessions
+
+    /// Signed-in sessions still within the idle timeout, most recently used first (at most 200), with their users'
+    /// names.
+    func liveSessions(of userID: String?) async throws -> [SessionSummary] {
+        try await sessions.signedIn(userID: userID, seenAfter: clock().addingTimeInterval(-idleTimeout.inSeconds), limit: 200)
+    }
+
+    /// Ends every session of the user but `keeping` (the staff member's own, when they end their own).
+    func endSessions(of id: Int, keeping current: Session?) async throws {
+        try await sessions.deleteAll(userID: String(id), except: current?.key)
+    }
+
+    /// What people call these users.
+    func names(of userIDs: [String]) async throws -> [String: String] {
+        try await users?.names(of: Array(Set(userIDs))) ?? [:]
+    }
+
+    // MARK: - Groups, the review
+
+    /// Every group, its members by name, and every declared permission.
+    func groups() async throws -> (groups: [AccessGroup], names: [String: String], declared: [Permission]) {
+        let groups = try await access.groups()
+        return (groups, try await names(of: groups.flatMap(\.members)), try await access.declared())
+    }
+
+    func review() async throws -> (review: AccessReview, log: [ElevationLogEntry]) {
+        (try await access.review(staleAfter: staleAfter, names: users), try await access.elevationLog(limit: 50))
+    }
+}
