@@ -7,7 +7,9 @@ import KeelCore
 import Logging
 
 /// Keel's security capability as a module: the `security.*`, `cors.*`, `signing.*` and request-limit keys with their
-/// checks, the signing keyring (`app.keyring`), and these stages:
+/// checks, the signing keyring (`app.keyring`), the `keys generate|status` commands, the route options
+/// `TransportChecks`, `CrossOriginRequests` and `CSRFProtection` (`exemptingCSRF(because:)`, `withoutCORS()`), no
+/// tables, and these stages:
 ///
 /// | stage | slot | groups |
 /// |---|---|---|

@@ -3,7 +3,9 @@ public import KeelSettings
 import Hummingbird
 import KeelCore
 
-/// Keel's web capability as a module: templates (`web.*` settings), and two stages:
+/// Keel's web capability as a module: templates (`web.*` settings, the `web.E001` check), the route option
+/// `SignInRequired` (`requiringSignIn(at:)`), the page values modules add (`PageValues`), no tables or commands, and
+/// two stages:
 ///
 /// | stage | slot | groups |
 /// |---|---|---|

@@ -3,9 +3,12 @@ import Hummingbird
 import KeelData
 import KeelSettings
 
-/// The foundation every application has, always first: where the server listens and how it shuts down, the
-/// database (its settings, checks and the `database` and `migrations` readiness checks), the query recorder stage,
-/// and the commands every application has: `migrate`, `showmigrations`, `check`, `settings show|docs`.
+/// The foundation every application has, always first: where the server listens and how it shuts down (`http.*`,
+/// `checks.silenced`), the database (`database.*`, its checks, the `database` and `migrations` readiness checks;
+/// its one table, `keel_migrations`, and the lock table `keel_migration_lock` on SQLite), the route options
+/// `SessionLoading` and `HandlerBudget`, the stage `data.queries` (the query recorder, slot `handler`, groups that
+/// `runsHandlersUnderBudget`), and the commands every application has: `migrate`, `showmigrations`, `check`,
+/// `settings show|docs`.
 struct KeelCoreModule: KeelModule {
     let applicationName: String
     var name: String { "keel" }
