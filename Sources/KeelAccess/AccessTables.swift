@@ -10,7 +10,7 @@ import SQLKit
 /// | `keel_group_permissions` | permission given to a group |
 /// | `keel_group_members` | user in a group |
 /// | `keel_user_permissions` | permission given to a user directly |
-/// | `keel_users` | user Keel knows something about: staff and superuser flags, last sign-in, last elevated access, API tokens revoked before |
+/// | `keel_users` | user Keel knows something about: staff and superuser flags, last sign-in, last elevated access (`tokens_not_before` is no longer written: revocations have their own table since `auth.0006_token_revocations`, which copied it) |
 ///
 /// and the elevation log, `keel_elevated_requests` (`auth.0005_elevation_log`): one row per request made under
 /// elevated access.
