@@ -92,7 +92,7 @@ public struct SecurityModule: KeelModule {
         let settings = app.settings
         if settings[SecuritySettings.cspEnabled], let path = settings[SecuritySettings.cspReportPath], !path.isEmpty {
             // Browsers post reports without a CSRF token or a session: an endpoint of its own kind, JSON, no CORS.
-            CSPReportEndpoint(path: path, perMinute: settings[SecuritySettings.cspReportsPerMinute]).register(on: routes.group(.api.withoutCORS()))
+            CSPReportEndpoint(path: path, perMinute: settings[SecuritySettings.cspReportsPerMinute], clock: app.clock).register(on: routes.group(.api.withoutCORS()))
         }
     }
 }

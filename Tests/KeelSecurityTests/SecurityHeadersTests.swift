@@ -86,17 +86,23 @@ import Testing
         await app.keel.database.shutdown()
     }
 
+    /// At most `security.csp.reportsPerMinute` a minute of the application's clock (a test's clock: the three reports
+    /// used to straddle a wall-clock minute now and then, and the third passed).
     @Test func violationReportsAreLoggedAndRateLimited() async throws {
-        let app = try await KeelTestApplication.secure(values: ["security.csp.reportsPerMinute": "2"])
+        let clock = ManualClock(Date(timeIntervalSince1970: 1_800_000_000))
+        let app = try await KeelTestApplication.secure(values: ["security.csp.reportsPerMinute": "2"], clock: clock)
         let report = #"{"csp-report":{"document-uri":"https://example.com/x","violated-directive":"script-src","blocked-uri":"https://evil.example/a.js"}}"#
         try await app.application().test(.router) { client in
             for expected in [HTTPResponse.Status.noContent, .noContent, .tooManyRequests] {
                 try await client.execute(uri: "/csp-report", method: .post, headers: [.contentType: "application/csp-report"],
                                          body: ByteBuffer(string: report)) { #expect($0.status == expected) }
             }
+            clock.advance(by: .seconds(60))
+            try await client.execute(uri: "/csp-report", method: .post, headers: [.contentType: "application/csp-report"],
+                                     body: ByteBuffer(string: report)) { #expect($0.status == .noContent, "a new minute, a new allowance") }
         }
         let logged = app.logObjects.filter { $0["msg"] == "csp violation" }
-        #expect(logged.count == 2)
+        #expect(logged.count == 3)
         #expect(logged.first?["csp.blocked"] == "https://evil.example/a.js")
         await app.keel.database.shutdown()
     }

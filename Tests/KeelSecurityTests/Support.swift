@@ -52,8 +52,10 @@ struct SecureProbe: KeelModule {
 }
 
 extension KeelTestApplication {
-    static func secure(profile: Profile = .test, values: [String: String] = [:], probe: SecureProbe = SecureProbe()) async throws -> KeelTestApplication {
-        try await make(modules: [probe], profile: profile, values: values)
+    static func secure(profile: Profile = .test, values: [String: String] = [:], probe: SecureProbe = SecureProbe(), clock: ManualClock? = nil)
+        async throws -> KeelTestApplication
+    {
+        try await make(modules: [probe], profile: profile, values: values, clock: clock)
     }
 }
 

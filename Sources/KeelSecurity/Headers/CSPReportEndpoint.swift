@@ -1,7 +1,7 @@
 public import Hummingbird
 import HTTPTypes
 import KeelCore
-import Foundation
+public import Foundation
 import Logging
 
 /// Receives Content-Security-Policy violation reports: logs each (a few fields, truncated) at `warning`, at most
@@ -10,9 +10,10 @@ public struct CSPReportEndpoint: Sendable {
     let path: String
     let limiter: RateLimiter
 
-    public init(path: String, perMinute: Int) {
+    /// - Parameter clock: the application's clock (`app.clock`), whose minutes the limit counts.
+    public init(path: String, perMinute: Int, clock: @escaping @Sendable () -> Date = Date.init) {
         self.path = path
-        self.limiter = RateLimiter(perMinute: perMinute)
+        self.limiter = RateLimiter(perMinute: perMinute, clock: clock)
     }
 
     struct Report: Decodable {

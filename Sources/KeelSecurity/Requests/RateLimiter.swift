@@ -1,17 +1,19 @@
 import Foundation
 import Synchronization
 
-/// A fixed-window counter: at most `perMinute` events per wall-clock minute, per instance.
+/// A fixed-window counter: at most `perMinute` events per minute of the application's clock, per instance.
 final class RateLimiter: Sendable {
     private let state = Mutex<(window: Int64, count: Int)>((0, 0))
     let perMinute: Int
+    let clock: @Sendable () -> Date
 
-    init(perMinute: Int) {
+    init(perMinute: Int, clock: @escaping @Sendable () -> Date) {
         self.perMinute = perMinute
+        self.clock = clock
     }
 
-    func allow(now: Date = Date()) -> Bool {
-        let window = Int64(now.timeIntervalSince1970 / 60)
+    func allow() -> Bool {
+        let window = Int64(clock().timeIntervalSince1970 / 60)
         return state.withLock { state in
             if state.window != window { state = (window, 0) }
             guard state.count < perMinute else { return false }
