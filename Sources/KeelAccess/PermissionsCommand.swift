@@ -42,7 +42,7 @@ public struct PermissionsReviewCommand: ModuleCommand {
             let review = try await app.access.review(
                 staleAfter: app.settings[AccessSettings.reviewStaleAfter], names: app.users)
             if json {
-                context.output(try PermissionsOutput.json(review))
+                try context.outputJSON(review)
                 return 0
             }
             context.output(Self.text(review))
@@ -57,8 +57,8 @@ public struct PermissionsReviewCommand: ModuleCommand {
         for holder in review.holders {
             let who = holder.name.map { "\($0) (\(holder.userID))" } ?? holder.userID
             let status = holder.status
-            let login = holder.lastLogin.map(PermissionsOutput.day) ?? "never"
-            let elevated = holder.lastElevated.map(PermissionsOutput.day) ?? "-"
+            let login = holder.lastLogin.map(day) ?? "never"
+            let elevated = holder.lastElevated.map(day) ?? "-"
             let flag = holder.isStale ? "STALE" : ""
             let grants = holder.permissions.isEmpty ? [AccessReview.Grant(codename: "-", via: [])] : holder.permissions
             for (index, grant) in grants.enumerated() {
@@ -72,7 +72,7 @@ public struct PermissionsReviewCommand: ModuleCommand {
         let table = TextTable(header: ["USER", "STATUS", "PERMISSION", "VIA", "LAST LOGIN", "LAST ELEVATED", ""], rows: rows).render()
         let holders = review.holders.count
         return table + "\n\n\(holders) holder\(holders == 1 ? "" : "s"), \(review.staleCount) stale "
-            + "(no sign-in since \(PermissionsOutput.day(review.staleBefore)))."
+            + "(no sign-in since \(day(review.staleBefore)))."
     }
 }
 
@@ -93,7 +93,7 @@ public struct PermissionsListCommand: ModuleCommand {
         try await context.withApplication(settings) { app in
             let recorded = try await app.access.declared()
             if json {
-                context.output(try PermissionsOutput.json(recorded))
+                try context.outputJSON(recorded)
             } else if recorded.isEmpty {
                 context.output("No permissions recorded (none declared, or run migrate).")
             } else {
@@ -204,7 +204,7 @@ public struct PermissionsGroupsCommand: ModuleCommand {
             if add != nil || remove != nil { return 0 }
             let groups = try await app.access.groups()
             if json {
-                context.output(try PermissionsOutput.json(groups))
+                try context.outputJSON(groups)
             } else if groups.isEmpty {
                 context.output("No groups.")
             } else {
@@ -217,16 +217,7 @@ public struct PermissionsGroupsCommand: ModuleCommand {
     }
 }
 
-enum PermissionsOutput {
-    static func json(_ value: some Encodable) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
-
-    /// A date as people read it in a table: `2026-12-05`.
-    static func day(_ date: Date) -> String {
-        String(UTCTimestamp.string(secondsSince1970: date.timeIntervalSince1970).prefix(10))
-    }
+/// A date as people read it in a table: `2026-12-05`.
+private func day(_ date: Date) -> String {
+    UTCTimestamp.readable(secondsSince1970: date.timeIntervalSince1970, to: .day)
 }

@@ -9,8 +9,8 @@ import Foundation
 
 /// The application's command line, the counterpart of Django's `manage.py`: every command of the modules the
 /// application composes, the core module's first (`migrate`, `showmigrations`, `settings show|docs`, `check`), then
-/// Keel's standard modules' (`serve` from operations, `keys` from security, `sessions`, `permissions`,
-/// `createsuperuser` and `changepassword` from auth), then the application's own. Each is a `ModuleCommand` and runs
+/// Keel's standard modules' (`serve` from operations, `keys` from security, `sessions` and `changepassword` from auth,
+/// `permissions` and `createsuperuser` from access), then the application's own. Each is a `ModuleCommand` and runs
 /// with one `CommandContext`.
 ///
 /// The executable's `main.swift` runs it and supplies the logging and metrics bootstrap (the standard one, or its own
@@ -71,11 +71,14 @@ public struct KeelCommandLine<App: KeelApp>: ParsableCommand {
 
     /// The context every command of this application runs with: its modules' schema and checks, its settings read
     /// from the process environment, and the application built with the executable's logging and metrics.
+    /// The module list is composed once, with the metrics registry the executable's bootstrap is given.
     static func context(in environment: CommandEnvironment) -> CommandContext {
-        let schema = KeelApplication.schema(name: App.name, modules: App.modules)
+        let metrics = KeelMetrics()
+        let modules = KeelApplication.composing(App.modules, metrics: metrics)
+        let schema = KeelApplication.schema(name: App.name, composing: modules)
         return CommandContext(
             appName: App.name, environment: environment.environment, output: environment.output, errorOutput: environment.errorOutput,
-            input: environment.input, settingsSchema: schema, checks: KeelApplication.checks(name: App.name, modules: App.modules),
+            input: environment.input, settingsSchema: schema, checks: KeelApplication.checks(name: App.name, composing: modules),
             settings: { options, extra in
                 do {
                     return try await SettingsLoader(schema: schema).load(options.input(extra: extra, environment: environment.environment))
@@ -85,9 +88,7 @@ public struct KeelCommandLine<App: KeelApp>: ParsableCommand {
                 }
             },
             application: { settings in
-                let metrics = KeelMetrics()
-                let logger = environment.bootstrap(settings, metrics)
-                return try KeelApplication(name: App.name, settings: settings, modules: App.modules, logger: logger, metrics: metrics)
+                try KeelApplication(name: App.name, settings: settings, composing: modules, logger: environment.bootstrap(settings, metrics))
             })
     }
 }

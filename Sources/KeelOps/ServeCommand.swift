@@ -33,11 +33,11 @@ public struct ServeCommand: ModuleCommand {
         if let port { extra.append(.init(key: CoreSettings.httpPort.key, value: port, flag: "--port")) }
         guard let resolved = await context.settings(settings, extra: extra) else { return SettingsError.exitCode }
 
-        let findings = context.checks.run(resolved, deploy: resolved.profile.isDeployed, silenced: Set(resolved[CoreSettings.checksSilenced]))
-        if !findings.isEmpty {
-            context.errorOutput(CheckReport(findings: findings, silencedCount: 0).text())
+        let report = context.checks.report(resolved, deploy: resolved.profile.isDeployed)
+        if !report.findings.isEmpty {
+            context.errorOutput(report.text())
         }
-        if findings.contains(where: { $0.level >= .error }) {
+        if report.findings.contains(where: { $0.level >= .error }) {
             context.errorOutput("Refusing to serve in the \(resolved.profile) profile: fix the error-level findings above.")
             return SettingsError.exitCode
         }

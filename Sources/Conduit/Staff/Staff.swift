@@ -65,10 +65,15 @@ struct StaffPages {
 
     var access: AccessControl { service.access }
 
+    /// The user the path names (`/staff/users/{id}`), or a 404.
+    func requestedUser(_ context: KeelContext) async throws -> UserRow {
+        try await service.user(try context.parameters.require("id", as: Int.self))
+    }
+
     @Sendable func home(_ request: Request, context: KeelContext) async throws -> Response {
-        let review = try await service.review().review
+        let review = try await service.review()
         return try templates.page("staff/home", StaffHomePage(
-            links: service.links, holders: review.holders.count, stale: review.staleCount, warnings: service.deployFindings.count),
+            links: service.links, holders: review.holders.count, stale: review.staleCount, warnings: service.deployFindings().count),
             context: context)
     }
 
@@ -96,13 +101,13 @@ struct StaffPages {
     }
 
     @Sendable func user(_ request: Request, context: KeelContext) async throws -> Response {
-        let row = try await service.user(try context.parameters.require("id", as: Int.self))
+        let row = try await requestedUser(context)
         let details = try await service.details(of: row.id)
         return try templates.page("staff/user", UserPage(row, details, viewer: context.identity.userID), context: context)
     }
 
     @Sendable func setActive(_ request: Request, context: KeelContext) async throws -> Response {
-        let row = try await service.user(try context.parameters.require("id", as: Int.self))
+        let row = try await requestedUser(context)
         let form = try await FormInput.read(request, context: context)
         let active = form["on"] == "1"
         if !active, context.identity.userID == String(row.id) {
@@ -115,7 +120,7 @@ struct StaffPages {
     }
 
     @Sendable func endSessions(_ request: Request, context: KeelContext) async throws -> Response {
-        let row = try await service.user(try context.parameters.require("id", as: Int.self))
+        let row = try await requestedUser(context)
         // Your own: every other session ends, this one stays.
         try await service.endSessions(of: row.id, keeping: context.identity.userID == String(row.id) ? context.session : nil)
         context.session.flash("The sessions of \(row.username) ended.", level: .success)
@@ -123,14 +128,14 @@ struct StaffPages {
     }
 
     @Sendable func requirePasswordReset(_ request: Request, context: KeelContext) async throws -> Response {
-        let row = try await service.user(try context.parameters.require("id", as: Int.self))
+        let row = try await requestedUser(context)
         try await service.requirePasswordReset(row.id)
         context.session.flash("\(row.username) must choose a new password at their next sign-in; their sessions ended.", level: .success)
         return SafeRedirect.seeOther("/staff/users/\(row.id)")
     }
 
     @Sendable func setMembership(_ request: Request, context: KeelContext) async throws -> Response {
-        let row = try await service.user(try context.parameters.require("id", as: Int.self))
+        let row = try await requestedUser(context)
         let form = try await FormInput.read(request, context: context)
         guard let group = form["group"], !group.isEmpty else { throw KeelError.validation(field: "group", "can't be blank") }
         if form["on"] == "1" {
@@ -173,12 +178,11 @@ struct StaffPages {
     }
 
     @Sendable func review(_ request: Request, context: KeelContext) async throws -> Response {
-        let (review, log) = try await service.review()
-        return try templates.page("staff/review", ReviewPage(review, log: log), context: context)
+        return try templates.page("staff/review", ReviewPage(try await service.review(), log: try await service.elevationLog()), context: context)
     }
 
     @Sendable func checks(_ request: Request, context: KeelContext) async throws -> Response {
-        try templates.page("staff/checks", ChecksPage(findings: service.deployFindings.map {
+        try templates.page("staff/checks", ChecksPage(findings: service.deployFindings().map {
             ChecksPage.Finding(id: $0.id.rawValue, level: $0.level.rawValue, message: $0.message, hint: $0.hint)
         }, profile: service.profile), context: context)
     }

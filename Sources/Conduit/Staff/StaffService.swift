@@ -14,8 +14,9 @@ struct StaffService: Sendable {
     let idleTimeout: Duration
     let staleAfter: Duration
     let clock: @Sendable () -> Date
-    /// `check --deploy` on this instance's settings, which do not change while it runs.
-    let deployFindings: [CheckFinding]
+    /// `check --deploy` on this instance's settings, run when a page asks (the template check reads the folder, which
+    /// can change under a running development server; nothing is run at start-up for the staff area).
+    let deployFindings: @Sendable () -> [CheckFinding]
     /// Every module's staff pages (`StaffAreaModule`).
     let links: [StaffLink]
     /// The settings profile this instance runs (the checks page says which).
@@ -29,7 +30,8 @@ struct StaffService: Sendable {
         idleTimeout = app.settings[AuthSettings.sessionIdleTimeout]
         staleAfter = app.settings[AccessSettings.reviewStaleAfter]
         clock = app.clock
-        deployFindings = app.deployFindings()
+        let (checks, settings) = (app.systemChecks, app.settings)
+        deployFindings = { checks.report(settings, deploy: true).findings }
         links = app.staffLinks
         profile = app.settings.profile.rawValue
     }
@@ -103,7 +105,13 @@ struct StaffService: Sendable {
         return (groups, try await names(of: groups.flatMap(\.members)), try await access.declared())
     }
 
-    func review() async throws -> (review: AccessReview, log: [ElevationLogEntry]) {
-        (try await access.review(staleAfter: staleAfter, names: users), try await access.elevationLog(limit: 50))
+    /// The access review, with names.
+    func review() async throws -> AccessReview {
+        try await access.review(staleAfter: staleAfter, names: users)
+    }
+
+    /// The latest requests made under elevated access, anyone's.
+    func elevationLog() async throws -> [ElevationLogEntry] {
+        try await access.elevationLog(limit: 50)
     }
 }

@@ -64,13 +64,9 @@ public struct KeelApplication: Sendable, CustomReflectable {
         [KeelCoreModule(applicationName: name)] + modules
     }
 
-    /// Every module's system checks, as `check` runs them (a staff page showing the deploy findings reads these).
+    /// Every module's system checks, as `check` runs them: `app.systemChecks.report(app.settings, deploy: true)` is
+    /// what `check --deploy` finds in this instance (a staff page showing the deploy findings).
     public var systemChecks: CheckRegistry { CheckRegistry(checks: modules.flatMap(\.checks)) }
-
-    /// What `check --deploy` finds in this application's settings, silenced ids (`checks.silenced`) left out.
-    public func deployFindings() -> [CheckFinding] {
-        systemChecks.run(settings, deploy: true, silenced: Set(settings[CoreSettings.checksSilenced]))
-    }
 
     /// Every permission the modules declare, in module order.
     public var permissions: [Permission] { modules.flatMap(\.permissions) }

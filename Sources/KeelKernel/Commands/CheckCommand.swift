@@ -38,18 +38,13 @@ public struct CheckCommand: ModuleCommand {
 
     public func execute(in context: CommandContext) async throws -> Int32 {
         guard let resolved = await context.settings(settings) else { return SettingsError.exitCode }
-        let silenced = Set(resolved[CoreSettings.checksSilenced])
-        let all = context.checks.run(resolved, deploy: deploy, silenced: [])
-        let findings = all.filter { !silenced.contains($0.id.rawValue) }
-        let report = CheckReport(findings: findings, silencedCount: all.count - findings.count)
+        let report = context.checks.report(resolved, deploy: deploy)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            context.output(String(decoding: try encoder.encode(findings), as: UTF8.self))
+            try context.outputJSON(report.findings)
         } else {
             context.output(report.text())
         }
         let threshold = CheckLevel(rawValue: failLevel) ?? .error
-        return findings.contains { $0.level >= threshold } ? 1 : 0
+        return report.findings.contains { $0.level >= threshold } ? 1 : 0
     }
 }

@@ -2,6 +2,12 @@ public import KeelSettings
 import KeelCore
 import KeelData
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// What every command runs with: the application's name, the process environment, where output goes, the
 /// application's settings schema and checks, and the application itself, built on demand.
 ///
@@ -89,6 +95,15 @@ public struct CommandContext: Sendable {
             errorOutput(Self.describe(error))
             return 1
         }
+    }
+
+    /// Prints `value` as the JSON every command's `--json` prints: indented, keys sorted, slashes as they are, dates
+    /// in ISO 8601.
+    public func outputJSON(_ value: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        output(String(decoding: try encoder.encode(value), as: UTF8.self))
     }
 
     /// An error as a person at a terminal reads it: a `KeelError`'s messages (what a client would see), else the

@@ -46,7 +46,7 @@ public struct MigrateCommand: ModuleCommand {
             if check {
                 let pending = try await app.migrator.pending()
                 if json {
-                    context.output(try Self.encode(pending.map { ["module": $0.module, "name": $0.name] }))
+                    try context.outputJSON(pending.map { ["module": $0.module, "name": $0.name] })
                 } else if pending.isEmpty {
                     context.output("No migrations pending.")
                 } else {
@@ -58,7 +58,7 @@ public struct MigrateCommand: ModuleCommand {
             let steps = try await app.migrator.plan(to: target)
             if plan {
                 if json {
-                    context.output(try Self.encode(steps))
+                    try context.outputJSON(steps)
                 } else if steps.isEmpty {
                     context.output("Nothing to do: the database is at the target.")
                 } else {
@@ -96,12 +96,6 @@ public struct MigrateCommand: ModuleCommand {
             return 0
         }
     }
-
-    static func encode(_ value: some Encodable) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
 }
 
 /// A step counter shared with the progress callback.
@@ -137,7 +131,7 @@ public struct ShowMigrationsCommand: ModuleCommand {
         try await context.withApplication(settings) { app in
             let (statuses, unknown) = try await app.migrator.status()
             if json {
-                context.output(try MigrateCommand.encode(MigrationsDocument(migrations: statuses, unknownApplied: unknown)))
+                try context.outputJSON(MigrationsDocument(migrations: statuses, unknownApplied: unknown))
                 return 0
             }
             for module in app.modules {

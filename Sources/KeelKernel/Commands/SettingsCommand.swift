@@ -53,10 +53,7 @@ public struct SettingsShowCommand: ModuleCommand {
             Row(key: $0.key, environmentVariable: $0.environmentVariable, value: $0.displayValue, source: $0.source.description, secret: $0.isSecret)
         }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            let data = try encoder.encode(Document(profile: resolved.profile.rawValue, settings: rows))
-            context.output(String(decoding: data, as: UTF8.self))
+            try context.outputJSON(Document(profile: resolved.profile.rawValue, settings: rows))
         } else {
             context.output("Profile: \(resolved.profile)\n")
             context.output(TextTable(header: ["KEY", "VALUE", "SOURCE"], rows: rows.map { [$0.key, $0.value, $0.source] }).render())

@@ -74,9 +74,7 @@ public struct KeysStatusCommand: ModuleCommand {
         }
         let source = resolved.entry(SecuritySettings.signingKey.key)?.source.description ?? "default"
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            context.output(String(decoding: try encoder.encode(Document(source: source, keys: keys)), as: UTF8.self))
+            try context.outputJSON(Document(source: source, keys: keys))
         } else {
             context.output("signing.key from \(source)")
             for key in keys {
