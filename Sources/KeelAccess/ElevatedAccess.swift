@@ -91,19 +91,23 @@ extension Session {
         static let elevationReason = Session.loginScopedPrefix + "elevation_reason"
     }
 
-    /// The signed-in user's standing as this session knows it; nothing for a session nobody is signed in to.
+    /// The signed-in user's standing as this session knows it; nothing for a session nobody is signed in to. Read
+    /// under one lock: every `web` request asks (`access.standing`, `access.elevation.log`).
     public var standing: AccessStanding {
-        guard userID != nil else { return AccessStanding() }
-        return AccessStanding(
-            isStaff: self[AccessKey.staff] == "1", isSuperuser: self[AccessKey.superuser] == "1",
-            elevatedUntil: self[AccessKey.elevatedUntil].flatMap(Double.init).map(Date.init(timeIntervalSince1970:)),
-            elevationReason: self[AccessKey.elevationReason])
+        withState { state in
+            guard let record = state.record, record.userID != nil else { return AccessStanding() }
+            let data = record.data
+            return AccessStanding(
+                isStaff: data[AccessKey.staff] == "1", isSuperuser: data[AccessKey.superuser] == "1",
+                elevatedUntil: data[AccessKey.elevatedUntil].flatMap(Double.init).map(Date.init(timeIntervalSince1970:)),
+                elevationReason: data[AccessKey.elevationReason])
+        }
     }
 
-    /// Writes the staff and superuser snapshot (at sign-in).
+    /// Writes the staff and superuser snapshot (at sign-in, when the session is being written anyway).
     func recordStanding(staff: Bool, superuser: Bool) {
-        if self[AccessKey.staff] != (staff ? "1" : nil) { self[AccessKey.staff] = staff ? "1" : nil }
-        if self[AccessKey.superuser] != (superuser ? "1" : nil) { self[AccessKey.superuser] = superuser ? "1" : nil }
+        self[AccessKey.staff] = staff ? "1" : nil
+        self[AccessKey.superuser] = superuser ? "1" : nil
     }
 
     /// Marks the session as elevated until `until`, for `reason`, with a new key: a privilege change.

@@ -20,4 +20,12 @@ import Testing
         let parsed = try #require(formatter.date(from: text))
         #expect(abs(parsed.timeIntervalSinceNow) < 5)
     }
+
+    /// The one way a time is shown to people: a day, a minute or a second, in UTC, a space between date and time.
+    @Test func readableTimesAreCutAtTheirPrecision() {
+        let moment = 1_765_000_987.6  // 2025-12-06T06:03:07.600Z
+        #expect(UTCTimestamp.readable(secondsSince1970: moment, to: .day) == "2025-12-06")
+        #expect(UTCTimestamp.readable(secondsSince1970: moment, to: .minute) == "2025-12-06 06:03")
+        #expect(UTCTimestamp.readable(secondsSince1970: moment, to: .second) == "2025-12-06 06:03:07")
+    }
 }

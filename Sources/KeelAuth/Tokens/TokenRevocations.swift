@@ -36,13 +36,11 @@ public final class TokenRevocations: Sendable {
     /// Ends every token issued to the user until now: stored for every instance, counted at once on this one.
     public func revoke(userID: String) async throws {
         let now = clock()
-        let sql = database.sql
-        let exists = try await sql.select().column("user_id").from(Self.table).where("user_id", .equal, userID).first() != nil
-        if exists {
-            try await sql.update(Self.table).set("not_before", to: now.timeIntervalSince1970).where("user_id", .equal, userID).run()
-        } else {
-            try await sql.insert(into: Self.table).columns("user_id", "not_before").values(SQLBind(userID), SQLBind(now.timeIntervalSince1970)).run()
-        }
+        // One statement, so two revocations of one user at once cannot both insert.
+        try await database.sql.insert(into: Self.table).columns("user_id", "not_before")
+            .values(SQLBind(userID), SQLBind(now.timeIntervalSince1970))
+            .onConflict(with: ["user_id"]) { $0.set(excludedValueOf: "not_before") }
+            .run()
         noteRevoked(userID: userID, at: now)
     }
 

@@ -42,7 +42,8 @@ public enum TextRules {
     @inline(__always)
     public static func isWhitespace(_ scalar: Unicode.Scalar) -> Bool {
         let value = scalar.value
-        if value < 0x80 { return value == 0x20 || (0x09...0x0D).contains(value) || (0x1C...0x1F).contains(value) }
+        // Printable ASCII (most of what is judged) is never whitespace: answered without walking the list.
+        if value > 0x20 && value < 0x85 { return false }
         return whitespace.contains { $0.contains(value) }
     }
 

@@ -59,8 +59,7 @@ public enum HTMLEscaping {
     /// Whether `byte` is one of the five the escaper replaces.
     @inline(__always)
     public static func needsEscaping(_ byte: UInt8) -> Bool {
-        byte == UInt8(ascii: "&") || byte == UInt8(ascii: "<") || byte == UInt8(ascii: ">") || byte == UInt8(ascii: "\"")
-            || byte == UInt8(ascii: "'")
+        replacement(for: byte) != nil
     }
 
     /// The entity for a byte that needs one; the only table of replacements.

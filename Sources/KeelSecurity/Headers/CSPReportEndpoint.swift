@@ -11,7 +11,7 @@ public struct CSPReportEndpoint: Sendable {
     let limiter: RateLimiter
 
     /// - Parameter clock: the application's clock (`app.clock`), whose minutes the limit counts.
-    public init(path: String, perMinute: Int, clock: @escaping @Sendable () -> Date = Date.init) {
+    public init(path: String, perMinute: Int, clock: @escaping @Sendable () -> Date) {
         self.path = path
         self.limiter = RateLimiter(perMinute: perMinute, clock: clock)
     }

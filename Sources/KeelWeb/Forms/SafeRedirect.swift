@@ -32,6 +32,11 @@ public enum SafeRedirect {
     /// from (`Request.returnPath`), percent-encoded once, and only ever a path on this site.
     public static func interruption(to page: String, returningFrom request: Request, context: KeelContext) -> Response {
         let host = context.security.host ?? request.head.authority?.split(separator: ":").first.map { $0.lowercased() }
-        return seeOther(page + "?next=" + URLEncoding.component(path(request.returnPath(host: host))))
+        return interruption(to: page, next: request.returnPath(host: host))
+    }
+
+    /// A `303 See Other` to `page?next=<next>`, `next` percent-encoded once and only ever a path on this site.
+    public static func interruption(to page: String, next: String) -> Response {
+        seeOther(page + "?next=" + URLEncoding.component(path(next)))
     }
 }

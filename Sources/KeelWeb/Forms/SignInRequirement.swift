@@ -27,7 +27,7 @@ extension RoutePolicy {
 public enum SignIn {
     /// `303 See Other` to `signInPath?next=<next>`, `next` percent-encoded (and only ever a path on this site).
     public static func redirect(to signInPath: String = "/login", next: String) -> Response {
-        SafeRedirect.seeOther(signInPath + "?next=" + URLEncoding.component(SafeRedirect.path(next)))
+        SafeRedirect.interruption(to: signInPath, next: next)
     }
 }
 
