@@ -54,7 +54,11 @@ public struct KeelCommandLine<App: KeelApp>: ParsableCommand {
         do {
             var command = try parseAsRoot(arguments)
             if let moduleCommand = command as? any ModuleCommand {
-                return try await moduleCommand.execute(in: context(in: environment))
+                let commandType = type(of: moduleCommand)
+                let attribution = commandType.attributesWrites ? ChangeAttribution.command(commandPath(of: commandType)) : .system
+                return try await ChangeAttribution.$current.withValue(attribution) {
+                    try await moduleCommand.execute(in: context(in: environment))
+                }
             }
             // The root, or a command that only groups subcommands: ArgumentParser's own run() shows the help.
             try command.run()
@@ -67,6 +71,18 @@ public struct KeelCommandLine<App: KeelApp>: ParsableCommand {
             }
             return code.rawValue
         }
+    }
+
+    /// A command's name as typed after the executable's (`permissions grant`).
+    static func commandPath(of command: any ParsableCommand.Type) -> String {
+        func search(_ node: any ParsableCommand.Type, path: [String]) -> [String]? {
+            if node == command { return path }
+            for child in node.configuration.subcommands {
+                if let found = search(child, path: path + [child._commandName]) { return found }
+            }
+            return nil
+        }
+        return search(Self.self, path: [])?.joined(separator: " ") ?? command._commandName
     }
 
     /// The context every command of this application runs with: its modules' schema and checks, its settings read

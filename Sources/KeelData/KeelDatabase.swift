@@ -49,6 +49,8 @@ public final class KeelDatabase: Service, Sendable, CustomStringConvertible {
     private let state = Mutex<(handles: [any Database]?, closed: Bool)>((nil, false))
     let slowThreshold: Duration
     let busyTimeout: Duration
+    /// The change observers and what they track (`attach(observers:)`, once at assembly).
+    let observationState = Mutex(Observation())
 
     /// Creates the pools (connections open lazily, on first use or in `prepare()`).
     public init(settings: ResolvedSettings, logger: Logger, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {

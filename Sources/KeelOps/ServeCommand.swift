@@ -9,6 +9,8 @@ import NIOCore
 /// In `staging` and `production` it first runs every check, deploy checks included, and refuses to start (status 78)
 /// on any error-level finding.
 public struct ServeCommand: ModuleCommand {
+    public static var attributesWrites: Bool { false }
+
     public static var configuration: CommandConfiguration {
         CommandConfiguration(
             commandName: "serve",

@@ -58,6 +58,8 @@ public struct KeelApplication: Sendable, CustomReflectable {
             try module.install(into: &parts)
         }
         self.parts = parts.values
+        // Parts that observe writes (the audit trail) see every write transaction, in module order.
+        database.attach(observers: parts.order.compactMap { parts.values[$0] as? any ChangeObserver })
     }
 
     static func withCore(_ modules: [any KeelModule], name: String) -> [any KeelModule] {
@@ -243,6 +245,8 @@ extension KeelApplication {
         public let database: KeelDatabase
         public let clock: @Sendable () -> Date
         var values: [ObjectIdentifier: any ApplicationPart] = [:]
+        /// The parts in the order they were installed (module order).
+        var order: [ObjectIdentifier] = []
 
         init(settings: ResolvedSettings, logger: Logger, database: KeelDatabase, clock: @escaping @Sendable () -> Date) {
             self.settings = settings
@@ -255,6 +259,7 @@ extension KeelApplication {
         public mutating func install<Part: ApplicationPart>(_ part: Part) {
             precondition(values[ObjectIdentifier(Part.self)] == nil, "\(Part.self) is installed twice: two modules provide it")
             values[ObjectIdentifier(Part.self)] = part
+            order.append(ObjectIdentifier(Part.self))
         }
 
         /// A part an earlier module installed.

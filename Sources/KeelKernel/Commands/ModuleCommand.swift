@@ -24,4 +24,11 @@ public import ArgumentParser
 public protocol ModuleCommand: ParsableCommand, Sendable {
     /// Runs the command; the result is the process's exit status.
     func execute(in context: CommandContext) async throws -> Int32
+    /// Whether what the command writes is recorded as written by it (`command:NAME`, the default). `serve` says no:
+    /// its requests carry their own attribution and its background work is `system`.
+    static var attributesWrites: Bool { get }
+}
+
+extension ModuleCommand {
+    public static var attributesWrites: Bool { true }
 }

@@ -1,4 +1,3 @@
-public import Foundation
 public import KeelCore
 import HTTPTypes
 import Synchronization

@@ -1,3 +1,4 @@
+public import KeelData
 import HTTPTypes
 import Synchronization
 
@@ -58,4 +59,14 @@ public final class RequestState: Sendable {
             if storage.responseHeaders == nil { storage.responseHeaders = fields } else { storage.responseHeaders?.append(contentsOf: fields) }
         }
     }
+}
+
+/// Whether the request's user acts under elevated access: set by the module that grants it (the access module's
+/// standing stage), read when a write records how its actor acted (`ChangeAttribution.acting`).
+public enum ActsElevated: RequestStateKey {
+    public static var defaultValue: Bool { false }
+}
+
+extension RequestState: ActingDetails {
+    public var actingElevated: Bool { self[ActsElevated.self] }
 }
