@@ -7,3 +7,4 @@
 @_exported import KeelKernel
 @_exported import KeelWeb
 @_exported import KeelAccess
+@_exported import KeelAudit

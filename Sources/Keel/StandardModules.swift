@@ -1,5 +1,6 @@
 import KeelAuth
 import KeelAccess
+import KeelAudit
 public import ArgumentParser
 public import KeelKernel
 public import KeelOps
@@ -11,9 +12,10 @@ public import Foundation
 extension KeelApplication {
     /// Keel's standard capabilities, in the order they must be installed: operations (request ids, logs, metrics,
     /// health, `serve`), security (transport, headers, CORS, limits, deadline, CSRF, the keyring), authentication
-    /// (sessions, identity, passwords, tokens: it signs with security's keyring).
+    /// (sessions, identity, passwords, tokens: it signs with security's keyring), access (permissions, staff, elevated
+    /// access), audit (the trail of changes and security events; its checkpoints are signed with the keyring).
     public static func standardModules(metrics: KeelMetrics = KeelMetrics()) -> [any KeelModule] {
-        [OpsModule(metrics: metrics), SecurityModule(), AuthModule(), AccessModule()]
+        [OpsModule(metrics: metrics), SecurityModule(), AuthModule(), AccessModule(), AuditModule()]
     }
 
     /// Keel's standard modules followed by an application's: the one place the two lists meet. The application, its

@@ -95,9 +95,12 @@ struct StandingHook: RequestHook {
     func enter(_ request: inout Request, context: inout KeelContext) throws -> Response? {
         let standing = context.session.standing
         guard standing.isStaff || standing.elevatedUntil != nil else { return nil }
+        let elevated = standing.isElevated(at: clock())
+        // What this request writes is recorded as done under elevated access (`ChangeAttribution.acting`).
+        if elevated { context.state[ActsElevated.self] = true }
         context.state.update(PageValues.self) { values in
             if standing.isStaff { values["user_staff"] = .bool(true) }
-            if let until = standing.elevatedUntil, standing.isElevated(at: clock()) {
+            if let until = standing.elevatedUntil, elevated {
                 values["elevated_until"] = .text(UTCTimestamp.readable(secondsSince1970: until.timeIntervalSince1970, to: .minute) + " UTC")
                 values["elevation_reason"] = .text(standing.elevationReason ?? "")
             }

@@ -255,7 +255,7 @@ import Testing
             try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == .notFound) }
         }
         let services = try app.keel.services()
-        #expect(services.count == 4)  // metrics server, database, HTTP application, shutdown coordinator
+        #expect(services.count == 5)  // database, metrics server, audit sealer, HTTP application, shutdown coordinator
         let router = Router()
         MetricsEndpoint(metrics: app.keel.metrics, token: nil, requireToken: false).register(on: router)
         try await Application(router: router).test(.router) { client in

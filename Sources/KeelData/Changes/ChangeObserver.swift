@@ -19,4 +19,11 @@ public protocol ChangeObserver: Sendable {
     var recordsEvents: Bool { get }
     /// Records one transaction's changes and events; throwing rolls the transaction back.
     func record(_ batch: ChangeBatch, in sql: any SQLDatabase) async throws
+    /// Called once the transaction `record` saw has committed (a sealer to wake, a cache to invalidate). Must not
+    /// block or throw.
+    func didCommit(_ batch: ChangeBatch)
+}
+
+extension ChangeObserver {
+    public func didCommit(_ batch: ChangeBatch) {}
 }

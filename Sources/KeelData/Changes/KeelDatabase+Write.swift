@@ -63,6 +63,9 @@ extension KeelDatabase {
                     }
                 }
                 try await sql.raw("COMMIT").run()
+                if !batch.isEmpty {
+                    for observer in observation.observers { observer.didCommit(batch) }
+                }
                 return result
             } catch {
                 try? await sql.raw("ROLLBACK").run()

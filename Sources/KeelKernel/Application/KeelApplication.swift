@@ -53,7 +53,7 @@ public struct KeelApplication: Sendable, CustomReflectable {
         self.database = database
         self.migrator = try Migrator(database: database, migrations: Self.migrations(of: self.modules), logger: logger)
         try Self.checkPermissions(of: self.modules)
-        var parts = Parts(settings: settings, logger: logger, database: database, clock: clock)
+        var parts = Parts(settings: settings, logger: logger, database: database, clock: clock, modules: self.modules)
         for module in self.modules {
             try module.install(into: &parts)
         }
@@ -244,12 +244,17 @@ extension KeelApplication {
         public let logger: Logger
         public let database: KeelDatabase
         public let clock: @Sendable () -> Date
+        /// Every module of the application, in order: for a module that reads what the others declare (the tables
+        /// an `AuditedModule` lists).
+        public let modules: [any KeelModule]
         var values: [ObjectIdentifier: any ApplicationPart] = [:]
         /// The parts in the order they were installed (module order).
         var order: [ObjectIdentifier] = []
 
-        init(settings: ResolvedSettings, logger: Logger, database: KeelDatabase, clock: @escaping @Sendable () -> Date) {
+        init(settings: ResolvedSettings, logger: Logger, database: KeelDatabase, clock: @escaping @Sendable () -> Date,
+             modules: [any KeelModule]) {
             self.settings = settings
+            self.modules = modules
             self.logger = logger
             self.database = database
             self.clock = clock

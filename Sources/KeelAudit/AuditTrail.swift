@@ -1,0 +1,332 @@
+import Crypto
+import Foundation
+public import KeelData
+public import KeelKernel
+import KeelSecurity
+import Logging
+import Synchronization
+public import SQLKit
+
+/// The audit trail: an application part that observes every write transaction (`ChangeObserver`) and records what
+/// it changed in audited tables, and the events it recorded, in that same transaction; a sealer then chains those
+/// records into `keel_audit`, sealing personal values with their subject's key.
+///
+/// Read it with `app.audit`:
+/// ```swift
+/// let page = try await app.audit.entries(matching: AuditFilter(objectTable: "articles", objectKey: "7"), limit: 20)
+/// try await app.audit.erase(subject: "7")          // the person's sealed values become [erased]
+/// let report = try await app.audit.verify()
+/// ```
+public struct AuditTrail: ApplicationPart, ChangeObserver {
+    let database: KeelDatabase
+    let tables: [String: AuditedTable]
+    /// `audit.enabled`: when off, nothing is tracked or recorded.
+    public let isEnabled: Bool
+    let clock: @Sendable () -> Date
+    let signal: SealSignal
+    let logger: Logger
+    /// Signs checkpoints.
+    let keyring: Keyring
+    /// Where checkpoints are appended and read from by default (`audit.checkpointFile`).
+    public let checkpointPath: String
+
+    init(database: KeelDatabase, tables: [AuditedTable], isEnabled: Bool, clock: @escaping @Sendable () -> Date, logger: Logger,
+         keyring: Keyring, checkpointPath: String) {
+        var byName: [String: AuditedTable] = [:]
+        for table in tables {
+            precondition(byName[table.name] == nil, "\(table.name) is audited twice: two modules list it (AuditedModule.audited)")
+            byName[table.name] = table
+        }
+        self.database = database
+        self.tables = byName
+        self.isEnabled = isEnabled
+        self.clock = clock
+        self.signal = SealSignal()
+        self.logger = logger
+        self.keyring = keyring
+        self.checkpointPath = checkpointPath
+    }
+
+    /// Every audited table, by name.
+    public var auditedTables: [AuditedTable] { tables.values.sorted { $0.name < $1.name } }
+
+    // MARK: ChangeObserver
+
+    public var trackedTables: [TrackedTable] { isEnabled ? auditedTables.map(\.tracked) : [] }
+    public var recordsEvents: Bool { isEnabled }
+
+    /// Writes one pending record per changed row and per event, in the write's transaction (one statement).
+    public func record(_ batch: ChangeBatch, in sql: any SQLDatabase) async throws {
+        let records = try pendingRecords(of: batch, at: Self.microseconds(clock()))
+        guard !records.isEmpty else { return }
+        var insert = sql.insert(into: AuditTables.pending).columns(PendingRecord.columns)
+        for record in records {
+            insert = insert.values(record.values)
+        }
+        try await insert.run()
+    }
+
+    public func didCommit(_ batch: ChangeBatch) {
+        signal.wake()
+    }
+
+    func pendingRecords(of batch: ChangeBatch, at: Int64) throws -> [PendingRecord] {
+        let attribution = batch.attribution
+        var records: [PendingRecord] = []
+        for change in batch.changes {
+            guard let table = tables[change.table] else { continue }
+            let subject = table.subject(of: change.after ?? change.before, key: change.key)
+            var fields: [String: AuditField] = [:]
+            let columns = change.action == .update ? change.changedColumns
+                : ((change.after ?? change.before)?.values.keys.sorted() ?? [])
+            for column in columns {
+                if table.secret.contains(column) {
+                    fields[column] = AuditField(changed: true)
+                    continue
+                }
+                func stored(_ value: DataValue?) -> AuditValue? {
+                    guard let value else { return nil }
+                    let plain = AuditValue(value)
+                    return table.personal.contains(column) && subject != nil && plain != .null ? .personal(plain) : plain
+                }
+                fields[column] = AuditField(before: stored(change.before?[column]), after: stored(change.after?[column]))
+            }
+            records.append(PendingRecord(
+                at: at, attribution: attribution, action: change.action.rawValue, objectTable: change.table, objectKey: change.key,
+                subject: subject, fields: try AuditFields.encode(fields)))
+        }
+        for event in batch.events {
+            var fields: [String: AuditField] = [:]
+            for (name, value) in event.details {
+                let personal = event.personal.contains(name) && event.subject != nil
+                fields[name] = AuditField(value: personal ? .personal(.text(value)) : .text(value))
+            }
+            records.append(PendingRecord(
+                at: at, attribution: attribution, action: event.name, objectTable: event.table, objectKey: event.key,
+                subject: event.subject, fields: try AuditFields.encode(fields)))
+        }
+        return records
+    }
+
+    static func microseconds(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+    }
+
+    // MARK: Sealing
+
+    /// Chains every pending record into the trail, oldest first, sealing personal values; returns how many. The
+    /// sealer service calls it whenever a write commits; commands and staff pages call it before they read.
+    @discardableResult
+    public func seal() async throws -> Int {
+        var total = 0
+        while true {
+            let sealed = try await sealBatch(limit: 500)
+            total += sealed
+            if sealed < 500 { return total }
+        }
+    }
+
+    /// Seals up to `limit` pending records in one transaction that holds the chain's head (locked on PostgreSQL,
+    /// SQLite's write lock), so instances sealing at once keep one line.
+    func sealBatch(limit: Int) async throws -> Int {
+        let kind = database.kind
+        return try await database.write { tx in
+            let sql = tx.sql
+            let lock: SQLQueryString = kind == .postgres ? " FOR UPDATE" : ""
+            guard let head = try await sql.raw("SELECT seq, hash FROM \(ident: AuditTables.head) WHERE id = 1" + lock).first() else {
+                throw AuditError.noHead
+            }
+            let rows = try await sql.raw("SELECT * FROM \(ident: AuditTables.pending) ORDER BY id LIMIT \(literal: limit)").all()
+            guard !rows.isEmpty else { return 0 }
+            let pending = try rows.map(PendingRecord.init(row:))
+            var owners = Set<String>()
+            for record in pending {
+                if let subject = record.subject, record.fields.contains("\"personal\"") { owners.insert(subject) }
+                if let owner = record.clientOwner, record.client != nil { owners.insert(owner) }
+            }
+            let keys = try await SubjectKeys.loadOrCreate(owners, sql: sql, at: Self.microseconds(self.clock()))
+            var seq = try head.decode(column: "seq", as: Int64.self)
+            var previous = try head.decode(column: "hash", as: String.self)
+            var entries: [AuditEntry] = []
+            for record in pending {
+                seq += 1
+                let entry = try record.sealed(seq: seq, previous: previous, keys: keys)
+                entries.append(entry)
+                previous = entry.hash
+            }
+            for chunk in entries.chunked(100) {
+                var insert = sql.insert(into: AuditTables.entries).columns(AuditEntry.columns)
+                for entry in chunk { insert = insert.values(entry.values) }
+                try await insert.run()
+            }
+            for chunk in pending.map(\.id).chunked(500) {
+                try await sql.delete(from: AuditTables.pending).where("id", .in, chunk).run()
+            }
+            try await sql.update(AuditTables.head).set("seq", to: seq).set("hash", to: previous).where("id", .equal, 1).run()
+            return entries.count
+        }
+    }
+
+    // MARK: Erasure
+
+    /// Erases what the trail holds about a person: seals what is pending, then deletes their key, so every value
+    /// sealed with it reads `[erased]` while the entries (and the chain) stay. Returns whether they had a key.
+    @discardableResult
+    public func erase(subject: String) async throws -> Bool {
+        try await seal()
+        return try await database.write { tx in
+            let erased = try await SubjectKeys.erase(subject, sql: tx.sql)
+            tx.record(ChangeEvent("audit.subject_erased", subject: subject, details: ["subject": subject]))
+            return erased
+        }
+    }
+}
+
+/// What a write transaction recorded and the sealer has not yet chained: personal values still marked `personal`,
+/// the client address plain.
+struct PendingRecord: Sendable {
+    var id: Int64 = 0
+    let at: Int64
+    let actor: String
+    let via: String
+    let requestID: String?
+    let client: String?
+    let action: String
+    let objectTable: String?
+    let objectKey: String?
+    let subject: String?
+    let fields: String
+
+    static let columns = ["at", "actor", "via", "request_id", "client", "action", "object_table", "object_key", "subject", "fields"]
+
+    init(at: Int64, attribution: ChangeAttribution, action: String, objectTable: String?, objectKey: String?, subject: String?, fields: String) {
+        self.at = at
+        self.actor = attribution.actor
+        self.via = attribution.acting.rawValue
+        self.requestID = attribution.requestID
+        self.client = attribution.client
+        self.action = action
+        self.objectTable = objectTable
+        self.objectKey = objectKey
+        self.subject = subject
+        self.fields = fields
+    }
+
+    init(row: any SQLRow) throws {
+        id = try row.decode(column: "id", as: Int64.self)
+        at = try row.decode(column: "at", as: Int64.self)
+        actor = try row.decode(column: "actor", as: String.self)
+        via = try row.decode(column: "via", as: String.self)
+        requestID = try row.decodeIfPresent(column: "request_id", as: String.self)
+        client = try row.decodeIfPresent(column: "client", as: String.self)
+        action = try row.decode(column: "action", as: String.self)
+        objectTable = try row.decodeIfPresent(column: "object_table", as: String.self)
+        objectKey = try row.decodeIfPresent(column: "object_key", as: String.self)
+        subject = try row.decodeIfPresent(column: "subject", as: String.self)
+        fields = try row.decode(column: "fields", as: String.self)
+    }
+
+    var values: [any Encodable & Sendable] {
+        [at, actor, via, requestID, client, action, objectTable, objectKey, subject, fields]
+    }
+
+    /// Whose personal data the client address is: the actor's when a user acted, else the entry's subject's
+    /// (someone failing to sign in as them), else nobody's (kept plain).
+    var clientOwner: String? {
+        switch ChangeAttribution.Via(rawValue: via) {
+        case .session, .token, .elevated: actor
+        default: subject
+        }
+    }
+
+    /// The entry at `seq`, its personal values and client address sealed.
+    func sealed(seq: Int64, previous: String, keys: [String: SymmetricKey]) throws -> AuditEntry {
+        var storedFields = fields
+        if fields.contains("\"personal\"") {
+            let key = subject.flatMap { keys[$0] }
+            let decoded = AuditFields.decode(fields)
+            storedFields = try AuditFields.encode(decoded.mapValues { field in
+                try field.map { value in
+                    guard case .personal(let inner) = value else { return value }
+                    guard let key else { return inner }
+                    return try value.sealed(with: key)
+                }
+            })
+        }
+        var storedClient = client
+        if let client, let owner = clientOwner, let key = keys[owner] {
+            storedClient = "sealed:" + (try AuditValue.personal(.text(client)).sealed(with: key).sealedText)
+        }
+        return AuditEntry(seq: seq, at: at, actor: actor, via: via, requestID: requestID, client: storedClient, action: action,
+                          objectTable: objectTable, objectKey: objectKey, subject: subject, fields: storedFields, previousHash: previous)
+    }
+}
+
+extension AuditValue {
+    var sealedText: String {
+        if case .sealed(let text) = self { return text }
+        return ""
+    }
+}
+
+/// Wakes the sealer when a write commits; a wake with nobody waiting is kept for the next wait.
+final class SealSignal: Sendable {
+    private struct State {
+        var woken = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    func wake() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return waiter
+            }
+            state.woken = true
+            return nil
+        }
+        waiter?.resume()
+    }
+
+    /// Returns at the next wake (at once if one came since the last wait), or when the task is cancelled.
+    func wait() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.woken || Task.isCancelled {
+                        state.woken = false
+                        return true
+                    }
+                    state.waiter = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            wake()
+        }
+    }
+}
+
+/// The audit trail's errors.
+public struct AuditError: Error, Hashable, Sendable, CustomStringConvertible {
+    private enum Kind: String {
+        case noHead = "audit.no_head"
+        case badFilter = "audit.bad_filter"
+    }
+
+    private let kind: Kind
+    public let detail: String
+    public var code: String { kind.rawValue }
+    public var description: String { detail.isEmpty ? "AuditError(\(code))" : detail }
+
+    /// The chain's head row is missing: the trail's tables were tampered with or never migrated.
+    static var noHead: AuditError { AuditError(kind: .noHead, detail: "The audit trail has no head row (keel_audit_head): run migrate, or restore it.") }
+    /// A filter value that cannot be read (a date, an object); `detail` says which and why.
+    static func badFilter(_ detail: String) -> AuditError { AuditError(kind: .badFilter, detail: detail) }
+
+    public static func == (lhs: AuditError, rhs: AuditError) -> Bool { lhs.code == rhs.code }
+    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
+}
