@@ -141,6 +141,22 @@ public struct AuditField: Sendable, Hashable, Codable {
         self.changed = changed
     }
 
+    private enum CodingKeys: String, CodingKey {
+        case before, after, value, changed
+    }
+
+    /// A key that is present with `null` is the value null (a bio that was empty), not an absent value.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        func present(_ key: CodingKeys) throws -> AuditValue? {
+            container.contains(key) ? try container.decode(AuditValue.self, forKey: key) : nil
+        }
+        before = try present(.before)
+        after = try present(.after)
+        value = try present(.value)
+        changed = try container.decodeIfPresent(Bool.self, forKey: .changed)
+    }
+
     func map(_ transform: (AuditValue) throws -> AuditValue) rethrows -> AuditField {
         AuditField(before: try before.map(transform), after: try after.map(transform), value: try value.map(transform), changed: changed)
     }

@@ -31,11 +31,12 @@ extension SQLRow {
 
 extension KeelDatabase {
     /// Runs `body` in one transaction on an SQLKit handle that records its statements: committed when `body` returns,
-    /// rolled back when it throws (the error is rethrown).
+    /// rolled back when it throws (the error is rethrown). Its writes are not captured for change observers (the audit
+    /// trail): write tracked tables with `write { tx in … }`.
     ///
     /// ```swift
     /// try await app.database.transaction { sql in
-    ///     try await sql.insert(into: "articles").columns("slug").values(SQLBind(slug)).run()
+    ///     try await sql.insert(into: "tags").columns("name").values(SQLBind(name)).run()
     ///     try await sql.insert(into: "article_tags").columns("article_id", "tag_id").values(...).run()
     /// }
     /// ```

@@ -46,12 +46,12 @@ struct AccountService: Sendable {
         let hash = try await auth.passwordHasher.hash(password!)
         let now = clock().timeIntervalSince1970
         do {
-            guard let user = try await sql.insert(into: "users")
-                .columns("username", "email", "password_hash", "created_at", "updated_at")
-                .values(SQLBind(username!), SQLBind(Self.normalize(email: email!)), SQLBind(hash), SQLBind(now), SQLBind(now))
-                .returning(Self.columns.map { SQLColumn($0) })
-                .first(decoding: UserRow.self)
-            else { throw KeelError(.internalServerError) }
+            let row = try await database.write { tx in
+                try await tx.insert(into: "users", [
+                    "username": username!, "email": Self.normalize(email: email!), "password_hash": hash, "created_at": now, "updated_at": now,
+                ])
+            }
+            guard let row, let user = UserRow(row) else { throw KeelError(.internalServerError) }
             return user
         } catch {
             // Two registrations racing for the same name or e-mail: the unique index decides, the loser gets a 422.
@@ -81,7 +81,9 @@ struct AccountService: Sendable {
         }
         if auth.passwordHasher.needsRehash(user.password_hash) {
             let upgraded = try await auth.passwordHasher.hash(password!)
-            try await sql.update("users").set("password_hash", to: upgraded).where("id", .equal, user.id).run()
+            try await database.write { tx in
+                try await tx.update("users", set: ["password_hash": upgraded], where: RowFilter("id", .equal, user.id))
+            }
         }
         return user
     }
@@ -123,16 +125,21 @@ struct AccountService: Sendable {
         }
         try problems.throwIfAny()
 
-        var query = sql.update("users").set("updated_at", to: clock().timeIntervalSince1970)
-        if let username { query = query.set("username", to: username) }
-        if let email { query = query.set("email", to: Self.normalize(email: email)) }
-        if input.contains("bio") { query = query.set("bio", to: bio) }
-        if input.contains("image") { query = query.set("image", to: image.flatMap { $0.isEmpty ? nil : $0 }) }
+        var values: [String: any Encodable & Sendable] = ["updated_at": clock().timeIntervalSince1970]
+        if let username { values["username"] = username }
+        if let email { values["email"] = Self.normalize(email: email) }
+        // `updateValue`, not a subscript: a nil bio or image is written as NULL, not dropped from the update.
+        if input.contains("bio") { values.updateValue(bio, forKey: "bio") }
+        if input.contains("image") { values.updateValue(image.flatMap { $0.isEmpty ? nil : $0 }, forKey: "image") }
         if let password {
-            query = query.set("password_hash", to: try await auth.passwordHasher.hash(password)).set("password_reset_required", to: 0)
+            values["password_hash"] = try await auth.passwordHasher.hash(password)
+            values["password_reset_required"] = 0
         }
         do {
-            try await query.where("id", .equal, user.id).run()
+            try await database.write { [values] tx in
+                try await tx.update("users", set: values, where: RowFilter("id", .equal, user.id))
+                if password != nil { tx.record(ChangeEvent("auth.password_changed", table: "users", key: String(user.id), subject: String(user.id))) }
+            }
         } catch {
             throw try await takenOrRethrow(error, email: email.map(Self.normalize(email:)))
         }
@@ -156,15 +163,19 @@ struct AccountService: Sendable {
 
     /// Requires the user to choose a new password at their next sign-in; their sessions and API tokens end now.
     func requirePasswordReset(_ id: Int) async throws {
-        try await sql.update("users").set("password_reset_required", to: 1).where("id", .equal, id).run()
+        try await database.write { tx in
+            try await tx.update("users", set: ["password_reset_required": 1], where: RowFilter("id", .equal, id))
+        }
         try await auth.sessions.deleteAll(userID: String(id), except: nil)
         try await auth.tokenRevocations.revoke(userID: String(id))
     }
 
     /// Activates or deactivates an account; deactivating ends every session and API token of the user.
     func setActive(_ id: Int, _ active: Bool) async throws {
-        try await sql.update("users").set("is_active", to: active ? 1 : 0).set("updated_at", to: clock().timeIntervalSince1970)
-            .where("id", .equal, id).run()
+        try await database.write { tx in
+            try await tx.update("users", set: ["is_active": active ? 1 : 0, "updated_at": clock().timeIntervalSince1970], where: RowFilter("id", .equal, id))
+            tx.record(ChangeEvent(active ? "access.user_activated" : "access.user_deactivated", table: "users", key: String(id), subject: String(id)))
+        }
         if !active {
             try await auth.sessions.deleteAll(userID: String(id), except: nil)
             try await auth.tokenRevocations.revoke(userID: String(id))

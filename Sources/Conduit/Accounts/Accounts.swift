@@ -6,10 +6,16 @@ import SQLKit
 
 /// RealWorld's accounts: register, login, the current user and updating it (`/api/users`, `/api/users/login`,
 /// `/api/user`). Passwords use Keel's hasher and policy, logins Keel's throttle, tokens Keel's keyring-signed JWTs.
-public struct Accounts: KeelModule {
+public struct Accounts: AuditedModule {
     public init() {}
 
     public var name: String { "accounts" }
+
+    /// Every change to a user is audited; the person's name, e-mail, bio and picture are sealed with their key, the
+    /// password hash is only ever "changed".
+    public var audited: [AuditedTable] {
+        [AuditedTable("users", key: "id", subject: .key, personal: ["username", "email", "bio", "image"], secret: ["password_hash"])]
+    }
 
     public var migrations: [any KeelMigration] {
         [
@@ -91,6 +97,16 @@ struct UserRow: Codable, Sendable {
     var is_active: Int
     /// 1 when staff required a new password: it is chosen before anything else.
     var password_reset_required: Int
+}
+
+extension UserRow {
+    /// The row as an insert or update returned it.
+    init?(_ row: RowValues) {
+        guard let id = row.integer("id"), let username = row.text("username"), let email = row.text("email"),
+              let hash = row.text("password_hash") else { return nil }
+        self.init(id: id, username: username, email: email, password_hash: hash, bio: row.text("bio"), image: row.text("image"),
+                  is_active: row.integer("is_active") ?? 1, password_reset_required: row.integer("password_reset_required") ?? 0)
+    }
 }
 
 /// The RealWorld `User` body: `bio` and `image` are always present (null when unset).

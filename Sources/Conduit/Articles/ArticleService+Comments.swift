@@ -55,12 +55,12 @@ extension ArticleService {
         if let body, TextRules.length(body) > 100_000 { problems.add("body", "is too long (maximum is 100000 characters)") }
         try problems.throwIfAny()
         let now = app.clock().timeIntervalSince1970
-        guard let inserted = try await sql.raw("""
-            INSERT INTO comments (article_id, author_id, body, created_at, updated_at)
-            VALUES (\(bind: articleID), \(bind: viewer), \(bind: body!), \(bind: now), \(bind: now)) RETURNING id
-            """).first(decoding: IDRow.self),
+        let inserted = try await app.database.write { tx in
+            try await tx.insert(into: "comments", ["article_id": articleID, "author_id": viewer, "body": body!, "created_at": now, "updated_at": now])
+        }
+        guard let commentID = inserted?.integer("id"),
             let row = try await sql.raw("""
-                SELECT \(Self.commentColumns(viewer: viewer)) FROM comments c JOIN users u ON u.id = c.author_id WHERE c.id = \(bind: inserted.id)
+                SELECT \(Self.commentColumns(viewer: viewer)) FROM comments c JOIN users u ON u.id = c.author_id WHERE c.id = \(bind: commentID)
                 """).first().map({ try CommentRow($0) })
         else { throw KeelError(.internalServerError) }
         return Self.present(row)
@@ -74,7 +74,7 @@ extension ArticleService {
         guard try await app.access.allows(userID: String(viewer), Self.mayDeleteComment, on: Owned(id: id, authorID: comment.author_id)) else {
             throw KeelError(.forbidden, messages: ["comment": ["forbidden"]])
         }
-        try await sql.delete(from: "comments").where("id", .equal, id).run()
+        try await app.database.write { tx in try await tx.delete(from: "comments", where: RowFilter("id", .equal, id)) }
     }
 
     static func present(_ row: CommentRow) -> CommentBody {

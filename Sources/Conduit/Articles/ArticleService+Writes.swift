@@ -17,15 +17,13 @@ extension ArticleService {
         try problems.throwIfAny()
         let now = app.clock().timeIntervalSince1970
         let slug = Self.slug(for: title!)
-        try await app.database.transaction { sql in
+        try await app.database.write { tx in
+            let sql = tx.sql
             // The names ride on the article too (`articles.tag_names`), so reading an article needs no join.
-            let tagNames = Self.joinedTagNames(tags)
-            guard let article = try await sql.raw("""
-                INSERT INTO articles (slug, title, description, body, author_id, created_at, updated_at, tag_names)
-                VALUES (\(bind: slug), \(bind: title!), \(bind: description!), \(bind: body!), \(bind: author), \(bind: now), \(bind: now),
-                        \(bind: tagNames))
-                RETURNING id
-                """).first(decoding: IDRow.self) else { throw KeelError(.internalServerError) }
+            guard let articleID = try await tx.insert(into: "articles", [
+                "slug": slug, "title": title!, "description": description!, "body": body!, "author_id": author, "created_at": now,
+                "updated_at": now, "tag_names": Self.joinedTagNames(tags),
+            ])?.integer("id") else { throw KeelError(.internalServerError) }
             guard !tags.isEmpty else { return }
             // Two statements whatever the number of tags: new names in one insert, then every link with its position.
             let names = tags.map { "(\(bind: $0))" as SQLQueryString }.joined(separator: ", ")
@@ -33,7 +31,7 @@ extension ArticleService {
             let positions = tags.enumerated().map { "WHEN \(bind: $0.element) THEN \(bind: $0.offset)" as SQLQueryString }.joined(separator: " ")
             try await sql.raw("""
                 INSERT INTO article_tags (article_id, tag_id, position)
-                SELECT \(bind: article.id), t.id, CASE t.name \(positions) END FROM tags t WHERE t.name IN (\(binds: tags))
+                SELECT \(bind: articleID), t.id, CASE t.name \(positions) END FROM tags t WHERE t.name IN (\(binds: tags))
                 """).run()
         }
         return slug
@@ -49,30 +47,32 @@ extension ArticleService {
         Self.check(title: title, description: description, body: body, problems: &problems)
         try problems.throwIfAny()
         var newSlug = slug
-        var update = sql.update("articles").set("updated_at", to: app.clock().timeIntervalSince1970)
+        var values: [String: any Encodable & Sendable] = ["updated_at": app.clock().timeIntervalSince1970]
         if let title {
             newSlug = Self.slug(for: title)
-            update = update.set("title", to: title).set("slug", to: newSlug)
+            values["title"] = title
+            values["slug"] = newSlug
         }
-        if let description { update = update.set("description", to: description) }
-        if let body { update = update.set("body", to: body) }
-        try await update.where("id", .equal, id).run()
+        if let description { values["description"] = description }
+        if let body { values["body"] = body }
+        try await app.database.write { [values] tx in try await tx.update("articles", set: values, where: RowFilter("id", .equal, id)) }
         return newSlug
     }
 
     func delete(slug: String, by viewer: Int) async throws {
         let (id, author) = try await owner(slug: slug)
         guard try await app.access.allows(userID: String(viewer), Self.mayDelete, on: Owned(id: id, authorID: author)) else { throw Self.forbidden }
-        try await sql.delete(from: "articles").where("id", .equal, id).run()
+        try await app.database.write { tx in try await tx.delete(from: "articles", where: RowFilter("id", .equal, id)) }
     }
 
     func favorite(slug: String, by viewer: Int, on: Bool) async throws {
         let (id, _) = try await owner(slug: slug)
-        if on {
-            try await sql.insert(into: "favorites").columns("user_id", "article_id").values(SQLBind(viewer), SQLBind(id))
-                .ignoringConflicts(with: ["user_id", "article_id"]).run()
-        } else {
-            try await sql.delete(from: "favorites").where("user_id", .equal, viewer).where("article_id", .equal, id).run()
+        try await app.database.write { tx in
+            if on {
+                try await tx.insert(into: "favorites", ["user_id": viewer, "article_id": id], ignoringConflictsOn: ["user_id", "article_id"])
+            } else {
+                try await tx.delete(from: "favorites", where: RowFilter("user_id", .equal, viewer).and("article_id", .equal, id))
+            }
         }
     }
 }

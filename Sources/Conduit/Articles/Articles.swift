@@ -9,10 +9,23 @@ import SQLKit
 /// Read paths are SQLKit queries that fetch exactly the columns they need, one statement per request whatever the page
 /// size (the page with its total, authors, favorite counts, tags and the reader's flags; comments with their article),
 /// proved by query-budget tests.
-public struct Articles: KeelModule {
+public struct Articles: AuditedModule {
     public init() {}
 
     public var name: String { "articles" }
+
+    /// Articles, comments and favorites are audited; what an author wrote is personal to them (sealed with their key).
+    /// Deleting an article deletes its comments and favorites (and a user, all three): those are recorded too.
+    public var audited: [AuditedTable] {
+        [
+            AuditedTable("articles", key: "id", subject: .column("author_id"), personal: ["slug", "title", "description", "body"],
+                         deletedWith: [.init(parent: "users", column: "author_id")]),
+            AuditedTable("comments", key: "id", subject: .column("author_id"), personal: ["body"],
+                         deletedWith: [.init(parent: "articles", column: "article_id"), .init(parent: "users", column: "author_id")]),
+            AuditedTable("favorites", key: ["user_id", "article_id"], subject: .column("user_id"),
+                         deletedWith: [.init(parent: "articles", column: "article_id"), .init(parent: "users", column: "user_id")]),
+        ]
+    }
 
     /// What moderators may do beyond their own articles and comments (docs/permissions.md).
     public var permissions: [Permission] {

@@ -5,10 +5,16 @@ import Foundation
 import SQLKit
 
 /// RealWorld's profiles: read a profile, follow and unfollow (`/api/profiles/{username}`).
-public struct Profiles: KeelModule {
+public struct Profiles: AuditedModule {
     public init() {}
 
     public var name: String { "profiles" }
+
+    /// Who follows whom is audited, about the follower.
+    public var audited: [AuditedTable] {
+        [AuditedTable("follows", key: ["follower_id", "followed_id"], subject: .column("follower_id"),
+                      deletedWith: [.init(parent: "users", column: "follower_id"), .init(parent: "users", column: "followed_id")])]
+    }
 
     public var migrations: [any KeelMigration] {
         [
@@ -96,13 +102,14 @@ struct ProfileService: Sendable {
 
     func follow(username: String, viewer: Int, following: Bool) async throws -> ProfileBody {
         guard let row = try await user(named: username) else { throw Self.notFound }
-        if following {
-            try await sql.insert(into: "follows").columns("follower_id", "followed_id", "created_at")
-                .values(SQLBind(viewer), SQLBind(row.id), SQLBind(app.clock().timeIntervalSince1970))
-                .ignoringConflicts(with: ["follower_id", "followed_id"])
-                .run()
-        } else {
-            try await sql.delete(from: "follows").where("follower_id", .equal, viewer).where("followed_id", .equal, row.id).run()
+        let now = app.clock().timeIntervalSince1970
+        try await app.database.write { tx in
+            if following {
+                try await tx.insert(into: "follows", ["follower_id": viewer, "followed_id": row.id, "created_at": now],
+                                    ignoringConflictsOn: ["follower_id", "followed_id"])
+            } else {
+                try await tx.delete(from: "follows", where: RowFilter("follower_id", .equal, viewer).and("followed_id", .equal, row.id))
+            }
         }
         return ProfileBody(username: row.username, bio: row.bio, image: row.image, following: following)
     }

@@ -74,4 +74,9 @@ public struct RowValues: Sendable, Equatable {
     public func integer(_ column: String) -> Int? {
         values[column]?.integer.map { Int($0) }
     }
+
+    /// A text column, or `nil` when it is NULL or not text.
+    public func text(_ column: String) -> String? {
+        values[column]?.text
+    }
 }
