@@ -75,7 +75,9 @@ public struct AccessControl: Sendable {
 
     /// Sets the staff and superuser flags of a user. A superuser is staff too.
     public func setFlags(of userID: String, staff: Bool, superuser: Bool) async throws {
-        try await upsertUser(userID, ["is_staff": (staff || superuser) ? 1 : 0, "is_superuser": superuser ? 1 : 0])
+        try await upsertUser(userID, ["is_staff": (staff || superuser) ? 1 : 0, "is_superuser": superuser ? 1 : 0], event: ChangeEvent(
+            "access.flags_set", table: Tables.users, key: userID, subject: userID,
+            details: ["staff": String(staff || superuser), "superuser": String(superuser)]))
     }
 
     /// Records a sign-in (AccessModule does, when a session logs a user in).
@@ -84,13 +86,22 @@ public struct AccessControl: Sendable {
     }
 
     /// Records that a user entered elevated access.
-    public func recordElevation(of userID: String, at date: Date? = nil) async throws {
-        try await upsertUser(userID, ["last_elevated": (date ?? clock()).timeIntervalSince1970])
+    public func recordElevation(of userID: String, at date: Date? = nil, reason: String? = nil) async throws {
+        try await upsertUser(userID, ["last_elevated": (date ?? clock()).timeIntervalSince1970], event: ChangeEvent(
+            "access.elevation_granted", table: Tables.users, key: userID, subject: userID, details: reason.map { ["reason": $0] } ?? [:]))
     }
 
-    private func upsertUser(_ userID: String, _ values: [String: any Encodable & Sendable]) async throws {
+    private func upsertUser(_ userID: String, _ values: [String: any Encodable & Sendable], event: ChangeEvent? = nil) async throws {
+        guard let event else { return try await upsert(userID, values, sql: database.sql) }
+        try await database.write { tx in
+            try await upsert(userID, values, sql: tx.sql)
+            tx.record(event)
+        }
+    }
+
+    private func upsert(_ userID: String, _ values: [String: any Encodable & Sendable], sql: any SQLDatabase) async throws {
         let names = values.keys.sorted()
-        var insert = database.sql.insert(into: Tables.users).columns(["user_id"] + names)
+        var insert = sql.insert(into: Tables.users).columns(["user_id"] + names)
             .values([SQLBind(userID)] + names.map { SQLBind(values[$0]!) })
         insert = insert.onConflict(with: ["user_id"]) { update in
             var update = update
@@ -105,13 +116,17 @@ public struct AccessControl: Sendable {
     /// Gives a user a permission directly. An undeclared permission is a 422 naming it.
     public func grant(_ codename: String, to userID: String) async throws {
         try await requireDeclared(codename)
-        try await database.sql.insert(into: Tables.userPermissions).columns("user_id", "codename").values(SQLBind(userID), SQLBind(codename))
-            .ignoringConflicts(with: ["user_id", "codename"]).run()
+        try await changing(ChangeEvent("access.permission_granted", subject: userID, details: ["permission": codename])) { sql in
+            try await sql.insert(into: Tables.userPermissions).columns("user_id", "codename").values(SQLBind(userID), SQLBind(codename))
+                .ignoringConflicts(with: ["user_id", "codename"]).returning("codename").all()
+        }
     }
 
     /// Takes a permission given directly back (what a group gives stays).
     public func revoke(_ codename: String, from userID: String) async throws {
-        try await database.sql.delete(from: Tables.userPermissions).where("user_id", .equal, userID).where("codename", .equal, codename).run()
+        try await changing(ChangeEvent("access.permission_revoked", subject: userID, details: ["permission": codename])) { sql in
+            try await sql.delete(from: Tables.userPermissions).where("user_id", .equal, userID).where("codename", .equal, codename).returning("codename").all()
+        }
     }
 
     /// Creates a group (nothing happens when it exists).
@@ -120,39 +135,62 @@ public struct AccessControl: Sendable {
         guard !trimmed.isEmpty, trimmed.count <= 150, !trimmed.unicodeScalars.contains(where: { CharacterSet.controlCharacters.contains($0) }) else {
             throw KeelError(.unprocessableContent, code: .validationFailed, message: "A group's name is 1 to 150 characters, without control characters.")
         }
-        try await database.sql.insert(into: Tables.groups).columns("name", "created_at").values(SQLBind(trimmed), SQLBind(clock().timeIntervalSince1970))
-            .ignoringConflicts(with: ["name"]).run()
+        let now = clock().timeIntervalSince1970
+        try await changing(ChangeEvent("access.group_created", details: ["group": trimmed])) { sql in
+            try await sql.insert(into: Tables.groups).columns("name", "created_at").values(SQLBind(trimmed), SQLBind(now))
+                .ignoringConflicts(with: ["name"]).returning("name").all()
+        }
     }
 
     /// Deletes a group: its members lose what it gave them (its grants and memberships go with it: the tables'
     /// foreign keys cascade).
     public func deleteGroup(_ name: String) async throws {
-        try await database.sql.delete(from: Tables.groups).where("name", .equal, name).run()
+        try await changing(ChangeEvent("access.group_deleted", details: ["group": name])) { sql in
+            try await sql.delete(from: Tables.groups).where("name", .equal, name).returning("name").all()
+        }
     }
 
     /// Gives every member of a group a permission.
     public func grant(_ codename: String, toGroup group: String) async throws {
         try await requireDeclared(codename)
         try await requireGroup(group)
-        try await database.sql.insert(into: Tables.groupPermissions).columns("group_name", "codename").values(SQLBind(group), SQLBind(codename))
-            .ignoringConflicts(with: ["group_name", "codename"]).run()
+        try await changing(ChangeEvent("access.group_permission_granted", details: ["group": group, "permission": codename])) { sql in
+            try await sql.insert(into: Tables.groupPermissions).columns("group_name", "codename").values(SQLBind(group), SQLBind(codename))
+                .ignoringConflicts(with: ["group_name", "codename"]).returning("codename").all()
+        }
     }
 
     /// Takes a permission from a group.
     public func revoke(_ codename: String, fromGroup group: String) async throws {
-        try await database.sql.delete(from: Tables.groupPermissions).where("group_name", .equal, group).where("codename", .equal, codename).run()
+        try await changing(ChangeEvent("access.group_permission_revoked", details: ["group": group, "permission": codename])) { sql in
+            try await sql.delete(from: Tables.groupPermissions).where("group_name", .equal, group).where("codename", .equal, codename)
+                .returning("codename").all()
+        }
     }
 
     /// Makes a user a member of a group.
     public func add(user userID: String, toGroup group: String) async throws {
         try await requireGroup(group)
-        try await database.sql.insert(into: Tables.groupMembers).columns("group_name", "user_id").values(SQLBind(group), SQLBind(userID))
-            .ignoringConflicts(with: ["group_name", "user_id"]).run()
+        try await changing(ChangeEvent("access.group_member_added", subject: userID, details: ["group": group])) { sql in
+            try await sql.insert(into: Tables.groupMembers).columns("group_name", "user_id").values(SQLBind(group), SQLBind(userID))
+                .ignoringConflicts(with: ["group_name", "user_id"]).returning("user_id").all()
+        }
     }
 
     /// Takes a user out of a group.
     public func remove(user userID: String, fromGroup group: String) async throws {
-        try await database.sql.delete(from: Tables.groupMembers).where("group_name", .equal, group).where("user_id", .equal, userID).run()
+        try await changing(ChangeEvent("access.group_member_removed", subject: userID, details: ["group": group])) { sql in
+            try await sql.delete(from: Tables.groupMembers).where("group_name", .equal, group).where("user_id", .equal, userID)
+                .returning("user_id").all()
+        }
+    }
+
+    /// Runs one statement in a write transaction and records `event` with it when it changed a row (granting what is
+    /// already granted records nothing).
+    private func changing(_ event: ChangeEvent, _ statement: @escaping @Sendable (any SQLDatabase) async throws -> [any SQLRow]) async throws {
+        try await database.write { tx in
+            if try await !statement(tx.sql).isEmpty { tx.record(event) }
+        }
     }
 
     /// Every group with its permissions and members, by name.

@@ -145,13 +145,16 @@ extension KeelApplication {
         if TextRules.length(reason) > 500 { problems.add("reason", "is too long (at most 500 characters)") }
         if password.isEmpty { problems.add("password", "can't be blank") }
         try problems.throwIfAny()
-        let valid = try await loginThrottle.check(account: "elevate:" + userID, client: context.security.clientAddress, logger: context.logger) {
+        let valid = try await loginThrottle.check(
+            account: "elevate:" + userID, client: context.security.clientAddress, logger: context.logger, subject: userID,
+            events: LoginEvents(failure: "access.elevation_refused", lockout: "access.elevation_locked_out")
+        ) {
             try await users.verifyPassword(password, of: userID)
         }
         guard valid else { throw KeelError.validation(field: "password", "is not correct") }
         let until = clock().addingTimeInterval(settings[AccessSettings.elevationTTL].inSeconds)
         context.session.elevate(until: until, reason: reason)
-        try await access.recordElevation(of: userID)
+        try await access.recordElevation(of: userID, reason: reason)
         context.logger.notice("elevated access granted", metadata: [
             "keel.security.event": "elevation", "user": .string(userID), "reason": .string(reason),
         ])

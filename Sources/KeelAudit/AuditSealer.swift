@@ -12,6 +12,11 @@ struct AuditSealer: Service {
     let logger: Logger
 
     func run() async throws {
+        do {
+            try await trail.recordKeyring()
+        } catch {
+            logger.error("audit could not record the signing keys", metadata: ["error": "\(String(describing: error))"])
+        }
         await cancelWhenGracefulShutdown { await loop() }
         await sealLogging()
     }

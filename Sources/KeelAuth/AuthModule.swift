@@ -52,6 +52,21 @@ public struct AuthModule: KeelModule {
         /// Tokens revoked per user (`app.revokeTokens(of:)`).
         public let tokenRevocations: TokenRevocations
         let lifecycle: SessionLifecycle
+        let database: KeelDatabase
+
+        /// Ends every session of a user except, if given, the current one, and records `auth.sessions_ended` (who
+        /// did it is the request's or command's actor): call it when a password changes, an account is disabled,
+        /// or a user asks to log out everywhere.
+        public func endSessions(of userID: String, except current: Session? = nil) async throws {
+            try await sessions.deleteAll(userID: userID, except: current?.key)
+            try await database.record(ChangeEvent("auth.sessions_ended", subject: userID, details: current == nil ? [:] : ["kept": "the current session"]))
+        }
+
+        /// Ends every API token already issued to the user and records `auth.tokens_revoked`.
+        public func revokeTokens(of userID: String) async throws {
+            try await tokenRevocations.revoke(userID: userID)
+            try await database.record(ChangeEvent("auth.tokens_revoked", subject: userID))
+        }
     }
 
     public func install(into parts: inout KeelApplication.Parts) throws {
@@ -77,7 +92,8 @@ public struct AuthModule: KeelModule {
                     cookieName: settings[AuthSettings.sessionCookieName], secure: settings[AuthSettings.sessionCookieSecure],
                     sameSite: settings[AuthSettings.sessionCookieSameSite] == .strict ? .strict : .lax,
                     idleTimeout: settings[AuthSettings.sessionIdleTimeout], absoluteTimeout: settings[AuthSettings.sessionAbsoluteTimeout]),
-                clock: clock)))
+                clock: clock),
+            database: parts.database))
     }
 
     public func stages(for group: RoutePolicy, app: KeelApplication) -> [PipelineStage] {
@@ -85,7 +101,7 @@ public struct AuthModule: KeelModule {
         var stages: [PipelineStage] = []
         if group.loadsSessions {
             stages.append(.asyncHook(.session, "auth.session", SessionLoader(sessions: parts.lifecycle)))
-            stages.append(.finisher(.session, "auth.session.save", SessionSaver(sessions: parts.lifecycle)))
+            stages.append(.finisher(.session, "auth.session.save", SessionSaver(sessions: parts.lifecycle, database: app.database)))
         }
         if group.authenticatesTokens || group.loadsSessions {
             stages.append(.asyncHook(.identity, "auth.identity", IdentityHook(
@@ -113,14 +129,14 @@ extension KeelApplication {
     /// Ends every session of a user except, if given, the current one: call it when a password changes, an account
     /// is disabled, or a user asks to log out everywhere.
     public func endSessions(of userID: String, except current: Session? = nil) async throws {
-        try await sessions.deleteAll(userID: userID, except: current?.key)
+        try await auth.endSessions(of: userID, except: current)
     }
 
     /// Ends every API token already issued to the user (they sign in again for a new one): for a deactivated
     /// account, a required new password, "sign out everywhere". Counts at once on this instance and within seconds
     /// on the others (`TokenRevocations`).
     public func revokeTokens(of userID: String) async throws {
-        try await auth.tokenRevocations.revoke(userID: userID)
+        try await auth.revokeTokens(of: userID)
     }
 }
 
@@ -139,9 +155,19 @@ struct SessionLoader: AsyncRequestHook {
 /// error responses included (a logout before a 403 sticks), as Django saves; a server error commits nothing.
 struct SessionSaver: RequestFinisher {
     let sessions: SessionLifecycle
+    let database: KeelDatabase
 
     func finish(_ request: Request, response: inout Response, context: KeelContext) async throws {
         guard response.status.code < 500 else { return }
+        // A sign-out is recorded as the user who signed out, in this request.
+        if let userID = context.session.withState({ $0.destroy ? $0.loggedOutUserID : nil }) {
+            var attribution = ChangeAttribution(context)
+            attribution.actor = userID
+            attribution.via = .session
+            try await ChangeAttribution.$current.withValue(attribution) {
+                try await database.record(ChangeEvent("auth.sign_out", subject: userID))
+            }
+        }
         try await sessions.finish(context.session, response: &response)
     }
 }

@@ -63,4 +63,70 @@ import Testing
             #expect(try await audit.verify(checkpoints: []).intact)
         }
     }
+
+    /// Security events: sign-out, a refused password (the account sealed, about the person), a sign-in, a lockout,
+    /// permissions granted (once), sessions ended, `migrate` runs, and the signing keys as they are rotated.
+    @Test(arguments: TestDatabase.available)
+    func securityEventsAreAudited(backend: TestDatabase) async throws {
+        try await backend.withFreshDatabase { url in
+            let app = try await KeelTestApplication.conduit(url: url, values: ["security.loginThrottle.maxFailures": "2"])
+            let audit = app.keel.audit
+            try await app.application().test(.router) { client in
+                var browser = PageClient()
+                _ = try await browser.get(client, "/register")
+                _ = try await browser.post(client, "/register", [("username", "ada"), ("email", "ada@example.com"), ("password", "a-long-secret")])
+                _ = try await browser.get(client, "/")
+                #expect(try await browser.post(client, "/logout", []).status == .seeOther)
+                _ = try await browser.get(client, "/login")
+                let wrong = try await browser.post(client, "/login", [("email", "ada@example.com"), ("password", "not-it")])
+                #expect(wrong.status == .unprocessableContent)
+                let right = try await browser.post(client, "/login", [("email", "ada@example.com"), ("password", "a-long-secret")])
+                #expect(right.status == .seeOther)
+                for _ in 0..<3 {
+                    try await client.execute(uri: "/api/users/login", method: .post, headers: jsonHeaders,
+                                             body: body(["user": ["email": "nobody@example.com", "password": "wrong-password"]])) { _ in }
+                }
+            }
+            let ada = try #require(try await audit.entries(matching: AuditFilter(objectTable: "users", action: "insert")).first?.entry.objectKey)
+            func events(_ action: String) async throws -> [AuditRecord] {
+                try await audit.entries(matching: AuditFilter(action: action))
+            }
+            let signOut = try #require(try await events("auth.sign_out").first)
+            #expect(signOut.entry.subject == ada && signOut.entry.actor == ada && signOut.entry.via == "session")
+            let failed = try await events("auth.sign_in_failed")
+            let adaFailed = try #require(failed.first { $0.entry.subject == ada })
+            #expect(adaFailed.fields["account"]?.value == .text("ada@example.com"))
+            #expect(!adaFailed.entry.fields.contains("ada@example.com"), "the account is sealed with the person's key")
+            #expect(adaFailed.entry.actor == "anonymous" && adaFailed.entry.requestID != nil)
+            #expect(try await events("auth.sign_in").map(\.entry.subject) == [ada])
+            #expect(failed.filter { $0.entry.subject == nil }.count == 2, "two wrong passwords for an unknown account")
+            #expect(try await events("auth.locked_out").count == 1, "the third attempt is refused by the throttle")
+
+            let permission = "articles.delete_article"
+            try await app.keel.access.grant(permission, to: ada)
+            try await app.keel.access.grant(permission, to: ada)
+            let grants = try await events("access.permission_granted")
+            #expect(grants.count == 1, "granting what is held records nothing")
+            #expect(grants.first?.fields["permission"]?.value == .text(permission) && grants.first?.entry.subject == ada)
+            try await ChangeAttribution.$current.withValue(.command("sessions end")) {
+                try await app.keel.endSessions(of: ada)
+            }
+            #expect(try await events("auth.sessions_ended").first?.entry.actor == "command:sessions end")
+            let migrated = try #require(try await events("keel.migrated").first)
+            #expect(migrated.fields["applied"]?.value.map { "\($0)" }?.contains("audit.0001_trail") == true)
+
+            #expect(try await audit.recordKeyring())
+            #expect(try await !audit.recordKeyring(), "the same keys are recorded once")
+            let original = try #require(try await events("security.keyring").first?.fields["signing"]?.value)
+            let rotated = try await KeelTestApplication.conduit(url: url, values: [
+                "signing.key": "a-new-signing-key-that-is-long-enough-0123456789", "signing.fallbackKeys": "keel-insecure-development-key-change-me",
+            ])
+            _ = rotated
+            #expect(try await rotated.keel.audit.recordKeyring())
+            let rotation = try #require(try await events("security.keyring").first)
+            #expect(rotation.fields["added"]?.value != .text(""))
+            #expect(rotation.fields["signing"]?.value != original)
+            #expect(try await audit.verify(checkpoints: []).intact)
+        }
+    }
 }

@@ -66,7 +66,8 @@ struct AccountService: Sendable {
         try problems.throwIfAny()
         let account = Self.normalize(email: email!)
         let user = try await find("email", account)
-        let valid = try await auth.loginThrottle.check(account: account, client: client, logger: logger) {
+        let subject = user.map { String($0.id) }
+        let valid = try await auth.loginThrottle.check(account: account, client: client, logger: logger, subject: subject) {
             guard let user else {
                 // An unknown e-mail costs one hash at the configured strength, as a real check does, so response
                 // times do not reveal which e-mails exist.
@@ -77,8 +78,13 @@ struct AccountService: Sendable {
         }
         // A deactivated account is refused like a wrong password (as Django's backend does): nothing tells it apart.
         guard valid, let user, user.is_active != 0 else {
+            if valid, let subject {
+                try await database.record(ChangeEvent("auth.sign_in_refused", table: "users", key: subject, subject: subject,
+                                                      details: ["reason": "account deactivated"]))
+            }
             throw KeelError(.unauthorized, code: .invalidCredentials, messages: ["email or password": ["is invalid"]])
         }
+        try await database.record(ChangeEvent("auth.sign_in", table: "users", key: String(user.id), subject: String(user.id)))
         if auth.passwordHasher.needsRehash(user.password_hash) {
             let upgraded = try await auth.passwordHasher.hash(password!)
             try await database.write { tx in
@@ -145,7 +151,7 @@ struct AccountService: Sendable {
         }
         if password != nil {
             // A new password ends every session of the user (browser logins elsewhere).
-            try await auth.sessions.deleteAll(userID: String(user.id), except: nil)
+            try await auth.endSessions(of: String(user.id))
         }
         guard let updated = try await find("id", user.id) else { throw KeelError.invalidToken }
         return updated
@@ -166,8 +172,8 @@ struct AccountService: Sendable {
         try await database.write { tx in
             try await tx.update("users", set: ["password_reset_required": 1], where: RowFilter("id", .equal, id))
         }
-        try await auth.sessions.deleteAll(userID: String(id), except: nil)
-        try await auth.tokenRevocations.revoke(userID: String(id))
+        try await auth.endSessions(of: String(id))
+        try await auth.revokeTokens(of: String(id))
     }
 
     /// Activates or deactivates an account; deactivating ends every session and API token of the user.
@@ -177,8 +183,8 @@ struct AccountService: Sendable {
             tx.record(ChangeEvent(active ? "access.user_activated" : "access.user_deactivated", table: "users", key: String(id), subject: String(id)))
         }
         if !active {
-            try await auth.sessions.deleteAll(userID: String(id), except: nil)
-            try await auth.tokenRevocations.revoke(userID: String(id))
+            try await auth.endSessions(of: String(id))
+            try await auth.revokeTokens(of: String(id))
         }
     }
 

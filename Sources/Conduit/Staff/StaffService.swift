@@ -10,6 +10,7 @@ struct StaffService: Sendable {
     let access: AccessControl
     let accounts: AccountService
     let sessions: any SessionStore
+    let auth: AuthModule.Parts
     let users: (any UserAccounts)?
     let idleTimeout: Duration
     let staleAfter: Duration
@@ -26,6 +27,7 @@ struct StaffService: Sendable {
         access = app.access
         accounts = AccountService(app: app)
         sessions = app.sessions
+        auth = app.auth
         users = app.users
         idleTimeout = app.settings[AuthSettings.sessionIdleTimeout]
         staleAfter = app.settings[AccessSettings.reviewStaleAfter]
@@ -89,7 +91,7 @@ struct StaffService: Sendable {
 
     /// Ends every session of the user but `keeping` (the staff member's own, when they end their own).
     func endSessions(of id: Int, keeping current: Session?) async throws {
-        try await sessions.deleteAll(userID: String(id), except: current?.key)
+        try await auth.endSessions(of: String(id), except: current)
     }
 
     /// What people call these users.

@@ -108,7 +108,27 @@ public struct LoginThrottle: Sendable {
     /// locked out, when this check would pass a limit (the lockout then starts and is logged as a security event), or
     /// when it waited `maxWait` for checks in flight. `false` counts as a failure, `true` clears the pair's failures;
     /// an error thrown by `verify` counts as neither and is rethrown.
-    public func check(account: String, client: String?, logger: Logger, _ verify: () async throws -> Bool) async throws -> Bool {
+    ///
+    /// A refused password and a lockout are recorded as events for the audit trail (`events`, about `subject` when
+    /// the account is known; the account itself is personal data, sealed with the subject's key). Record the
+    /// success yourself once the sign-in is really allowed (an active account).
+    public func check(
+        account: String, client: String?, logger: Logger, subject: String? = nil, events: LoginEvents = .signIn,
+        _ verify: () async throws -> Bool
+    ) async throws -> Bool {
+        do {
+            let valid = try await throttledCheck(account: account, client: client, logger: logger, verify)
+            if !valid {
+                try await database.record(ChangeEvent(events.failure, subject: subject, details: ["account": account], personal: ["account"]))
+            }
+            return valid
+        } catch let error as KeelError where error.code == .lockedOut {
+            try await database.record(ChangeEvent(events.lockout, subject: subject, details: ["account": account], personal: ["account"]))
+            throw error
+        }
+    }
+
+    private func throttledCheck(account: String, client: String?, logger: Logger, _ verify: () async throws -> Bool) async throws -> Bool {
         let clientKey = client.map(Self.clientKey) ?? "-"
         var scopes = [Scope(name: "pair", hash: Self.hash("\(account.lowercased())|\(clientKey)"), limit: limits.maxFailures)]
         if client != nil { scopes.append(Scope(name: "client", hash: Self.hash(clientKey), limit: limits.maxClientFailures)) }
@@ -299,4 +319,20 @@ public struct LoginThrottle: Sendable {
 extension ErrorCode {
     /// `auth.locked_out`: Too many failed logins for the account or the client; `Retry-After` says when.
     public static let lockedOut: ErrorCode = "auth.locked_out"
+}
+
+/// The names a login check records its refusals under (`LoginThrottle.check`).
+public struct LoginEvents: Sendable, Equatable {
+    /// A wrong password.
+    public let failure: String
+    /// Too many failures: the check was refused without looking at the password.
+    public let lockout: String
+
+    public init(failure: String, lockout: String) {
+        self.failure = failure
+        self.lockout = lockout
+    }
+
+    /// Signing in: `auth.sign_in_failed`, `auth.locked_out`.
+    public static let signIn = LoginEvents(failure: "auth.sign_in_failed", lockout: "auth.locked_out")
 }

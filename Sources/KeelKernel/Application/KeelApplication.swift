@@ -94,12 +94,30 @@ public struct KeelApplication: Sendable, CustomReflectable {
         to target: Migrator.Target = .latest, progress: @Sendable (Migrator.Step, Migrator.Outcome?, Duration?) -> Void = { _, _, _ in }
     ) async throws -> (steps: [(Migrator.Step, Migrator.Outcome)], notes: [String]) {
         let steps = try await migrator.migrate(to: target, progress: progress)
-        guard target == .latest else { return (steps, []) }
+        let event = ChangeEvent("keel.migrated", details: [
+            "target": Self.describe(target),
+            "applied": steps.filter { $0.1 == .done && $0.0.direction == .apply }.map(\.0.name).joined(separator: ", "),
+            "reverted": steps.filter { $0.1 == .done && $0.0.direction == .revert }.map(\.0.name).joined(separator: ", "),
+        ])
+        guard target == .latest else {
+            // A rollback may have removed the tables events are recorded in (the trail's own migration).
+            try? await database.record(event)
+            return (steps, [])
+        }
         var notes: [String] = []
         for module in modules {
             notes += try await module.afterMigrate(app: self)
         }
+        try await database.record(event)
         return (steps, notes)
+    }
+
+    static func describe(_ target: Migrator.Target) -> String {
+        switch target {
+        case .latest: "latest"
+        case .named(let name): name
+        case .zero: "zero"
+        }
     }
 
     static func migrations(of modules: [any KeelModule]) -> [RegisteredMigration] {

@@ -43,6 +43,8 @@ public struct Session: Sendable {
         package var carriedCookie = false
         /// A user logged in during this request (`login(userID:)`).
         package var loggedIn = false
+        /// The user a `logout()` in this request signed out.
+        package var loggedOutUserID: String?
     }
 
     let request: RequestState
@@ -121,6 +123,7 @@ public struct Session: Sendable {
     /// Ends the session: it is deleted from the store and the cookie is cleared.
     public func logout() {
         withState { state in
+            state.loggedOutUserID = state.record?.userID ?? state.loggedOutUserID
             state.destroy = true
             state.loggedIn = false
             state.record = nil
