@@ -325,7 +325,7 @@ public struct AuditError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The chain's head row is missing: the trail's tables were tampered with or never migrated.
     static var noHead: AuditError { AuditError(kind: .noHead, detail: "The audit trail has no head row (keel_audit_head): run migrate, or restore it.") }
     /// A filter value that cannot be read (a date, an object); `detail` says which and why.
-    static func badFilter(_ detail: String) -> AuditError { AuditError(kind: .badFilter, detail: detail) }
+    public static func badFilter(_ detail: String) -> AuditError { AuditError(kind: .badFilter, detail: detail) }
 
     public static func == (lhs: AuditError, rhs: AuditError) -> Bool { lhs.code == rhs.code }
     public func hash(into hasher: inout Hasher) { hasher.combine(code) }

@@ -129,4 +129,56 @@ import Testing
             #expect(try await audit.verify(checkpoints: []).intact)
         }
     }
+
+    /// Staff see who changed a user or an article on its page (the change made under elevated access says so), read
+    /// and filter the whole trail at /staff/audit a page at a time, and get a 400 naming a filter they mistyped.
+    @Test(arguments: TestDatabase.available)
+    func staffReadTheHistory(backend: TestDatabase) async throws {
+        try await backend.withFreshDatabase { url in
+            let app = try await KeelTestApplication.conduit(url: url)
+            let users = try #require(app.keel.users)
+            let rootID = try await users.createUser(username: "root", email: "root@example.com", password: "root-password")
+            try await app.keel.access.setFlags(of: rootID, staff: true, superuser: true)
+            let annID = try await users.createUser(username: "ann", email: "ann@example.com", password: "ann-password")
+            try await app.application().test(.router) { client in
+                let ann = try await client.execute(uri: "/api/users/login", method: .post, headers: jsonHeaders,
+                                                   body: body(["user": ["email": "ann@example.com", "password": "ann-password"]])) { response in
+                    try #require((json(response.body)["user"] as? [String: Any])?["token"] as? String)
+                }
+                let slug = try await client.execute(uri: "/api/articles", method: .post, headers: tokenHeaders(ann),
+                                                    body: body(["article": ["title": "Ann's", "description": "D", "body": "B"]])) {
+                    (json($0.body)["article"] as? [String: Any])?["slug"] as? String ?? "?"
+                }
+                try await client.execute(uri: "/api/articles/\(slug)", method: .put, headers: tokenHeaders(ann),
+                                         body: body(["article": ["body": "Better"]])) { #expect($0.status == .ok) }
+                var root = PageClient()
+                try await StaffTests.signIn(&root, client, "root@example.com", "root-password")
+                _ = try await root.get(client, "/staff/elevate")
+                _ = try await root.post(client, "/staff/elevate", [("password", "root-password"), ("reason", "ticket 9"), ("next", "/staff")])
+                _ = try await root.get(client, "/staff/users/\(annID)")
+                #expect(try await root.post(client, "/staff/users/\(annID)/active", [("on", "0")]).status == .seeOther)
+
+                let page = try await root.get(client, "/staff/users/\(annID)")
+                #expect(page.html.contains(#"<h2 id="history">History</h2>"#))
+                #expect(page.html.contains("is_active: 1 → 0"))
+                #expect(page.html.contains(#"<a href="/staff/users/\#(rootID)">\#(rootID)</a></td><td>elevated</td><td>update</td>"#),
+                        "the change shows who made it, under elevated access")
+
+                let articleID = try #require(try await app.keel.audit.entries(matching: AuditFilter(objectTable: "articles", action: "insert")).first?.entry.objectKey)
+                let article = try await root.get(client, "/staff/articles/\(articleID)")
+                #expect(article.status == .ok)
+                #expect(article.html.contains("body: &quot;B&quot; → &quot;Better&quot;"), "values are escaped in the page")
+
+                let trail = try await root.get(client, "/staff/audit?actor=\(rootID)&action=update")
+                #expect(trail.status == .ok)
+                #expect(trail.html.contains("1 matching entries"))
+                let bad = try await root.get(client, "/staff/audit?since=yesterday")
+                #expect(bad.status == .badRequest)
+                #expect(bad.html.contains("since must be a date such as 2026-12-08"))
+                #expect(try await root.get(client, "/staff/audit?object=no%20such").status == .badRequest)
+                #expect(try await root.get(client, "/staff/audit?before=-4").status == .badRequest)
+                #expect(try await root.get(client, "/staff/articles/99999").status == .notFound)
+            }
+        }
+    }
 }

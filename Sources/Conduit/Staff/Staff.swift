@@ -30,6 +30,7 @@ public struct Staff: StaffAreaModule {
             StaffLink(title: "Groups and permissions", path: "/staff/groups", summary: "what each group may do."),
             StaffLink(title: "Access review", path: "/staff/review", summary: "who holds what, and who is stale."),
             StaffLink(title: "Deploy checks", path: "/staff/checks", summary: "what check --deploy finds here."),
+            StaffLink(title: "Audit trail", path: "/staff/audit", summary: "who changed what, when, from where."),
         ]
     }
 
@@ -48,6 +49,8 @@ public struct Staff: StaffAreaModule {
         staff.get("/staff/review", use: pages.review)
         staff.get("/staff/checks", use: pages.checks)
         staff.get("/staff/sessions", use: pages.sessions)
+        staff.get("/staff/audit", use: pages.audit)
+        staff.get("/staff/articles/{id}", use: pages.article)
         changes.post("/staff/users/{id}/active", use: pages.setActive)
         changes.post("/staff/users/{id}/sessions/end", use: pages.endSessions)
         changes.post("/staff/users/{id}/password-reset", use: pages.requirePasswordReset)
@@ -103,7 +106,53 @@ struct StaffPages {
     @Sendable func user(_ request: Request, context: KeelContext) async throws -> Response {
         let row = try await requestedUser(context)
         let details = try await service.details(of: row.id)
-        return try templates.page("staff/user", UserPage(row, details, viewer: context.identity.userID), context: context)
+        let history = try await service.history(of: "users", key: String(row.id)).map(AuditLine.init)
+        return try templates.page("staff/user", UserPage(row, details, viewer: context.identity.userID, history: history), context: context)
+    }
+
+    /// `/staff/audit`: filters from the query (`actor`, `object` as TABLE:KEY, `action`, `since`, `until`, `before`
+    /// for the next page); a filter that cannot be read is a 400 saying which and why.
+    @Sendable func audit(_ request: Request, context: KeelContext) async throws -> Response {
+        let query = request.uri.queryParameters
+        func value(_ name: String) -> String { query.get(name)?.trimmingCharacters(in: .whitespaces) ?? "" }
+        let (actor, object, action, since, until) = (value("actor"), value("object"), value("action"), value("since"), value("until"))
+        var filter = AuditFilter()
+        var before: Int64?
+        do {
+            if !actor.isEmpty { filter.actor = actor }
+            if !action.isEmpty { filter.action = action }
+            if !object.isEmpty { (filter.objectTable, filter.objectKey) = try AuditFilter.object(object) }
+            if !since.isEmpty { filter.since = try AuditFilter.date(since, name: "since") }
+            if !until.isEmpty { filter.until = try AuditFilter.date(until, name: "until") }
+            let page = value("before")
+            if !page.isEmpty {
+                guard let seq = Int64(page), seq > 0 else { throw AuditError.badFilter("before must be an entry number, not \(page.debugDescription)") }
+                before = seq
+            }
+        } catch {
+            throw KeelError(.badRequest, code: "audit.bad_filter", message: String(describing: error))
+        }
+        var records = try await service.audit.entries(matching: filter, limit: Staff.pageSize + 1, before: before)
+        var older: String?
+        if records.count > Staff.pageSize {
+            records.removeLast()
+            let parameters = [("actor", actor), ("object", object), ("action", action), ("since", since), ("until", until)]
+                .filter { !$0.1.isEmpty }.map { "\($0.0)=\(URLEncoding.component($0.1))" }
+            older = "/staff/audit?" + (parameters + ["before=\(records.last!.entry.seq)"]).joined(separator: "&")
+        }
+        return try templates.page("staff/audit", AuditPage(
+            actor: actor, object: object, action: action, since: since, until: until, entries: records.map(AuditLine.init), older: older,
+            total: try await service.audit.count(matching: filter)), context: context)
+    }
+
+    /// `/staff/articles/{id}`: the article and its history.
+    @Sendable func article(_ request: Request, context: KeelContext) async throws -> Response {
+        let id = try context.parameters.require("id", as: Int.self)
+        let article = try await service.article(id)
+        let history = try await service.history(of: "articles", key: String(id)).map(AuditLine.init)
+        return try templates.page("staff/article", StaffArticlePage(
+            id: id, title: article.title, slug: article.slug, author: article.author, authorID: article.authorID, entries: history,
+            historyLink: "/staff/audit?object=articles:\(id)"), context: context)
     }
 
     @Sendable func setActive(_ request: Request, context: KeelContext) async throws -> Response {

@@ -54,8 +54,11 @@ struct UserPage: Encodable {
     let log: [LogLine]
     let sessions: [SessionLine]
     let isSelf: Bool
+    /// Who changed this user, when, what (the newest 20).
+    let entries: [AuditLine]
+    let historyLink: String
 
-    init(_ row: UserRow, _ details: StaffService.UserDetails, viewer: String?) {
+    init(_ row: UserRow, _ details: StaffService.UserDetails, viewer: String?, history: [AuditLine]) {
         let id = String(row.id)
         user = StaffUser(row)
         isStaff = details.standing.isStaff
@@ -67,6 +70,8 @@ struct UserPage: Encodable {
         log = details.log.map(LogLine.init)
         sessions = details.sessions.map { SessionLine($0, name: row.username) }
         isSelf = viewer == id
+        entries = history
+        historyLink = "/staff/audit?object=users:\(id)"
     }
 }
 
@@ -172,4 +177,62 @@ struct ChecksPage: Encodable {
 
     let findings: [Finding]
     let profile: String
+}
+
+/// One audit entry as the staff pages show it: personal values opened (or `[erased]`).
+struct AuditLine: Encodable {
+    let seq: Int64
+    let at: String
+    let actor: String
+    let actorLink: String?
+    let via: String
+    let action: String
+    let object: String
+    let objectLink: String?
+    let changes: String
+    let requestID: String
+    let client: String
+
+    init(_ record: AuditRecord) {
+        let entry = record.entry
+        seq = entry.seq
+        at = entry.time
+        actor = entry.actor
+        actorLink = Int(entry.actor).map { "/staff/users/\($0)" }
+        via = entry.via
+        action = entry.action
+        object = entry.objectTable.map { table in entry.objectKey.map { "\(table):\($0)" } ?? table } ?? (entry.subject.map { "about user \($0)" } ?? "")
+        objectLink = switch entry.objectTable {
+        case "users": entry.objectKey.map { "/staff/users/\(URLEncoding.component($0))" }
+        case "articles": entry.objectKey.map { "/staff/articles/\(URLEncoding.component($0))" }
+        default: nil
+        }
+        changes = record.summary
+        requestID = entry.requestID ?? ""
+        client = record.client ?? ""
+    }
+}
+
+/// `/staff/audit`: the trail, newest first, filtered, a page at a time.
+struct AuditPage: Encodable {
+    let actor: String
+    let object: String
+    let action: String
+    let since: String
+    let until: String
+    let entries: [AuditLine]
+    /// The next (older) page, when there is one.
+    let older: String?
+    let total: Int
+}
+
+/// `/staff/articles/{id}`: an article and who changed it.
+struct StaffArticlePage: Encodable {
+    let id: Int
+    let title: String
+    let slug: String
+    let author: String
+    let authorID: Int
+    let entries: [AuditLine]
+    let historyLink: String
 }

@@ -11,6 +11,9 @@ struct StaffService: Sendable {
     let accounts: AccountService
     let sessions: any SessionStore
     let auth: AuthModule.Parts
+    /// The audit trail (history pages, `/staff/audit`).
+    let audit: AuditTrail
+    let database: KeelDatabase
     let users: (any UserAccounts)?
     let idleTimeout: Duration
     let staleAfter: Duration
@@ -28,6 +31,8 @@ struct StaffService: Sendable {
         accounts = AccountService(app: app)
         sessions = app.sessions
         auth = app.auth
+        audit = app.audit
+        database = app.database
         users = app.users
         idleTimeout = app.settings[AuthSettings.sessionIdleTimeout]
         staleAfter = app.settings[AccessSettings.reviewStaleAfter]
@@ -79,6 +84,22 @@ struct StaffService: Sendable {
     }
 
     func setActive(_ id: Int, _ active: Bool) async throws { try await accounts.setActive(id, active) }
+
+    // MARK: - History
+
+    /// The newest entries about an object (`users`, `7`): who changed it, when, what.
+    func history(of table: String, key: String, limit: Int = 20) async throws -> [AuditRecord] {
+        try await audit.entries(matching: AuditFilter(objectTable: table, objectKey: key), limit: limit)
+    }
+
+    /// An article for its staff page: id, title, slug, author (a 404 when there is none).
+    func article(_ id: Int) async throws -> (title: String, slug: String, author: String, authorID: Int) {
+        guard let row = try await database.sql.raw("""
+            SELECT a.title, a.slug, u.username, a.author_id FROM articles a JOIN users u ON u.id = a.author_id WHERE a.id = \(bind: id)
+            """).first() else { throw KeelError(.notFound, message: "There is no such article.") }
+        return (try row.decode(column: "title", as: String.self), try row.decode(column: "slug", as: String.self),
+                try row.decode(column: "username", as: String.self), try row.decode(column: "author_id", as: Int.self))
+    }
     func requirePasswordReset(_ id: Int) async throws { try await accounts.requirePasswordReset(id) }
 
     // MARK: - Sessions
