@@ -380,6 +380,10 @@ struct BrowserTests {
             try await staff.click("button[name=deactivate]")
             try await staff.waitFor(text: "ann is deactivated; their sessions ended.")
             try await staff.screenshot(named: "staff-user")
+            // The user's history says who changed what, under elevated access.
+            try await staff.waitFor(text: "is_active: 1 → 0")
+            let history = try await staff.text("table.audit")
+            #expect(history.contains("elevated") && history.contains("update") && history.contains("users:"))
 
             // Ann's next page is signed out.
             try await member.open(live.url("/settings"))
