@@ -8,7 +8,7 @@ public struct AuditCommand: ParsableCommand {
     public static var configuration: CommandConfiguration {
         CommandConfiguration(
             commandName: "audit", abstract: "The audit trail: who changed what, when, from where.",
-            subcommands: [AuditVerifyCommand.self, AuditLogCommand.self, AuditCheckpointCommand.self])
+            subcommands: [AuditVerifyCommand.self, AuditLogCommand.self, AuditCheckpointCommand.self, AuditPruneCommand.self])
     }
 
     public init() {}
@@ -166,6 +166,46 @@ public struct AuditCheckpointCommand: ModuleCommand {
                 context.output("Signed checkpoint at entry \(checkpoint.seq) (key \(checkpoint.keyID)) written to \(app.audit.checkpointPath).")
             } else {
                 context.output("The audit trail is empty: nothing to sign.")
+            }
+            return 0
+        }
+    }
+}
+
+/// `audit prune --before DATE`: removes older entries behind a signed anchor, so `verify` still passes.
+public struct AuditPruneCommand: ModuleCommand {
+    public static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "prune", abstract: "Remove audit entries older than a date, behind a signed anchor entry.",
+            discussion: "verify still passes on what remains and reports where the pruned part ended. Exit 64 on a date that cannot be read.")
+    }
+
+    @OptionGroup public var settings: SettingsOptions
+
+    @Option(help: "Remove entries before this time (2026-01-01 or 2026-01-01T00:00:00Z, UTC).")
+    public var before: String
+
+    @Flag(help: "Print JSON instead of text.")
+    public var json = false
+
+    public init() {}
+
+    public func execute(in context: CommandContext) async throws -> Int32 {
+        let date: Date
+        do {
+            date = try AuditFilter.date(before, name: "--before")
+        } catch {
+            context.errorOutput("Error: \(error)")
+            return 64
+        }
+        return try await context.withApplication(settings) { app in
+            let pruned = try await app.audit.prune(before: date)
+            if json {
+                try context.outputJSON(pruned)
+            } else if let through = pruned.throughSeq, let anchor = pruned.anchorSeq {
+                context.output("Removed \(pruned.removed) entries (through entry \(through)); anchor entry \(anchor) records where they ended.")
+            } else {
+                context.output("No entries older than \(before).")
             }
             return 0
         }

@@ -38,7 +38,8 @@ public struct AuditModule: KeelModule {
     public func services(app: KeelApplication) throws -> [any Service] {
         guard app.audit.isEnabled else { return [] }
         return [AuditSealer(trail: app.audit, interval: app.settings[AuditSettings.sealInterval],
-                            checkpointInterval: app.settings[AuditSettings.checkpointInterval], logger: app.logger)]
+                            checkpointInterval: app.settings[AuditSettings.checkpointInterval],
+                            retention: app.settings[AuditSettings.retention], logger: app.logger)]
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import KeelCore
 import Logging
 import ServiceLifecycle
 
@@ -9,6 +10,8 @@ struct AuditSealer: Service {
     let trail: AuditTrail
     let interval: Duration
     let checkpointInterval: Duration
+    /// `audit.retention`: entries older than this are pruned once a day.
+    let retention: Duration?
     let logger: Logger
 
     func run() async throws {
@@ -23,8 +26,21 @@ struct AuditSealer: Service {
 
     private func loop() async {
         var lastCheckpoint = ContinuousClock.now
+        var lastPrune: ContinuousClock.Instant?
         while !Task.isCancelled {
             await sealLogging()
+            if let retention, lastPrune.map({ ContinuousClock.now - $0 >= .seconds(86_400) }) ?? true {
+                lastPrune = ContinuousClock.now
+                do {
+                    let pruned = try await trail.prune(before: trail.clock().addingTimeInterval(-retention.inSeconds))
+                    if pruned.removed > 0 {
+                        logger.notice("audit entries pruned", metadata: ["event": "audit.pruned", "keel.audit.removed": "\(pruned.removed)",
+                                                                         "keel.audit.through": "\(pruned.throughSeq ?? 0)"])
+                    }
+                } catch {
+                    logger.error("audit pruning failed", metadata: ["error": "\(String(describing: error))"])
+                }
+            }
             if ContinuousClock.now - lastCheckpoint >= checkpointInterval {
                 lastCheckpoint = ContinuousClock.now
                 do {

@@ -15,5 +15,12 @@ public enum AuditSettings {
         "audit.checkpointFile", default: nil,
         doc: "The file signed checkpoints are appended to, where the database cannot rewrite them. Default: beside the SQLite file (NAME.audit-checkpoints.jsonl), or var/audit-checkpoints.jsonl for PostgreSQL.")
 
-    public static var all: [any AnySetting] { [enabled, sealInterval, checkpointInterval, checkpointFile] }
+    public static let retention = Setting<Duration?>(
+        "audit.retention", default: nil,
+        allowed: .init(allowed: "1d...3650d") { value in
+            value.map { (Duration.seconds(86_400) ... Duration.seconds(3650 * 86_400)).contains($0) } == false ? "must be within 1d...3650d" : nil
+        },
+        doc: "Keep entries this long: once a day the sealer prunes older ones behind a signed anchor (audit prune does it by hand). Unset: keep every entry.")
+
+    public static var all: [any AnySetting] { [enabled, sealInterval, checkpointInterval, checkpointFile, retention] }
 }

@@ -24,13 +24,13 @@ struct Ledger: AuditedModule {
 }
 
 extension KeelTestApplication {
-    static func ledger(_ url: String, values: [String: String] = [:]) async throws -> KeelTestApplication {
+    static func ledger(_ url: String, values: [String: String] = [:], clock: ManualClock? = nil) async throws -> KeelTestApplication {
         var all = values
         all["database.url"] = url
         if all["audit.checkpointFile"] == nil {
             all["audit.checkpointFile"] = FileManager.default.temporaryDirectory.appendingPathComponent("keel-audit-\(UUID().uuidString).jsonl").path
         }
-        let app = try await make(modules: [Ledger()], profile: .test, values: all)
+        let app = try await make(modules: [Ledger()], profile: .test, values: all, clock: clock)
         try await app.keel.database.prepare()
         try await app.keel.migrator.migrate()
         return app
@@ -224,6 +224,36 @@ func open(_ app: KeelTestApplication, owner: Int, email: String, balance: Int = 
             #expect(report.intact, "\(String(describing: report.problem))")
             #expect(report.entries == 30 && report.lastSeq == 30)
             #expect(try await second.keel.audit.count(matching: AuditFilter(action: "insert")) == 30)
+        }
+    }
+
+    /// Pruning removes the old entries behind a signed anchor: `verify` passes on what remains and says where the
+    /// pruned part ended; removing more from the start, or forging the anchor, is caught.
+    @Test(arguments: TestDatabase.available)
+    func pruningLeavesAChainThatVerifies(backend: TestDatabase) async throws {
+        try await backend.withFreshDatabase { url in
+            let clock = ManualClock()
+            let app = try await KeelTestApplication.ledger(url, clock: clock)
+            let audit = app.keel.audit
+            let sql = app.keel.database.sql
+            for owner in 1...3 { try await open(app, owner: owner, email: "old\(owner)@example.com") }
+            clock.advance(by: .seconds(10 * 86_400))
+            for owner in 4...5 { try await open(app, owner: owner, email: "new\(owner)@example.com") }
+            let pruned = try await audit.prune(before: clock.now.addingTimeInterval(-5 * 86_400))
+            #expect(pruned.removed == 3 && pruned.throughSeq == 3 && pruned.anchorSeq == 6)
+            var report = try await audit.verify(checkpoints: [])
+            #expect(report.intact, "\(String(describing: report.problem))")
+            #expect(report.prunedThrough == 3 && report.firstSeq == 4 && report.lastSeq == 6)
+            let anchor = try #require(try await audit.entries(matching: AuditFilter(action: "audit.pruned")).first)
+            #expect(anchor.fields["through_seq"]?.value == .integer(3))
+            #expect(try await audit.prune(before: clock.now.addingTimeInterval(-5 * 86_400)).removed == 0, "nothing older is left")
+
+            // The first remaining entry removed as well: the anchor no longer meets the chain.
+            let fourth = try #require(try await sql.select().columns("*").from("keel_audit").where("seq", .equal, 4).first())
+            _ = fourth
+            try await sql.delete(from: "keel_audit").where("seq", .equal, 4).run()
+            report = try await audit.verify(checkpoints: [])
+            #expect(report.problem?.kind == .removed && report.problem?.seq == 1)
         }
     }
 }
