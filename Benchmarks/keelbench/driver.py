@@ -29,6 +29,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 COUNTS = {"users": 50, "articles": 500, "comments": 2000, "favorites": 3000}
 LOGIN = {"user": {"email": "seed_user_000@example.com", "password": "conduit-seed-pw"}}
+ARTICLE = {"article": {"title": "A benchmark article", "description": "Written by wrk", "body": "Every request writes one.",
+                       "tagList": ["benchmark"]}}
+WRITE_LABEL = "POST /api/articles (auth)"
 FORWARDED = {"X-Forwarded-Proto": "https"}
 RELEASE_FLAGS = ["-c", "release", "--disable-default-traits", "-Xswiftc", "-gnone", "-Xcc", "-g0"]
 ENDPOINTS = [  # label, path, wrk script, signed in
@@ -272,10 +275,18 @@ class Bench:
         self.run_quietly([str(conduit), "migrate"], "conduit-migrate.log", env)
         self.run_quietly([str(conduit), "seed", *[f"--{name}={count}" for name, count in COUNTS.items()]], "conduit-seed.log", env)
         self.say((self.work / "conduit-seed.log").read_text().replace("\r", "\n").strip().splitlines()[-1])
+        # The same seeded database, copied, for Conduit with the audit trail off: the write row's other half.
+        for suffix in ("", "-wal", "-shm"):
+            if (self.work / f"conduit.sqlite3{suffix}").exists():
+                shutil.copy(self.work / f"conduit.sqlite3{suffix}", self.work / f"conduit-noaudit.sqlite3{suffix}")
         servers = {}
         port = self.pick_port()
         servers["conduit"] = (f"http://127.0.0.1:{port}", self.start([str(conduit), "serve", "--port", str(port)], "conduit.log", env))
         self.wait_for(f"{servers['conduit'][0]}/health/ready", 30, servers["conduit"][1])
+        quiet = dict(env, AUDIT_ENABLED="false", DATABASE_URL=f"sqlite://{self.work / 'conduit-noaudit.sqlite3'}")
+        port = self.pick_port()
+        servers["noaudit"] = (f"http://127.0.0.1:{port}", self.start([str(conduit), "serve", "--port", str(port)], "conduit-noaudit.log", quiet))
+        self.wait_for(f"{servers['noaudit'][0]}/health/ready", 30, servers["noaudit"][1])
 
         def keel_bench(name: str, binary: Path):
             env = dict(os.environ, KEEL_PROFILE="production", SIGNING_KEY=key, HTTP_ALLOWED_HOSTS="127.0.0.1,localhost",
@@ -315,12 +326,12 @@ class Bench:
         if o.warmup != "0":
             subprocess.run(wrk[:3] + [f"-d{o.warmup}"] + wrk[3:], capture_output=True)
         # The preflight also drains whatever the warm-up left queued, and catches a 3xx, which wrk does not count.
-        status = self.request(base + path, headers, script == "login", timeout=60)
+        status = self.request(base + path, headers, BODIES.get(script), timeout=60)
         done = subprocess.run(wrk[:3] + [f"-d{o.duration}"] + wrk[3:], capture_output=True, text=True)
         (self.work / ("wrk-" + re.sub(r"[^A-Za-z0-9]", "_", f"{label}-{target}") + ".txt")).write_text(done.stdout + done.stderr)
         # Drain again: requests wrk left queued (a peer's sync workers finish every queued login) must not eat into the
         # next measurement's cores. One more answered request means the queue is empty.
-        self.request(base + path, headers, script == "login", timeout=120)
+        self.request(base + path, headers, BODIES.get(script), timeout=120)
         settle()
         measured = report.parse_wrk(done.stdout) or report.Measurement(0, 1, 0, 0)
         if not 200 <= status < 300:
@@ -330,10 +341,10 @@ class Bench:
                  f"p99 {measured.p99_us / 1000:8.2f} ms  errors {measured.status_errors + measured.socket_errors}")
 
     @staticmethod
-    def request(url: str, headers: dict, login: bool, timeout: float) -> int:
-        body = json.dumps(LOGIN).encode() if login else None
-        request = urllib.request.Request(url, data=body, method="POST" if login else "GET",
-                                         headers=dict(headers, **({"Content-Type": "application/json"} if login else {})))
+    def request(url: str, headers: dict, body, timeout: float) -> int:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(url, data=data, method="POST" if data else "GET",
+                                         headers=dict(headers, **({"Content-Type": "application/json"} if data else {})))
         try:
             with NoRedirects.open(request, timeout=timeout) as response:
                 response.read()
@@ -346,8 +357,9 @@ class Bench:
     def write_wrk_scripts(self) -> None:
         lua = (HERE / "report.lua").read_text()
         (self.work / "report.lua").write_text(lua)
-        body = json.dumps(json.dumps(LOGIN))  # a Lua string literal is a JSON string literal for this text
-        (self.work / "login.lua").write_text(f'wrk.method = "POST"\nwrk.body = {body}\nwrk.headers["Content-Type"] = "application/json"\n{lua}')
+        for script, payload in BODIES.items():
+            body = json.dumps(json.dumps(payload))  # a Lua string literal is a JSON string literal for this text
+            (self.work / f"{script}.lua").write_text(f'wrk.method = "POST"\nwrk.body = {body}\nwrk.headers["Content-Type"] = "application/json"\n{lua}')
 
     # ---------------------------------------------------------------------------------------------------------- run
 
@@ -390,6 +402,15 @@ class Bench:
             self.measure(label, "conduit", conduit_url, path.replace("{slug}", slug), "report", None)
             if peer_url and both:
                 self.measure(label, "peer", peer_url, path.replace("{slug}", peer_slug), "report", None)
+        # Writes, signed in, last (they grow the databases): Conduit with the audit trail on and off, twice each,
+        # alternately, and the peer between them.
+        noaudit_url = servers["noaudit"][0]
+        self.measure(WRITE_LABEL, "conduit", conduit_url + "/api", "/articles", "write", token)
+        self.measure(WRITE_LABEL, "noaudit", noaudit_url + "/api", "/articles", "write", token)
+        if peer_url:
+            self.measure(WRITE_LABEL, "peer", peer_url + "/api", "/articles", "write", peer_token)
+        self.measure(WRITE_LABEL, "noaudit", noaudit_url + "/api", "/articles", "write", token)
+        self.measure(WRITE_LABEL, "conduit", conduit_url + "/api", "/articles", "write", token)
         self.measure("GET /plaintext", "bare", servers["bare"][0], "/plaintext", "report", None)
         self.measure("GET /plaintext", "headers", servers["headers"][0], "/plaintext", "report", None)
         if base_bin:
@@ -413,6 +434,9 @@ class Bench:
             print(json.dumps(report.to_json(self.run), indent=2))
         self.step("done")
         return 0
+
+
+BODIES = {"login": LOGIN, "write": ARTICLE}
 
 
 class NoRedirects(urllib.request.HTTPRedirectHandler):

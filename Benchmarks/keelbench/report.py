@@ -102,6 +102,12 @@ def render(run: Run) -> str:
         else:
             lines.append(f"| `{endpoint}` | {fmt_rps(c.rps)} | {fmt_ms(c.p50)} / {fmt_ms(c.p99)} | {c.errors} |")
     pages = []
+    cost = audit_cost(run)
+    if cost is not None:
+        on, off = run.rows[WRITE_LABEL]["conduit"], run.rows[WRITE_LABEL]["noaudit"]
+        pages.append(f"Audit trail on / off, `{WRITE_LABEL}`: {fmt_rps(on.rps)} / {fmt_rps(off.rps)} req/s, p99 {fmt_ms(on.p99)} / "
+                     f"{fmt_ms(off.p99)} ms: the trail costs **{100 * cost:.0f}%** of write throughput "
+                     f"({'within' if cost <= 0.15 else 'OVER'} the budget of 15%).")
     share = home_page_share(run)
     if share is not None:
         pages.append(f"Home page (HTML, 10 articles, tags) / `GET /api/articles?limit=20` (JSON): **{100 * share:.0f}%** of the list's "
@@ -152,7 +158,19 @@ def total_errors(run: Run) -> int:
     stack = run.rows.get("GET /plaintext", {})
     if "bare" in stack and "stack" in stack:
         errors += sum(stack[name].errors for name in ("bare", "stack", "headers", "baseline") if name in stack)
+    if "noaudit" in run.rows.get(WRITE_LABEL, {}):
+        errors += run.rows[WRITE_LABEL]["noaudit"].errors
     return errors
+
+
+WRITE_LABEL = "POST /api/articles (auth)"
+
+
+def audit_cost(run: Run):
+    """The share of write throughput the audit trail costs (Conduit with it on against the same with it off)."""
+    targets = run.rows.get(WRITE_LABEL, {})
+    on, off = targets.get("conduit"), targets.get("noaudit")
+    return 1 - on.rps / off.rps if on and off and off.rps else None
 
 
 def home_page_share(run: Run):
@@ -180,7 +198,10 @@ def to_json(run: Run) -> dict:
         endpoints.append(entry)
     stack = run.rows.get("GET /plaintext", {})
     share = home_page_share(run)
-    return {
+    extra = {}
+    if audit_cost(run) is not None:
+        extra["audit_cost_of_writes"] = {"share": round(audit_cost(run), 3), "audit_off": measurement(run.rows[WRITE_LABEL]["noaudit"])}
+    return extra | {
         "date": run.date, "machine": run.machine, "setup": run.setup, "peer": None if not run.has_peer else run.peer_label,
         "endpoints": endpoints,
         "trivial_route": {name: measurement(m) for name, m in stack.items()},

@@ -48,6 +48,22 @@ class ReportTests(unittest.TestCase):
         self.assertEqual(report.to_json(run)["stack_share_of_bare"], round(128000 / 180000, 3))
         self.assertEqual(report.total_errors(run), 3)
 
+    def test_the_audit_trail_cost_of_writes_is_reported_against_its_budget(self):
+        run = load("Django", 409600, "abc1234", SETUP, "d")
+        self.assertIsNone(report.audit_cost(run))
+        run.add(report.WRITE_LABEL, "conduit", report.Measurement(4500, 5.0, 6000, 20000))
+        run.add(report.WRITE_LABEL, "noaudit", report.Measurement(5000, 5.0, 5500, 18000, 1, 0))
+        self.assertAlmostEqual(report.audit_cost(run), 0.1)
+        text = report.render(run)
+        self.assertIn("Audit trail on / off, `POST /api/articles (auth)`: 900 / 1,000 req/s, p99 20.0 / 18.0 ms: "
+                      "the trail costs **10%** of write throughput (within the budget of 15%).", text)
+        data = report.to_json(run)
+        self.assertEqual(data["audit_cost_of_writes"]["share"], 0.1)
+        self.assertEqual(data["audit_cost_of_writes"]["audit_off"]["errors"], 1)
+        self.assertEqual(report.total_errors(run), 3 + 1)
+        run.add(report.WRITE_LABEL, "noaudit", report.Measurement(7000, 5.0, 5500, 18000))
+        self.assertIn("(OVER the budget of 15%)", report.render(run))
+
     def test_wrk_output_is_read_or_missing(self):
         measured = report.parse_wrk("Running 5s test\nBENCH_RESULT 1200 5.001 850 2400 3 1\n")
         self.assertEqual(measured, report.Measurement(1200, 5.001, 850, 2400, 3, 1))
