@@ -15,19 +15,29 @@ struct AuditSealer: Service {
     let logger: Logger
 
     func run() async throws {
-        do {
-            try await trail.recordKeyring()
-        } catch {
-            logger.error("audit could not record the signing keys", metadata: ["error": "\(String(describing: error))"])
-        }
         await cancelWhenGracefulShutdown { await loop() }
-        await sealLogging()
+        if await trail.isReady() { await sealLogging() }
     }
 
     private func loop() async {
         var lastCheckpoint = ContinuousClock.now
         var lastPrune: ContinuousClock.Instant?
+        var keysRecorded = false
         while !Task.isCancelled {
+            // Until `migrate` has made the trail's tables (a development server migrates as it starts), wait quietly:
+            // readiness already says migrations are pending.
+            guard await trail.isReady() else {
+                try? await Task.sleep(for: interval)
+                continue
+            }
+            if !keysRecorded {
+                do {
+                    try await trail.recordKeyring()
+                    keysRecorded = true
+                } catch {
+                    logger.error("audit could not record the signing keys", metadata: ["error": "\(String(describing: error))"])
+                }
+            }
             await sealLogging()
             if let retention, lastPrune.map({ ContinuousClock.now - $0 >= .seconds(86_400) }) ?? true {
                 lastPrune = ContinuousClock.now
@@ -61,15 +71,21 @@ struct AuditSealer: Service {
         }
     }
 
-    /// Until a write commits or the interval passes.
+    /// How long the sealer lets commits gather after the first wakes it: under load each turn seals the writes of this
+    /// window in one transaction instead of one transaction per write; an entry waits at most this long to be chained.
+    static let batchWindow = Duration.milliseconds(50)
+
+    /// Until a write commits (then a batch window more) or the interval passes.
     private func waitForWork() async {
         let signal = trail.signal
         let interval = self.interval
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await signal.wait() }
-            group.addTask { try? await Task.sleep(for: interval) }
-            await group.next()
+        let woken = await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await signal.wait(); return true }
+            group.addTask { try? await Task.sleep(for: interval); return false }
+            let first = await group.next() ?? false
             group.cancelAll()
+            return first
         }
+        if woken { try? await Task.sleep(for: Self.batchWindow) }
     }
 }

@@ -52,7 +52,7 @@ extension AuditTrail {
             let anchor = AuditEntry(
                 seq: seq, at: now, actor: attribution.actor, via: attribution.acting.rawValue, requestID: attribution.requestID, client: nil,
                 action: Self.anchorAction, objectTable: AuditTables.entries, objectKey: String(through), subject: nil,
-                fields: try AuditFields.encode(fields), previousHash: try head.decode(column: "hash", as: String.self))
+                fields: AuditFields.encode(fields), previousHash: try head.decode(column: "hash", as: String.self))
             try await sql.insert(into: AuditTables.entries).columns(AuditEntry.columns).values(anchor.values).run()
             try await sql.update(AuditTables.head).set("seq", to: seq).set("hash", to: anchor.hash).where("id", .equal, 1).run()
             let removed = try await sql.delete(from: AuditTables.entries).where("seq", .lessThanOrEqual, through).returning("seq").all().count

@@ -24,6 +24,7 @@ public struct AuditTrail: ApplicationPart, ChangeObserver {
     public let isEnabled: Bool
     let clock: @Sendable () -> Date
     let signal: SealSignal
+    let keyCache: SubjectKeyCache
     let logger: Logger
     /// Signs checkpoints.
     let keyring: Keyring
@@ -42,6 +43,7 @@ public struct AuditTrail: ApplicationPart, ChangeObserver {
         self.isEnabled = isEnabled
         self.clock = clock
         self.signal = SealSignal()
+        self.keyCache = SubjectKeyCache()
         self.logger = logger
         self.keyring = keyring
         self.checkpointPath = checkpointPath
@@ -55,13 +57,22 @@ public struct AuditTrail: ApplicationPart, ChangeObserver {
     public var trackedTables: [TrackedTable] { isEnabled ? auditedTables.map(\.tracked) : [] }
     public var recordsEvents: Bool { isEnabled }
 
-    /// Writes one pending record per changed row and per event, in the write's transaction (one statement).
+    /// Writes one pending record per changed row and per event, in the write's transaction (one statement; one more
+    /// the first time this process meets a data subject, for their key). Personal values and the client address are
+    /// sealed here, so no pending record holds them in the clear; the sealer only numbers and chains.
     public func record(_ batch: ChangeBatch, in sql: any SQLDatabase) async throws {
-        let records = try pendingRecords(of: batch, at: Self.microseconds(clock()))
-        guard !records.isEmpty else { return }
+        let drafts = draftRecords(of: batch)
+        guard !drafts.isEmpty else { return }
+        var owners = Set<String>()
+        for draft in drafts {
+            if draft.hasPersonal, let subject = draft.subject { owners.insert(subject) }
+            if draft.attribution.client != nil, let owner = draft.clientOwner { owners.insert(owner) }
+        }
+        let keys = try await keys(for: owners, sql: sql)
+        let at = Self.microseconds(clock())
         var insert = sql.insert(into: AuditTables.pending).columns(PendingRecord.columns)
-        for record in records {
-            insert = insert.values(record.values)
+        for draft in drafts {
+            insert = insert.values(try draft.sealed(at: at, keys: keys).values)
         }
         try await insert.run()
     }
@@ -70,13 +81,32 @@ public struct AuditTrail: ApplicationPart, ChangeObserver {
         signal.wake()
     }
 
-    func pendingRecords(of batch: ChangeBatch, at: Int64) throws -> [PendingRecord] {
+    /// The subjects' keys: from this process's cache, else read (and cached), else made in this transaction (cached
+    /// once a later transaction reads them back committed, so a rolled-back key is never reused).
+    func keys(for owners: Set<String>, sql: any SQLDatabase) async throws -> [String: SymmetricKey] {
+        guard !owners.isEmpty else { return [:] }
+        var keys = keyCache.keys(for: owners)
+        let missing = owners.subtracting(keys.keys)
+        guard !missing.isEmpty else { return keys }
+        let stored = try await SubjectKeys.load(missing, sql: sql)
+        keyCache.remember(stored)
+        keys.merge(stored) { old, _ in old }
+        let absent = missing.subtracting(stored.keys)
+        if !absent.isEmpty {
+            keys.merge(try await SubjectKeys.loadOrCreate(absent, sql: sql, at: Self.microseconds(clock()))) { old, _ in old }
+        }
+        return keys
+    }
+
+    /// What a batch records, one draft per changed row of an audited table and per event, values not yet sealed.
+    func draftRecords(of batch: ChangeBatch) -> [DraftRecord] {
         let attribution = batch.attribution
-        var records: [PendingRecord] = []
+        var drafts: [DraftRecord] = []
         for change in batch.changes {
             guard let table = tables[change.table] else { continue }
             let subject = table.subject(of: change.after ?? change.before, key: change.key)
             var fields: [String: AuditField] = [:]
+            var personal = false
             let columns = change.action == .update ? change.changedColumns
                 : ((change.after ?? change.before)?.values.keys.sorted() ?? [])
             for column in columns {
@@ -84,28 +114,31 @@ public struct AuditTrail: ApplicationPart, ChangeObserver {
                     fields[column] = AuditField(changed: true)
                     continue
                 }
+                let isPersonal = table.personal.contains(column) && subject != nil
                 func stored(_ value: DataValue?) -> AuditValue? {
                     guard let value else { return nil }
                     let plain = AuditValue(value)
-                    return table.personal.contains(column) && subject != nil && plain != .null ? .personal(plain) : plain
+                    guard isPersonal, plain != .null else { return plain }
+                    personal = true
+                    return .personal(plain)
                 }
                 fields[column] = AuditField(before: stored(change.before?[column]), after: stored(change.after?[column]))
             }
-            records.append(PendingRecord(
-                at: at, attribution: attribution, action: change.action.rawValue, objectTable: change.table, objectKey: change.key,
-                subject: subject, fields: try AuditFields.encode(fields)))
+            drafts.append(DraftRecord(attribution: attribution, action: change.action.rawValue, objectTable: change.table,
+                                      objectKey: change.key, subject: subject, fields: fields, hasPersonal: personal))
         }
         for event in batch.events {
             var fields: [String: AuditField] = [:]
+            var personal = false
             for (name, value) in event.details {
-                let personal = event.personal.contains(name) && event.subject != nil
-                fields[name] = AuditField(value: personal ? .personal(.text(value)) : .text(value))
+                let isPersonal = event.personal.contains(name) && event.subject != nil
+                personal = personal || isPersonal
+                fields[name] = AuditField(value: isPersonal ? .personal(.text(value)) : .text(value))
             }
-            records.append(PendingRecord(
-                at: at, attribution: attribution, action: event.name, objectTable: event.table, objectKey: event.key,
-                subject: event.subject, fields: try AuditFields.encode(fields)))
+            drafts.append(DraftRecord(attribution: attribution, action: event.name, objectTable: event.table, objectKey: event.key,
+                                      subject: event.subject, fields: fields, hasPersonal: personal))
         }
-        return records
+        return drafts
     }
 
     static func microseconds(_ date: Date) -> Int64 {
@@ -118,6 +151,8 @@ public struct AuditTrail: ApplicationPart, ChangeObserver {
     /// sealer service calls it whenever a write commits; commands and staff pages call it before they read.
     @discardableResult
     public func seal() async throws -> Int {
+        // Nothing pending (the common case for a reader): no write lock taken.
+        guard try await database.sql.select().column("id").from(AuditTables.pending).limit(1).first() != nil else { return 0 }
         var total = 0
         while true {
             let sealed = try await sealBatch(limit: 500)
@@ -139,18 +174,12 @@ public struct AuditTrail: ApplicationPart, ChangeObserver {
             let rows = try await sql.raw("SELECT * FROM \(ident: AuditTables.pending) ORDER BY id LIMIT \(literal: limit)").all()
             guard !rows.isEmpty else { return 0 }
             let pending = try rows.map(PendingRecord.init(row:))
-            var owners = Set<String>()
-            for record in pending {
-                if let subject = record.subject, record.fields.contains("\"personal\"") { owners.insert(subject) }
-                if let owner = record.clientOwner, record.client != nil { owners.insert(owner) }
-            }
-            let keys = try await SubjectKeys.loadOrCreate(owners, sql: sql, at: Self.microseconds(self.clock()))
             var seq = try head.decode(column: "seq", as: Int64.self)
             var previous = try head.decode(column: "hash", as: String.self)
             var entries: [AuditEntry] = []
             for record in pending {
                 seq += 1
-                let entry = try record.sealed(seq: seq, previous: previous, keys: keys)
+                let entry = record.entry(seq: seq, previous: previous)
                 entries.append(entry)
                 previous = entry.hash
             }
@@ -167,6 +196,11 @@ public struct AuditTrail: ApplicationPart, ChangeObserver {
         }
     }
 
+    /// Whether the trail's tables exist (its migration has run).
+    func isReady() async -> Bool {
+        (try? await database.sql.select().column("seq").from(AuditTables.head).where("id", .equal, 1).first()) != nil
+    }
+
     // MARK: Erasure
 
     /// Erases what the trail holds about a person: seals what is pending, then deletes their key, so every value
@@ -174,6 +208,7 @@ public struct AuditTrail: ApplicationPart, ChangeObserver {
     @discardableResult
     public func erase(subject: String) async throws -> Bool {
         try await seal()
+        keyCache.forget(subject)
         return try await database.write { tx in
             let erased = try await SubjectKeys.erase(subject, sql: tx.sql)
             tx.record(ChangeEvent("audit.subject_erased", subject: subject, details: ["subject": subject]))
@@ -182,8 +217,50 @@ public struct AuditTrail: ApplicationPart, ChangeObserver {
     }
 }
 
-/// What a write transaction recorded and the sealer has not yet chained: personal values still marked `personal`,
-/// the client address plain.
+/// What a write recorded, before its values are sealed.
+struct DraftRecord {
+    let attribution: ChangeAttribution
+    let action: String
+    let objectTable: String?
+    let objectKey: String?
+    let subject: String?
+    let fields: [String: AuditField]
+    /// Whether a field holds a personal value (sealed with the subject's key).
+    let hasPersonal: Bool
+
+    /// Whose personal data the client address is: the actor's when a user acted, else the entry's subject's
+    /// (someone failing to sign in as them), else nobody's (kept plain).
+    var clientOwner: String? {
+        switch attribution.acting {
+        case .session, .token, .elevated: attribution.actor
+        default: subject
+        }
+    }
+
+    /// The pending record: personal values sealed with the subject's key, the client address with its owner's.
+    func sealed(at: Int64, keys: [String: SymmetricKey]) throws -> PendingRecord {
+        var stored = fields
+        if hasPersonal {
+            let key = subject.flatMap { keys[$0] }
+            stored = try fields.mapValues { field in
+                try field.map { value in
+                    guard case .personal(let inner) = value else { return value }
+                    guard let key else { return inner }
+                    return try value.sealed(with: key)
+                }
+            }
+        }
+        var client = attribution.client
+        if let plain = client, let owner = clientOwner, let key = keys[owner] {
+            client = "sealed:" + (try AuditValue.personal(.text(plain)).sealed(with: key).sealedText)
+        }
+        return PendingRecord(at: at, actor: attribution.actor, via: attribution.acting.rawValue, requestID: attribution.requestID,
+                             client: client, action: action, objectTable: objectTable, objectKey: objectKey, subject: subject,
+                             fields: AuditFields.encode(stored))
+    }
+}
+
+/// A record a write transaction made and the sealer has not yet chained (its personal values already sealed).
 struct PendingRecord: Sendable {
     var id: Int64 = 0
     let at: Int64
@@ -199,12 +276,13 @@ struct PendingRecord: Sendable {
 
     static let columns = ["at", "actor", "via", "request_id", "client", "action", "object_table", "object_key", "subject", "fields"]
 
-    init(at: Int64, attribution: ChangeAttribution, action: String, objectTable: String?, objectKey: String?, subject: String?, fields: String) {
+    init(at: Int64, actor: String, via: String, requestID: String?, client: String?, action: String, objectTable: String?,
+         objectKey: String?, subject: String?, fields: String) {
         self.at = at
-        self.actor = attribution.actor
-        self.via = attribution.acting.rawValue
-        self.requestID = attribution.requestID
-        self.client = attribution.client
+        self.actor = actor
+        self.via = via
+        self.requestID = requestID
+        self.client = client
         self.action = action
         self.objectTable = objectTable
         self.objectKey = objectKey
@@ -230,35 +308,10 @@ struct PendingRecord: Sendable {
         [at, actor, via, requestID, client, action, objectTable, objectKey, subject, fields]
     }
 
-    /// Whose personal data the client address is: the actor's when a user acted, else the entry's subject's
-    /// (someone failing to sign in as them), else nobody's (kept plain).
-    var clientOwner: String? {
-        switch ChangeAttribution.Via(rawValue: via) {
-        case .session, .token, .elevated: actor
-        default: subject
-        }
-    }
-
-    /// The entry at `seq`, its personal values and client address sealed.
-    func sealed(seq: Int64, previous: String, keys: [String: SymmetricKey]) throws -> AuditEntry {
-        var storedFields = fields
-        if fields.contains("\"personal\"") {
-            let key = subject.flatMap { keys[$0] }
-            let decoded = AuditFields.decode(fields)
-            storedFields = try AuditFields.encode(decoded.mapValues { field in
-                try field.map { value in
-                    guard case .personal(let inner) = value else { return value }
-                    guard let key else { return inner }
-                    return try value.sealed(with: key)
-                }
-            })
-        }
-        var storedClient = client
-        if let client, let owner = clientOwner, let key = keys[owner] {
-            storedClient = "sealed:" + (try AuditValue.personal(.text(client)).sealed(with: key).sealedText)
-        }
-        return AuditEntry(seq: seq, at: at, actor: actor, via: via, requestID: requestID, client: storedClient, action: action,
-                          objectTable: objectTable, objectKey: objectKey, subject: subject, fields: storedFields, previousHash: previous)
+    /// The entry at `seq`, after the entry whose hash is `previous`.
+    func entry(seq: Int64, previous: String) -> AuditEntry {
+        AuditEntry(seq: seq, at: at, actor: actor, via: via, requestID: requestID, client: client, action: action,
+                   objectTable: objectTable, objectKey: objectKey, subject: subject, fields: fields, previousHash: previous)
     }
 }
 
@@ -266,6 +319,39 @@ extension AuditValue {
     var sealedText: String {
         if case .sealed(let text) = self { return text }
         return ""
+    }
+}
+
+/// The subjects' keys this process has read from the table, for a minute each: most writes find their key here.
+/// Erasing forgets it at once on this instance; another instance may seal with it for up to a minute more, which
+/// makes those values unreadable (erased) too.
+final class SubjectKeyCache: Sendable {
+    private let state = Mutex<[String: (key: SymmetricKey, at: ContinuousClock.Instant)]>([:])
+    static let lifetime = Duration.seconds(60)
+    static let capacity = 10_000
+
+    func keys(for subjects: Set<String>) -> [String: SymmetricKey] {
+        let now = ContinuousClock.now
+        return state.withLock { cache in
+            var found: [String: SymmetricKey] = [:]
+            for subject in subjects {
+                if let entry = cache[subject], now - entry.at < Self.lifetime { found[subject] = entry.key }
+            }
+            return found
+        }
+    }
+
+    func remember(_ keys: [String: SymmetricKey]) {
+        guard !keys.isEmpty else { return }
+        let now = ContinuousClock.now
+        state.withLock { cache in
+            if cache.count + keys.count > Self.capacity { cache.removeAll(keepingCapacity: true) }
+            for (subject, key) in keys { cache[subject] = (key, now) }
+        }
+    }
+
+    func forget(_ subject: String) {
+        _ = state.withLock { $0.removeValue(forKey: subject) }
     }
 }
 

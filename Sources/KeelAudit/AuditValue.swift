@@ -109,7 +109,9 @@ public enum AuditValue: Sendable, Hashable, Codable, CustomStringConvertible {
     /// Seals a personal value (the value inside `.personal`) with a subject's key.
     func sealed(with key: SymmetricKey) throws -> AuditValue {
         guard case .personal(let inner) = self else { return self }
-        let plain = try JSONEncoder().encode([inner])
+        var text = "["
+        AuditFields.value(inner, into: &text)
+        let plain = Data((text + "]").utf8)
         guard let combined = try AES.GCM.seal(plain, using: key).combined else { return .erased }
         return .sealed(combined.base64EncodedString())
     }
@@ -176,10 +178,63 @@ public struct AuditField: Sendable, Hashable, Codable {
 
 /// Fields as stored: JSON with sorted keys, so the same fields are always the same text.
 enum AuditFields {
-    static func encode(_ fields: [String: AuditField]) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(fields), as: UTF8.self)
+    /// Written by hand (every audited write encodes its fields while holding the write lock): keys sorted, strings
+    /// escaped as RFC 8259 requires, the same text `JSONEncoder` with `.sortedKeys` gives, and read back by it.
+    static func encode(_ fields: [String: AuditField]) -> String {
+        var out = "{"
+        for (index, name) in fields.keys.sorted().enumerated() {
+            if index > 0 { out += "," }
+            string(name, into: &out)
+            out += ":"
+            field(fields[name]!, into: &out)
+        }
+        return out + "}"
+    }
+
+    static func field(_ field: AuditField, into out: inout String) {
+        var first = true
+        func key(_ name: String) {
+            out += first ? "\"\(name)\":" : ",\"\(name)\":"
+            first = false
+        }
+        out += "{"
+        if let after = field.after { key("after"); value(after, into: &out) }
+        if let before = field.before { key("before"); value(before, into: &out) }
+        if let changed = field.changed { key("changed"); out += changed ? "true" : "false" }
+        if let value = field.value { key("value"); Self.value(value, into: &out) }
+        out += "}"
+    }
+
+    static func value(_ value: AuditValue, into out: inout String) {
+        switch value {
+        case .null: out += "null"
+        case .integer(let number): out += String(number)
+        case .real(let number): out += number.isFinite ? String(number) : "null"
+        case .text(let text): string(text, into: &out)
+        case .boolean(let flag): out += flag ? "true" : "false"
+        case .bytes(let hex): out += "{\"hex\":"; string(hex, into: &out); out += "}"
+        case .personal(let inner): out += "{\"personal\":"; Self.value(inner, into: &out); out += "}"
+        case .sealed(let sealed): out += "{\"sealed\":"; string(sealed, into: &out); out += "}"
+        case .erased: out += "{\"erased\":true}"
+        }
+    }
+
+    static func string(_ text: String, into out: inout String) {
+        out += "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out += "\""
     }
 
     static func decode(_ text: String) -> [String: AuditField] {

@@ -51,6 +51,8 @@ public final class KeelDatabase: Service, Sendable, CustomStringConvertible {
     let busyTimeout: Duration
     /// The change observers and what they track (`attach(observers:)`, once at assembly).
     let observationState = Mutex(Observation())
+    /// SQLite's write transactions take turns here before they take the database's write lock (`WriteGate`).
+    let writeGate = WriteGate()
 
     /// Creates the pools (connections open lazily, on first use or in `prepare()`).
     public init(settings: ResolvedSettings, logger: Logger, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {

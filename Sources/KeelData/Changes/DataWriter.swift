@@ -1,3 +1,4 @@
+import FluentSQLiteDriver
 public import SQLKit
 import Synchronization
 
@@ -142,6 +143,20 @@ extension RowValues {
     /// Every column of a returned row.
     init(row: any SQLRow) throws {
         var values: [String: DataValue] = [:]
+        // SQLite's rows carry their values typed: read them as they are, with no decoding attempt that can fail.
+        if let row = row as? SQLiteRow {
+            for column in row.columns {
+                values[column.name] = switch column.data {
+                case .integer(let value): .integer(Int64(value))
+                case .float(let value): .real(value)
+                case .text(let value): .text(value)
+                case .blob(let buffer): .bytes(Array(buffer.readableBytesView))
+                case .null: .null
+                }
+            }
+            self.init(values)
+            return
+        }
         for column in row.allColumns {
             values[column] = try row.decode(column: column, as: DataValue.self)
         }

@@ -36,8 +36,9 @@ extension KeelDatabase {
     /// observers before committing; rolled back, observers' records included, when `body` or an observer throws.
     ///
     /// On SQLite the transaction takes the write lock first (`BEGIN IMMEDIATE`), so its reads and writes never see
-    /// another writer's commit in between (which SQLite would refuse at the first write); on PostgreSQL the rows a
-    /// tracked update or delete touches are locked as they are read.
+    /// another writer's commit in between (which SQLite would refuse at the first write), after taking its turn among
+    /// this process's writers (`WriteGate`: they queue instead of sleeping in SQLite's busy handler); on PostgreSQL the
+    /// rows a tracked update or delete touches are locked as they are read. Never call `write` inside `write`.
     ///
     /// ```swift
     /// try await app.database.write { tx in
@@ -49,6 +50,14 @@ extension KeelDatabase {
     public func write<T: Sendable>(_ body: @escaping @Sendable (DataWriter) async throws -> T) async throws -> T {
         let observation = observationState.withLock { $0 }
         let attribution = ChangeAttribution.current
+        let kind = self.kind
+        guard kind == .sqlite else { return try await transaction(observation: observation, attribution: attribution, body) }
+        return try await writeGate.withTurn { try await transaction(observation: observation, attribution: attribution, body) }
+    }
+
+    private func transaction<T: Sendable>(
+        observation: Observation, attribution: ChangeAttribution, _ body: @escaping @Sendable (DataWriter) async throws -> T
+    ) async throws -> T {
         let kind = self.kind
         return try await db.withConnection { connection in
             let sql = connection.sql
