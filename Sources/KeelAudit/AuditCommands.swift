@@ -8,7 +8,7 @@ public struct AuditCommand: ParsableCommand {
     public static var configuration: CommandConfiguration {
         CommandConfiguration(
             commandName: "audit", abstract: "The audit trail: who changed what, when, from where.",
-            subcommands: [AuditVerifyCommand.self, AuditLogCommand.self, AuditCheckpointCommand.self, AuditPruneCommand.self])
+            subcommands: [AuditVerifyCommand.self, AuditLogCommand.self, AuditShowCommand.self, AuditCheckpointCommand.self, AuditPruneCommand.self])
     }
 
     public init() {}
@@ -83,6 +83,9 @@ public struct AuditLogCommand: ModuleCommand {
     @Option(help: "Only this action: insert, update, delete, or an event (auth.sign_in).")
     public var action: String?
 
+    @Option(help: "Only entries about this person (a user id: the data subject).")
+    public var subject: String?
+
     @Option(help: "Only entries at or after this time (2026-12-08 or 2026-12-08T14:03:00Z, UTC).")
     public var since: String?
 
@@ -98,7 +101,7 @@ public struct AuditLogCommand: ModuleCommand {
     public init() {}
 
     public func execute(in context: CommandContext) async throws -> Int32 {
-        var filter = AuditFilter(actor: actor, action: action)
+        var filter = AuditFilter(actor: actor, action: action, subject: subject)
         do {
             if let object {
                 let (table, key) = try AuditFilter.object(object)
@@ -207,6 +210,53 @@ public struct AuditPruneCommand: ModuleCommand {
             } else {
                 context.output("No entries older than \(before).")
             }
+            return 0
+        }
+    }
+}
+
+/// `audit show SEQ`: one entry in full, personal values opened (or `[erased]`).
+public struct AuditShowCommand: ModuleCommand {
+    public static var configuration: CommandConfiguration {
+        CommandConfiguration(commandName: "show", abstract: "Show one audit entry in full.",
+                             discussion: "Personal values of erased people show as [erased]. Exit 1 when there is no such entry.")
+    }
+
+    @OptionGroup public var settings: SettingsOptions
+
+    @Argument(help: "The entry's number (SEQ in audit log).")
+    public var seq: Int64
+
+    @Flag(help: "Print JSON instead of text.")
+    public var json = false
+
+    public init() {}
+
+    public func execute(in context: CommandContext) async throws -> Int32 {
+        try await context.withApplication(settings) { app in
+            guard let record = try await app.audit.entry(seq: seq) else {
+                context.errorOutput("There is no audit entry \(seq).")
+                return 1
+            }
+            if json {
+                context.output(try AuditLogCommand.jsonLine(record))
+                return 0
+            }
+            let entry = record.entry
+            let object = entry.objectTable.map { table in entry.objectKey.map { "\(table):\($0)" } ?? table }
+            var lines = [
+                "Entry \(entry.seq) · \(entry.time) UTC",
+                "Actor:   \(entry.actor) (\(entry.via))",
+                "Action:  \(entry.action)" + (object.map { " on \($0)" } ?? ""),
+            ]
+            if let subject = entry.subject { lines.append("About:   user \(subject)") }
+            if let request = entry.requestID { lines.append("Request: \(request)") }
+            if let client = record.client { lines.append("Client:  \(client)") }
+            lines.append("Fields:")
+            for name in record.fields.keys.sorted() { lines.append("  \(name): \(record.fields[name]!.summary)") }
+            if record.fields.isEmpty { lines.append("  (none)") }
+            lines.append("Hash:    \(entry.hash)")
+            context.output(lines.joined(separator: "\n"))
             return 0
         }
     }

@@ -73,7 +73,7 @@ struct AuditSealer: Service {
 
     /// How long the sealer lets commits gather after the first wakes it: under load each turn seals the writes of this
     /// window in one transaction instead of one transaction per write; an entry waits at most this long to be chained.
-    static let batchWindow = Duration.milliseconds(50)
+    static let batchWindow = Duration.milliseconds(200)
 
     /// Until a write commits (then a batch window more) or the interval passes.
     private func waitForWork() async {

@@ -101,6 +101,14 @@ extension AuditTrail {
         return try await open(try rows.map(AuditEntry.init(row:)))
     }
 
+    /// One entry, opened (nil when there is none). Seals what is pending first.
+    public func entry(seq: Int64) async throws -> AuditRecord? {
+        try await seal()
+        let rows = try await database.sql.select().columns(AuditEntry.columns.map { SQLColumn($0) }).from(AuditTables.entries)
+            .where("seq", .equal, seq).all()
+        return try await open(try rows.map(AuditEntry.init(row:))).first
+    }
+
     /// How many entries match `filter`.
     public func count(matching filter: AuditFilter = AuditFilter()) async throws -> Int {
         var query = database.sql.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from(AuditTables.entries)

@@ -33,6 +33,15 @@ import Testing
             #expect(objects.count == 1)
             #expect(objects.first?["actor"] as? String == "command:migrate")
 
+            let shown = await runLedger(["audit", "show", "1"], url: url, environment: environment)
+            #expect(shown.code == 0)
+            #expect(shown.output.contains("Entry 1 · "))
+            #expect(shown.output.contains("Actor:   command:migrate (command)"))
+            #expect(shown.output.contains("Action:  keel.migrated"))
+            #expect(await runLedger(["audit", "show", "999"], url: url, environment: environment).code == 1)
+            let about = await runLedger(["audit", "log", "--subject", "7", "--json"], url: url, environment: environment)
+            #expect(about.output.split(separator: "\n").count == 1 && about.output.contains("access.permission_granted"))
+
             for bad in [["--object", "no such table"], ["--since", "last tuesday"], ["--limit", "0"]] {
                 let refused = await runLedger(["audit", "log"] + bad, url: url, environment: environment)
                 #expect(refused.code == 64, "\(bad)")
