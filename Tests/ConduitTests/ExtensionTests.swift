@@ -88,6 +88,6 @@ enum ExtendedConduit: KeelApp {
             bootstrap: { _, _ in Logger(label: "extension-test") { _ in SwiftLogNoOpLogHandler() } })
         let code = await KeelCommandLine<ExtendedConduit>.execute(arguments: ["invoices", "--set", "database.url=sqlite://:memory:"], in: environment)
         #expect(code == 0)
-        #expect(output.withLock { $0 } == ["3 unpaid invoices in conduit, 6 staff pages"])
+        #expect(output.withLock { $0 } == ["3 unpaid invoices in conduit, 7 staff pages"])
     }
 }
