@@ -128,7 +128,9 @@ public struct AuditLogCommand: ModuleCommand {
             let rows = records.map { record -> [String] in
                 let entry = record.entry
                 let object = entry.objectTable.map { table in entry.objectKey.map { "\(table):\($0)" } ?? table } ?? "-"
-                return [String(entry.seq), entry.time, entry.actor, entry.via, entry.action, object, record.summary]
+                // A long value (an article's body) is cut in the table; `audit show SEQ` and `--json` print it whole.
+                let changes = record.summary.count > 100 ? String(record.summary.prefix(99)) + "…" : record.summary
+                return [String(entry.seq), entry.time, entry.actor, entry.via, entry.action, object, changes]
             }
             context.output(TextTable(header: ["SEQ", "TIME (UTC)", "ACTOR", "VIA", "ACTION", "OBJECT", "CHANGES"], rows: rows).render())
             return 0
