@@ -28,20 +28,33 @@ public struct AuditCheckpoint: Sendable, Codable, Equatable {
     static func make(seq: Int64, hash: String, at: Date, keyring: Keyring) -> AuditCheckpoint {
         let time = UTCTimestamp.string(secondsSince1970: at.timeIntervalSince1970)
         let unsigned = AuditCheckpoint(seq: seq, hash: hash, at: time, keyID: keyring.current.id, signature: "")
-        let signed = keyring.signer(salt: salt).sign(unsigned.payload)
-        let signature = String(signed[signed.index(after: signed.lastIndex(of: ":")!)...])
-        return AuditCheckpoint(seq: seq, hash: hash, at: time, keyID: keyring.current.id, signature: signature)
+        return AuditCheckpoint(seq: seq, hash: hash, at: time, keyID: keyring.current.id,
+                               signature: AuditSignature.sign(unsigned.payload, salt: salt, keyring: keyring))
     }
 
     /// Whether a configured key (current or fallback) signed it.
     func isSigned(by keyring: Keyring) -> Bool {
-        (try? keyring.signer(salt: Self.salt).unsign(payload + ":" + signature)) != nil
+        AuditSignature.verify(signature, of: payload, salt: Self.salt, keyring: keyring)
     }
 
     var line: String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+    }
+}
+
+/// Signatures the trail keeps beside what they sign (checkpoints, prune anchors): the keyring's signature of the
+/// payload for one purpose (`salt`), without the payload it is stored next to.
+enum AuditSignature {
+    static func sign(_ payload: String, salt: String, keyring: Keyring) -> String {
+        let signed = keyring.signer(salt: salt).sign(payload)
+        return String(signed[signed.index(after: signed.lastIndex(of: ":")!)...])
+    }
+
+    /// Whether a configured key (current or fallback) made `signature` for `payload`.
+    static func verify(_ signature: String, of payload: String, salt: String, keyring: Keyring) -> Bool {
+        (try? keyring.signer(salt: salt).unsign(payload + ":" + signature)) != nil
     }
 }
 
@@ -74,7 +87,7 @@ struct CheckpointFile: Sendable {
         var checkpoints: [AuditCheckpoint] = []
         for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
             guard let checkpoint = try? JSONDecoder().decode(AuditCheckpoint.self, from: Data(line.utf8)) else {
-                throw AuditError.badFilter("\(path), line \(number + 1), is not a checkpoint")
+                throw AuditError.badCheckpointFile("\(path), line \(number + 1), is not a checkpoint")
             }
             checkpoints.append(checkpoint)
         }

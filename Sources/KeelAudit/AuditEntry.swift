@@ -4,10 +4,11 @@ import KeelCore
 import SQLKit
 import KeelData
 
-/// One sealed entry of the audit trail, as stored.
+/// One entry of the audit trail, as stored. A record still waiting in `keel_audit_pending` is the same entry before
+/// the sealer places it (`seq` 0, no hash); `chained(at:after:)` places it.
 public struct AuditEntry: Sendable, Hashable, Codable {
     /// Its place in the chain: 1, 2, 3, … with no gaps (a gap is a removed entry).
-    public let seq: Int64
+    public private(set) var seq: Int64
     /// When the write happened, in microseconds since 1970 (UTC).
     public let at: Int64
     /// A user id, `command:NAME`, `system` or `anonymous`.
@@ -32,10 +33,13 @@ public struct AuditEntry: Sendable, Hashable, Codable {
         case seq, at, actor, via, requestID = "request_id", client, action, objectTable = "object_table", objectKey = "object_key", subject, fields, hash
     }
 
-    static let columns = ["seq", "at", "actor", "via", "request_id", "client", "action", "object_table", "object_key", "subject", "fields", "hash"]
+    /// What a write records (both tables have these columns); the chain adds `seq` and `hash`.
+    static let recordColumns = ["at", "actor", "via", "request_id", "client", "action", "object_table", "object_key", "subject", "fields"]
+    static let columns = ["seq"] + recordColumns + ["hash"]
 
+    /// An entry as stored, or a pending record (no `seq`, no `hash` columns).
     init(row: any SQLRow) throws {
-        seq = try row.decode(column: "seq", as: Int64.self)
+        seq = row.contains(column: "seq") ? try row.decode(column: "seq", as: Int64.self) : 0
         at = try row.decode(column: "at", as: Int64.self)
         actor = try row.decode(column: "actor", as: String.self)
         via = try row.decode(column: "via", as: String.self)
@@ -46,12 +50,13 @@ public struct AuditEntry: Sendable, Hashable, Codable {
         objectKey = try row.decodeIfPresent(column: "object_key", as: String.self)
         subject = try row.decodeIfPresent(column: "subject", as: String.self)
         fields = try row.decode(column: "fields", as: String.self)
-        hash = try row.decode(column: "hash", as: String.self)
+        hash = row.contains(column: "hash") ? try row.decode(column: "hash", as: String.self) : ""
     }
 
-    init(seq: Int64, at: Int64, actor: String, via: String, requestID: String?, client: String?, action: String,
-         objectTable: String?, objectKey: String?, subject: String?, fields: String, previousHash: String) {
-        self.seq = seq
+    /// A record not yet placed in the chain.
+    init(at: Int64, actor: String, via: String, requestID: String?, client: String?, action: String,
+         objectTable: String?, objectKey: String?, subject: String?, fields: String) {
+        self.seq = 0
         self.at = at
         self.actor = actor
         self.via = via
@@ -63,11 +68,36 @@ public struct AuditEntry: Sendable, Hashable, Codable {
         self.subject = subject
         self.fields = fields
         self.hash = ""
-        self.hash = Self.chainHash(of: self, seq: seq, previous: previousHash)
     }
 
+    /// The entry placed at `seq`, after the entry whose hash is `previous`.
+    func chained(at seq: Int64, after previous: String) -> AuditEntry {
+        var entry = self
+        entry.seq = seq
+        entry.hash = Self.chainHash(of: self, seq: seq, previous: previous)
+        return entry
+    }
+
+    /// The values of `recordColumns`, in order.
+    var recordValues: [any Encodable & Sendable] {
+        [at, actor, via, requestID, client, action, objectTable, objectKey, subject, fields]
+    }
+
+    /// The values of `columns`, in order.
     var values: [any Encodable & Sendable] {
-        [seq, at, actor, via, requestID, client, action, objectTable, objectKey, subject, fields, hash]
+        [seq] + recordValues + [hash]
+    }
+
+    /// Whose key seals the client address (`clientOwner(actor:via:subject:)`).
+    var clientOwner: String? { Self.clientOwner(actor: actor, via: via, subject: subject) }
+
+    /// Whose personal data the client address is: the actor's when a user acted, else the entry's subject's
+    /// (someone failing to sign in as them), else nobody's (kept plain).
+    static func clientOwner(actor: String, via: String, subject: String?) -> String? {
+        switch ChangeAttribution.Via(rawValue: via) {
+        case .session, .token, .elevated: actor
+        default: subject
+        }
     }
 
     /// The chain's hash of an entry placed at `seq` after an entry whose hash is `previous`: hex SHA-256 of

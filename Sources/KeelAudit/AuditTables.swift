@@ -20,18 +20,7 @@ enum AuditTables {
     static var migration: any KeelMigration {
         NamedMigration("audit.0001_trail", prepare: { db in
             let sql = db.sql
-            try await sql.create(table: entries)
-                .column("seq", type: .bigint, .primaryKey(autoIncrement: false))
-                .column("at", type: .bigint, .notNull)
-                .column("actor", type: .text, .notNull)
-                .column("via", type: .text, .notNull)
-                .column("request_id", type: .text)
-                .column("client", type: .text)
-                .column("action", type: .text, .notNull)
-                .column("object_table", type: .text)
-                .column("object_key", type: .text)
-                .column("subject", type: .text)
-                .column("fields", type: .text, .notNull)
+            try await recordColumns(of: sql.create(table: entries).column("seq", type: .bigint, .primaryKey(autoIncrement: false)))
                 .column("hash", type: .text, .notNull)
                 .run()
             // The queries `audit log` and the staff pages make: by actor, by object (a row's history), by action. Time
@@ -40,19 +29,7 @@ enum AuditTables {
             try await db.createIndex("keel_audit_actor_idx", on: entries, columns: ["actor", "seq"])
             try await db.createIndex("keel_audit_object_idx", on: entries, columns: ["object_table", "object_key", "seq"])
             try await db.createIndex("keel_audit_action_idx", on: entries, columns: ["action", "seq"])
-            try await sql.create(table: pending)
-                .column("id", type: .bigint, .primaryKey(autoIncrement: true))
-                .column("at", type: .bigint, .notNull)
-                .column("actor", type: .text, .notNull)
-                .column("via", type: .text, .notNull)
-                .column("request_id", type: .text)
-                .column("client", type: .text)
-                .column("action", type: .text, .notNull)
-                .column("object_table", type: .text)
-                .column("object_key", type: .text)
-                .column("subject", type: .text)
-                .column("fields", type: .text, .notNull)
-                .run()
+            try await recordColumns(of: sql.create(table: pending).column("id", type: .bigint, .primaryKey(autoIncrement: true))).run()
             try await sql.create(table: head)
                 .column("id", type: .int, .primaryKey(autoIncrement: false))
                 .column("seq", type: .bigint, .notNull)
@@ -67,5 +44,19 @@ enum AuditTables {
         }, revert: { db in
             for table in [keys, head, pending, entries] { try await db.sql.drop(table: table).ifExists().run() }
         })
+    }
+
+    /// What a write records, the same in both tables (`AuditEntry.recordColumns`).
+    static func recordColumns(of table: SQLCreateTableBuilder) -> SQLCreateTableBuilder {
+        table.column("at", type: .bigint, .notNull)
+            .column("actor", type: .text, .notNull)
+            .column("via", type: .text, .notNull)
+            .column("request_id", type: .text)
+            .column("client", type: .text)
+            .column("action", type: .text, .notNull)
+            .column("object_table", type: .text)
+            .column("object_key", type: .text)
+            .column("subject", type: .text)
+            .column("fields", type: .text, .notNull)
     }
 }

@@ -25,15 +25,11 @@ extension AuditTrail {
     @discardableResult
     public func prune(before date: Date) async throws -> AuditPruning {
         try await seal()
-        let kind = database.kind
         let keyring = self.keyring
         let now = Self.microseconds(clock())
         return try await database.write { tx in
             let sql = tx.sql
-            let lock: SQLQueryString = kind == .postgres ? " FOR UPDATE" : ""
-            guard let head = try await sql.raw("SELECT seq, hash FROM \(ident: AuditTables.head) WHERE id = 1" + lock).first() else {
-                throw AuditError.noHead
-            }
+            let head = try await lockHead(sql)
             guard let last = try await sql.select().column("seq").column("hash").from(AuditTables.entries)
                 .where("at", .lessThan, Self.microseconds(date)).where("action", .notEqual, Self.anchorAction)
                 .orderBy("seq", .descending).limit(1).first() else {
@@ -41,20 +37,20 @@ extension AuditTrail {
             }
             let through = try last.decode(column: "seq", as: Int64.self)
             let throughHash = try last.decode(column: "hash", as: String.self)
-            let signed = keyring.signer(salt: Self.anchorSalt).sign(Self.anchorPayload(seq: through, hash: throughHash))
             let fields: [String: AuditField] = [
                 "through_seq": AuditField(value: .integer(through)), "through_hash": AuditField(value: .text(throughHash)),
                 "key_id": AuditField(value: .text(keyring.current.id)),
-                "signature": AuditField(value: .text(String(signed[signed.index(after: signed.lastIndex(of: ":")!)...]))),
+                "signature": AuditField(value: .text(AuditSignature.sign(Self.anchorPayload(seq: through, hash: throughHash),
+                                                                          salt: Self.anchorSalt, keyring: keyring))),
             ]
             let attribution = ChangeAttribution.current
-            let seq = try head.decode(column: "seq", as: Int64.self) + 1
+            let seq = head.seq + 1
             let anchor = AuditEntry(
-                seq: seq, at: now, actor: attribution.actor, via: attribution.acting.rawValue, requestID: attribution.requestID, client: nil,
+                at: now, actor: attribution.actor, via: attribution.acting.rawValue, requestID: attribution.requestID, client: nil,
                 action: Self.anchorAction, objectTable: AuditTables.entries, objectKey: String(through), subject: nil,
-                fields: AuditFields.encode(fields), previousHash: try head.decode(column: "hash", as: String.self))
+                fields: AuditFields.encode(fields)).chained(at: seq, after: head.hash)
             try await sql.insert(into: AuditTables.entries).columns(AuditEntry.columns).values(anchor.values).run()
-            try await sql.update(AuditTables.head).set("seq", to: seq).set("hash", to: anchor.hash).where("id", .equal, 1).run()
+            try await moveHead(sql, to: seq, hash: anchor.hash)
             let removed = try await sql.delete(from: AuditTables.entries).where("seq", .lessThanOrEqual, through).returning("seq").all().count
             return AuditPruning(removed: removed, throughSeq: through, anchorSeq: seq)
         }
@@ -74,7 +70,7 @@ extension AuditTrail {
             let entry = try AuditEntry(row: row)
             let fields = AuditFields.decode(entry.fields)
             guard case .text(let hash)? = fields["through_hash"]?.value, case .text(let signature)? = fields["signature"]?.value,
-                  (try? keyring.signer(salt: Self.anchorSalt).unsign(Self.anchorPayload(seq: firstSeq - 1, hash: hash) + ":" + signature)) != nil
+                  AuditSignature.verify(signature, of: Self.anchorPayload(seq: firstSeq - 1, hash: hash), salt: Self.anchorSalt, keyring: keyring)
             else { continue }
             return ChainStart(seq: firstSeq - 1, hash: hash)
         }

@@ -121,7 +121,7 @@ extension AuditTrail {
         var owners = Set<String>()
         for entry in entries {
             if let subject = entry.subject { owners.insert(subject) }
-            if entry.client?.hasPrefix("sealed:") == true { owners.insert(entry.actor) }
+            if entry.client?.hasPrefix("sealed:") == true, let owner = entry.clientOwner { owners.insert(owner) }
         }
         let keys = try await SubjectKeys.load(owners, sql: database.sql)
         return entries.map { entry in
@@ -130,8 +130,7 @@ extension AuditTrail {
             var client = entry.client
             if let sealed = entry.client, sealed.hasPrefix("sealed:") {
                 let value = AuditValue.sealed(String(sealed.dropFirst("sealed:".count)))
-                let owner = ["session", "token", "elevated"].contains(entry.via) ? entry.actor : entry.subject
-                let opened = value.opened(with: owner.flatMap { keys[$0] })
+                let opened = value.opened(with: entry.clientOwner.flatMap { keys[$0] })
                 if case .text(let text) = opened { client = text } else { client = "[erased]" }
             }
             return AuditRecord(entry: entry, fields: fields, client: client)

@@ -70,9 +70,9 @@ public struct AuditTrail: ApplicationPart, ChangeObserver {
         }
         let keys = try await keys(for: owners, sql: sql)
         let at = Self.microseconds(clock())
-        var insert = sql.insert(into: AuditTables.pending).columns(PendingRecord.columns)
+        var insert = sql.insert(into: AuditTables.pending).columns(AuditEntry.recordColumns)
         for draft in drafts {
-            insert = insert.values(try draft.sealed(at: at, keys: keys).values)
+            insert = insert.values(try draft.sealed(at: at, keys: keys).recordValues)
         }
         try await insert.run()
     }
@@ -93,7 +93,7 @@ public struct AuditTrail: ApplicationPart, ChangeObserver {
         keys.merge(stored) { old, _ in old }
         let absent = missing.subtracting(stored.keys)
         if !absent.isEmpty {
-            keys.merge(try await SubjectKeys.loadOrCreate(absent, sql: sql, at: Self.microseconds(clock()))) { old, _ in old }
+            keys.merge(try await SubjectKeys.create(absent, sql: sql, at: Self.microseconds(clock()))) { old, _ in old }
         }
         return keys
     }
@@ -164,41 +164,55 @@ public struct AuditTrail: ApplicationPart, ChangeObserver {
     /// Seals up to `limit` pending records in one transaction that holds the chain's head (locked on PostgreSQL,
     /// SQLite's write lock), so instances sealing at once keep one line.
     func sealBatch(limit: Int) async throws -> Int {
-        let kind = database.kind
-        return try await database.write { tx in
+        try await database.write { tx in
             let sql = tx.sql
-            let lock: SQLQueryString = kind == .postgres ? " FOR UPDATE" : ""
-            guard let head = try await sql.raw("SELECT seq, hash FROM \(ident: AuditTables.head) WHERE id = 1" + lock).first() else {
-                throw AuditError.noHead
-            }
+            var (seq, previous) = try await lockHead(sql)
             let rows = try await sql.raw("SELECT * FROM \(ident: AuditTables.pending) ORDER BY id LIMIT \(literal: limit)").all()
             guard !rows.isEmpty else { return 0 }
-            let pending = try rows.map(PendingRecord.init(row:))
-            var seq = try head.decode(column: "seq", as: Int64.self)
-            var previous = try head.decode(column: "hash", as: String.self)
             var entries: [AuditEntry] = []
-            for record in pending {
+            for row in rows {
                 seq += 1
-                let entry = record.entry(seq: seq, previous: previous)
+                let entry = try AuditEntry(row: row).chained(at: seq, after: previous)
                 entries.append(entry)
                 previous = entry.hash
             }
+            let ids = try rows.map { try $0.decode(column: "id", as: Int64.self) }
             for chunk in entries.chunked(100) {
                 var insert = sql.insert(into: AuditTables.entries).columns(AuditEntry.columns)
                 for entry in chunk { insert = insert.values(entry.values) }
                 try await insert.run()
             }
-            for chunk in pending.map(\.id).chunked(500) {
+            for chunk in ids.chunked(500) {
                 try await sql.delete(from: AuditTables.pending).where("id", .in, chunk).run()
             }
-            try await sql.update(AuditTables.head).set("seq", to: seq).set("hash", to: previous).where("id", .equal, 1).run()
+            try await moveHead(sql, to: seq, hash: previous)
             return entries.count
         }
     }
 
+    /// The chain's head (last sequence number and hash), locked until the transaction `sql` belongs to ends
+    /// (`FOR UPDATE` on PostgreSQL; on SQLite the write transaction already holds the database's write lock).
+    func lockHead(_ sql: any SQLDatabase) async throws -> (seq: Int64, hash: String) {
+        try await readHead(sql, locking: true)
+    }
+
+    /// The chain's head; throws `audit.no_head` when its row is gone.
+    func readHead(_ sql: any SQLDatabase, locking: Bool = false) async throws -> (seq: Int64, hash: String) {
+        let lock: SQLQueryString = locking && database.kind == .postgres ? " FOR UPDATE" : ""
+        guard let head = try await sql.raw("SELECT seq, hash FROM \(ident: AuditTables.head) WHERE id = 1" + lock).first() else {
+            throw AuditError.noHead
+        }
+        return (try head.decode(column: "seq", as: Int64.self), try head.decode(column: "hash", as: String.self))
+    }
+
+    /// Moves the head to the last entry written in this transaction.
+    func moveHead(_ sql: any SQLDatabase, to seq: Int64, hash: String) async throws {
+        try await sql.update(AuditTables.head).set("seq", to: seq).set("hash", to: hash).where("id", .equal, 1).run()
+    }
+
     /// Whether the trail's tables exist (its migration has run).
     func isReady() async -> Bool {
-        (try? await database.sql.select().column("seq").from(AuditTables.head).where("id", .equal, 1).first()) != nil
+        (try? await readHead(database.sql)) != nil
     }
 
     // MARK: Erasure
@@ -228,17 +242,13 @@ struct DraftRecord {
     /// Whether a field holds a personal value (sealed with the subject's key).
     let hasPersonal: Bool
 
-    /// Whose personal data the client address is: the actor's when a user acted, else the entry's subject's
-    /// (someone failing to sign in as them), else nobody's (kept plain).
+    /// Whose personal data the client address is (`AuditEntry.clientOwner`).
     var clientOwner: String? {
-        switch attribution.acting {
-        case .session, .token, .elevated: attribution.actor
-        default: subject
-        }
+        AuditEntry.clientOwner(actor: attribution.actor, via: attribution.acting.rawValue, subject: subject)
     }
 
     /// The pending record: personal values sealed with the subject's key, the client address with its owner's.
-    func sealed(at: Int64, keys: [String: SymmetricKey]) throws -> PendingRecord {
+    func sealed(at: Int64, keys: [String: SymmetricKey]) throws -> AuditEntry {
         var stored = fields
         if hasPersonal {
             let key = subject.flatMap { keys[$0] }
@@ -254,64 +264,9 @@ struct DraftRecord {
         if let plain = client, let owner = clientOwner, let key = keys[owner] {
             client = "sealed:" + (try AuditValue.personal(.text(plain)).sealed(with: key).sealedText)
         }
-        return PendingRecord(at: at, actor: attribution.actor, via: attribution.acting.rawValue, requestID: attribution.requestID,
+        return AuditEntry(at: at, actor: attribution.actor, via: attribution.acting.rawValue, requestID: attribution.requestID,
                              client: client, action: action, objectTable: objectTable, objectKey: objectKey, subject: subject,
                              fields: AuditFields.encode(stored))
-    }
-}
-
-/// A record a write transaction made and the sealer has not yet chained (its personal values already sealed).
-struct PendingRecord: Sendable {
-    var id: Int64 = 0
-    let at: Int64
-    let actor: String
-    let via: String
-    let requestID: String?
-    let client: String?
-    let action: String
-    let objectTable: String?
-    let objectKey: String?
-    let subject: String?
-    let fields: String
-
-    static let columns = ["at", "actor", "via", "request_id", "client", "action", "object_table", "object_key", "subject", "fields"]
-
-    init(at: Int64, actor: String, via: String, requestID: String?, client: String?, action: String, objectTable: String?,
-         objectKey: String?, subject: String?, fields: String) {
-        self.at = at
-        self.actor = actor
-        self.via = via
-        self.requestID = requestID
-        self.client = client
-        self.action = action
-        self.objectTable = objectTable
-        self.objectKey = objectKey
-        self.subject = subject
-        self.fields = fields
-    }
-
-    init(row: any SQLRow) throws {
-        id = try row.decode(column: "id", as: Int64.self)
-        at = try row.decode(column: "at", as: Int64.self)
-        actor = try row.decode(column: "actor", as: String.self)
-        via = try row.decode(column: "via", as: String.self)
-        requestID = try row.decodeIfPresent(column: "request_id", as: String.self)
-        client = try row.decodeIfPresent(column: "client", as: String.self)
-        action = try row.decode(column: "action", as: String.self)
-        objectTable = try row.decodeIfPresent(column: "object_table", as: String.self)
-        objectKey = try row.decodeIfPresent(column: "object_key", as: String.self)
-        subject = try row.decodeIfPresent(column: "subject", as: String.self)
-        fields = try row.decode(column: "fields", as: String.self)
-    }
-
-    var values: [any Encodable & Sendable] {
-        [at, actor, via, requestID, client, action, objectTable, objectKey, subject, fields]
-    }
-
-    /// The entry at `seq`, after the entry whose hash is `previous`.
-    func entry(seq: Int64, previous: String) -> AuditEntry {
-        AuditEntry(seq: seq, at: at, actor: actor, via: via, requestID: requestID, client: client, action: action,
-                   objectTable: objectTable, objectKey: objectKey, subject: subject, fields: fields, previousHash: previous)
     }
 }
 
@@ -401,6 +356,7 @@ public struct AuditError: Error, Hashable, Sendable, CustomStringConvertible {
     private enum Kind: String {
         case noHead = "audit.no_head"
         case badFilter = "audit.bad_filter"
+        case badCheckpointFile = "audit.bad_checkpoint_file"
     }
 
     private let kind: Kind
@@ -412,6 +368,8 @@ public struct AuditError: Error, Hashable, Sendable, CustomStringConvertible {
     static var noHead: AuditError { AuditError(kind: .noHead, detail: "The audit trail has no head row (keel_audit_head): run migrate, or restore it.") }
     /// A filter value that cannot be read (a date, an object); `detail` says which and why.
     public static func badFilter(_ detail: String) -> AuditError { AuditError(kind: .badFilter, detail: detail) }
+    /// A line of the checkpoint file is not a checkpoint; `detail` names the file and the line.
+    public static func badCheckpointFile(_ detail: String) -> AuditError { AuditError(kind: .badCheckpointFile, detail: detail) }
 
     public static func == (lhs: AuditError, rhs: AuditError) -> Bool { lhs.code == rhs.code }
     public func hash(into hasher: inout Hasher) { hasher.combine(code) }

@@ -144,9 +144,7 @@ extension AuditTrail {
 
     /// Entries the head row or a checkpoint saw after `lastSeq`, the last one in the table: the newest were deleted.
     private func missingNewest(after lastSeq: Int64, checkpoints bySeq: [Int64: AuditCheckpoint]) async throws -> AuditVerification.Problem? {
-        let head = try await database.sql.select().column("seq").from(AuditTables.head).where("id", .equal, 1).first()?
-            .decode(column: "seq", as: Int64.self)
-        let seen = max(head ?? 0, bySeq.keys.max() ?? 0)
+        let seen = max(try await readHead(database.sql).seq, bySeq.keys.max() ?? 0)
         guard seen > lastSeq else { return nil }
         let checkpoint = bySeq[seen]
         let what = lastSeq + 1 == seen
@@ -190,12 +188,9 @@ extension AuditTrail {
     @discardableResult
     public func checkpoint() async throws -> AuditCheckpoint? {
         try await seal()
-        guard let head = try await database.sql.select().column("seq").column("hash").from(AuditTables.head).where("id", .equal, 1).first() else {
-            throw AuditError.noHead
-        }
-        let seq = try head.decode(column: "seq", as: Int64.self)
-        guard seq > 0 else { return nil }
-        let checkpoint = AuditCheckpoint.make(seq: seq, hash: try head.decode(column: "hash", as: String.self), at: clock(), keyring: keyring)
+        let head = try await readHead(database.sql)
+        guard head.seq > 0 else { return nil }
+        let checkpoint = AuditCheckpoint.make(seq: head.seq, hash: head.hash, at: clock(), keyring: keyring)
         try CheckpointFile(path: checkpointPath).append(checkpoint)
         logger.notice("audit checkpoint", metadata: [
             "event": "audit.checkpoint", "keel.audit.seq": "\(checkpoint.seq)", "keel.audit.hash": "\(checkpoint.hash)",

@@ -23,18 +23,16 @@ enum SubjectKeys {
         return keys
     }
 
-    /// The keys of those subjects, making the missing ones (two sealers making one at once keep the first).
-    static func loadOrCreate(_ subjects: Set<String>, sql: any SQLDatabase, at: Int64) async throws -> [String: SymmetricKey] {
-        var keys = try await load(subjects, sql: sql)
-        let missing = subjects.subtracting(keys.keys)
-        guard !missing.isEmpty else { return keys }
+    /// Makes keys for subjects that had none and returns them as stored: when two writers make one for the same
+    /// subject at once, the first kept is the one both get.
+    static func create(_ subjects: Set<String>, sql: any SQLDatabase, at: Int64) async throws -> [String: SymmetricKey] {
+        guard !subjects.isEmpty else { return [:] }
         var insert = sql.insert(into: AuditTables.keys).columns("subject", "key", "created_at")
-        for subject in missing.sorted() {
+        for subject in subjects.sorted() {
             insert = insert.values(SQLBind(subject), SQLBind(Data(SecureRandom.bytes(32)).base64EncodedString()), SQLBind(at))
         }
         try await insert.ignoringConflicts(with: ["subject"]).run()
-        keys.merge(try await load(missing, sql: sql)) { old, _ in old }
-        return keys
+        return try await load(subjects, sql: sql)
     }
 
     /// Deletes a subject's key; returns whether there was one.

@@ -159,7 +159,9 @@ struct SessionSaver: RequestFinisher {
 
     func finish(_ request: Request, response: inout Response, context: KeelContext) async throws {
         guard response.status.code < 500 else { return }
-        // A sign-out is recorded as the user who signed out, in this request.
+        // A sign-out is recorded as the user who signed out, in this request. Finishers run outside the handler's
+        // attribution, and the context they are given can be the copy from before the identity stage (a wrapper such as
+        // the request deadline runs the rest on its own copy), so both are set here.
         if let userID = context.session.withState({ $0.destroy ? $0.loggedOutUserID : nil }) {
             var attribution = ChangeAttribution(context)
             attribution.actor = userID

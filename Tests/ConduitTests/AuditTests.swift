@@ -121,7 +121,6 @@ import Testing
             let rotated = try await KeelTestApplication.conduit(url: url, values: [
                 "signing.key": "a-new-signing-key-that-is-long-enough-0123456789", "signing.fallbackKeys": "keel-insecure-development-key-change-me",
             ])
-            _ = rotated
             #expect(try await rotated.keel.audit.recordKeyring())
             let rotation = try #require(try await events("security.keyring").first)
             #expect(rotation.fields["added"]?.value != .text(""))

@@ -136,8 +136,6 @@ func open(_ app: KeelTestApplication, owner: Int, email: String, balance: Int = 
             #expect(try await audit.verify().intact)
 
             // Removed: entry 2.
-            let removed = try #require(try await sql.select().columns("*").from("keel_audit").where("seq", .equal, 2).first())
-            _ = removed
             try await sql.delete(from: "keel_audit").where("seq", .equal, 2).run()
             report = try await audit.verify()
             #expect(report.problem?.kind == .removed && report.problem?.seq == 2)
@@ -249,11 +247,33 @@ func open(_ app: KeelTestApplication, owner: Int, email: String, balance: Int = 
             #expect(try await audit.prune(before: clock.now.addingTimeInterval(-5 * 86_400)).removed == 0, "nothing older is left")
 
             // The first remaining entry removed as well: the anchor no longer meets the chain.
-            let fourth = try #require(try await sql.select().columns("*").from("keel_audit").where("seq", .equal, 4).first())
-            _ = fourth
             try await sql.delete(from: "keel_audit").where("seq", .equal, 4).run()
             report = try await audit.verify(checkpoints: [])
             #expect(report.problem?.kind == .removed && report.problem?.seq == 1)
         }
+    }
+
+    /// A checkpoint goes to the log as well as the file; a file line that is not one stops verify, naming the line.
+    @Test func checkpointsAreLoggedAndABrokenFileIsNamed() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("keel-audit-\(UUID().uuidString).jsonl").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let app = try await KeelTestApplication.ledger("sqlite://:memory:", values: ["audit.checkpointFile": path])
+        try await open(app, owner: 1, email: "p1@example.com")
+        let checkpoint = try #require(try await app.keel.audit.checkpoint())
+        let logged = try #require(app.logObjects.first { $0["event"] == "audit.checkpoint" })
+        #expect(logged["keel.audit.seq"] == String(checkpoint.seq) && logged["keel.audit.hash"] == checkpoint.hash)
+        #expect(logged["keel.audit.signature"] == checkpoint.signature)
+        try "not a checkpoint\n".write(toFile: path, atomically: true, encoding: .utf8)
+        await #expect(throws: AuditError.badCheckpointFile("")) { try await app.keel.audit.verify() }
+    }
+
+    /// `audit.W001` fires when the trail is off under the deploy checks, and stays quiet by default.
+    @Test func turningTheTrailOffIsADeployFinding() async throws {
+        func ids(_ values: [String: String]) async throws -> [String] {
+            let settings = try await KeelTestApplication.resolveSettings(values: values)
+            return CheckRegistry(checks: [AuditChecks.disabled]).run(settings, deploy: true, silenced: []).map(\.id.rawValue)
+        }
+        #expect(try await ids(["audit.enabled": "false"]) == ["audit.W001"])
+        #expect(try await ids([:]).isEmpty)
     }
 }

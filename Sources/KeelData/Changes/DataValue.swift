@@ -1,3 +1,5 @@
+import KeelCore
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -42,7 +44,7 @@ public enum DataValue: Sendable, Hashable, Decodable, CustomStringConvertible {
         case .real(let value): String(value)
         case .text(let value): value
         case .boolean(let value): value ? "true" : "false"
-        case .bytes(let value): value.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        case .bytes(let value): Hex.encode(value)
         }
     }
 

@@ -27,11 +27,6 @@ extension KeelDatabase {
         observationState.withLock { $0 = observation }
     }
 
-    /// Whether any observer tracks `table`.
-    public func tracks(_ table: String) -> Bool {
-        observationState.withLock { $0.tables[table] != nil }
-    }
-
     /// Runs `body` in one write transaction and hands what it changed (and the events it recorded) to the
     /// observers before committing; rolled back, observers' records included, when `body` or an observer throws.
     ///
