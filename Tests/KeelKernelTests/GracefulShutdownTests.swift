@@ -26,7 +26,9 @@ struct SlowModule: KeelModule {
 /// The shutdown order of `docs/architecture.md`: readiness fails first, then the server drains what is in flight.
 @Suite struct GracefulShutdownTests {
     @Test func aSlowRequestInFlightCompletesWithItsFullBodyWhileReadinessFails() async throws {
-        let app = try await KeelTestApplication.make(modules: [SlowModule()], values: ["http.port": "0", "http.shutdownDrainDelay": "300ms"])
+        // A drain delay long enough that the probe below lands inside it even on a loaded machine (CI runs every suite at
+        // once on two cores: with 300 ms the probe once arrived after the server had stopped accepting).
+        let app = try await KeelTestApplication.make(modules: [SlowModule()], values: ["http.port": "0", "http.shutdownDrainDelay": "2s"])
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
         let group = try app.keel.serviceGroup(gracefulShutdownSignals: []) { channel in
             portSink.yield(channel.localAddress?.port ?? 0)
