@@ -197,6 +197,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "KeelCache",
+            dependencies: [
+                "KeelCore",
+                "KeelSettings",
+                "KeelKernel",
+                "KeelOps",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "KeelAudit",
             dependencies: [
                 "KeelCore",
@@ -222,6 +237,7 @@ let package = Package(
             name: "Keel",
             dependencies: [
                 "KeelAudit",
+                "KeelCache",
                 "KeelWeb",
                 "KeelCore",
                 "KeelSettings",
@@ -386,6 +402,15 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SQLKit", package: "sql-kit"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KeelCacheTests",
+            dependencies: [
+                "Keel", "KeelTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -8,3 +8,4 @@
 @_exported import KeelWeb
 @_exported import KeelAccess
 @_exported import KeelAudit
+@_exported import KeelCache

@@ -13,9 +13,10 @@ extension KeelApplication {
     /// Keel's standard capabilities, in the order they must be installed: operations (request ids, logs, metrics,
     /// health, `serve`), security (transport, headers, CORS, limits, deadline, CSRF, the keyring), authentication
     /// (sessions, identity, passwords, tokens: it signs with security's keyring), access (permissions, staff, elevated
-    /// access), audit (the trail of changes and security events; its checkpoints are signed with the keyring).
+    /// access), audit (the trail of changes and security events; its checkpoints are signed with the keyring), cache
+    /// (`app.cache`; its metrics go to operations' registry).
     public static func standardModules(metrics: KeelMetrics = KeelMetrics()) -> [any KeelModule] {
-        [OpsModule(metrics: metrics), SecurityModule(), AuthModule(), AccessModule(), AuditModule()]
+        [OpsModule(metrics: metrics), SecurityModule(), AuthModule(), AccessModule(), AuditModule(), CacheModule()]
     }
 
     /// Keel's standard modules followed by an application's: the one place the two lists meet. The application, its

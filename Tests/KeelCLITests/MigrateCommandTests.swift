@@ -61,7 +61,7 @@ func runLedger(
         try await backend.withFreshDatabase { url in
             let gate = await runLedger(["migrate", "--check"], url: url)
             #expect(gate.code == 1)
-            #expect(gate.output.contains("9 migrations pending"))
+            #expect(gate.output.contains("10 migrations pending"))
 
             let plan = await runLedger(["migrate", "--plan"], url: url)
             #expect(plan.code == 0)
@@ -70,12 +70,12 @@ func runLedger(
 
             let planJSON = await runLedger(["migrate", "--plan", "--json"], url: url)
             let steps = try #require(try JSONSerialization.jsonObject(with: Data(planJSON.output.utf8)) as? [[String: String]])
-            #expect(steps.map { $0["name"] } == ["keel.0001_sessions", "keel.0002_login_failures", "keel.0003_login_checks", "auth.0006_token_revocations", "auth.0004_access", "auth.0005_elevation_log", "audit.0001_trail", "ledger.0001_create_entries", "ledger.0002_index_amount"])
+            #expect(steps.map { $0["name"] } == ["keel.0001_sessions", "keel.0002_login_failures", "keel.0003_login_checks", "auth.0006_token_revocations", "auth.0004_access", "auth.0005_elevation_log", "audit.0001_trail", "cache.0001_entries", "ledger.0001_create_entries", "ledger.0002_index_amount"])
 
             let applied = await runLedger(["migrate"], url: url)
             #expect(applied.code == 0, "\(applied.errors)")
-            #expect(applied.output.contains("[8/9] Applying ledger.0001_create_entries... OK"))
-            #expect(applied.output.contains("[9/9] Applying ledger.0002_index_amount... OK"))
+            #expect(applied.output.contains("[9/10] Applying ledger.0001_create_entries... OK"))
+            #expect(applied.output.contains("[10/10] Applying ledger.0002_index_amount... OK"))
             #expect(!applied.output.contains("keel:keel@"))
             #expect(applied.output.contains("Added permission ledger.void_entry"))
 
@@ -94,7 +94,7 @@ func runLedger(
             let after = await runLedger(["showmigrations", "--json"], url: url)
             let document = try #require(try JSONSerialization.jsonObject(with: Data(after.output.utf8)) as? [String: Any])
             let rows = try #require(document["migrations"] as? [[String: Any]])
-            #expect(rows.map { $0["appliedAt"] != nil } == [true, true, true, true, true, true, true, true, false])
+            #expect(rows.map { $0["appliedAt"] != nil } == [true, true, true, true, true, true, true, true, true, false])
 
             let zero = await runLedger(["migrate", "--to", "zero"], url: url)
             #expect(zero.code == 0)

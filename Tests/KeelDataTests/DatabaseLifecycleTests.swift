@@ -97,7 +97,7 @@ import Testing
                 try await client.execute(uri: "/health/ready", method: .get) { response in
                     #expect(response.status == .serviceUnavailable)
                     let body = String(buffer: response.body)
-                    #expect(body.contains("9 migrations pending"))
+                    #expect(body.contains("10 migrations pending"))
                     #expect(body.contains(#""name":"database""#))
                 }
                 try await app.keel.migrator.migrate()

@@ -17,10 +17,10 @@ import Testing
                 .init(module: "notes", name: "notes.0001_create_notes", direction: .apply),
                 .init(module: "notes", name: "notes.0002_index_author", direction: .apply),
             ])
-            #expect(try await migrator.pending().count == 9)  // Keel's own seven (sessions, login failures, login checks in flight, token revocations, access, elevation log, audit trail) and the module's two
+            #expect(try await migrator.pending().count == 10)  // Keel's own eight (sessions, login failures, login checks in flight, token revocations, access, elevation log, audit trail, cache) and the module's two
 
             let results = try await migrator.migrate()
-            #expect(results.map(\.1) == Array(repeating: .done, count: 9))
+            #expect(results.map(\.1) == Array(repeating: .done, count: 10))
             #expect(try await migrator.pending().isEmpty)
             #expect(try await tables(app.keel.database).contains("notes"))
             #expect(try await indexes(app.keel.database).contains("notes_author_title_idx"))
@@ -43,7 +43,7 @@ import Testing
             try await migrator.migrate(to: .zero)
             #expect(!(try await tables(app.keel.database).contains("notes")))
             #expect(!(try await tables(app.keel.database).contains("keel_sessions")))
-            #expect(try await migrator.pending().count == 9)
+            #expect(try await migrator.pending().count == 10)
             await app.keel.database.shutdown()
         }
     }

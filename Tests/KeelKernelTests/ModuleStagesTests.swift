@@ -267,7 +267,7 @@ struct Audit: KeelModule {
             #expect(missing.headers[.contentType]?.hasPrefix("application/json") == true, "errors still render in Keel's one format")
         }
         let full = try await KeelTestApplication.make(modules: [Probe()], values: ["database.url": "sqlite://:memory:"]).keel
-        #expect(full.modules.map(\.name) == ["keel", "ops", "security", "auth", "access", "audit", "probe"])
+        #expect(full.modules.map(\.name) == ["keel", "ops", "security", "auth", "access", "audit", "cache", "probe"])
     }
 
     /// `http.maxBodySize` is the kernel's: every request's context carries it, whatever modules the application has.
