@@ -201,8 +201,12 @@ let package = Package(
             dependencies: [
                 "KeelCore",
                 "KeelSettings",
+                "KeelData",
                 "KeelKernel",
                 "KeelOps",
+                "KeelAuth",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -3,6 +3,7 @@ public import KeelData
 public import KeelKernel
 public import KeelSettings
 import KeelOps
+import KeelAuth
 import CoreMetrics
 
 /// Keel's cache as a module: `app.cache`, a key-value cache of `Codable` values with tags, versioned keys and single
@@ -39,6 +40,19 @@ public struct CacheModule: KeelModule {
         case .database: SQLCacheStore(database: parts.database, limit: configuration.maxBytes, observe: observe)
         }
         parts.install(KeelCache(store: store, settings: configuration, clock: parts.clock, logger: parts.logger, metrics: metrics))
+    }
+
+    /// `cache.responses` (slot `handler`) in every group that caches its answers or answers conditional requests.
+    /// A group caching for everyone while it reads sessions or tokens stops the application as it assembles.
+    public func stages(for group: RoutePolicy, app: KeelApplication) -> [PipelineStage] {
+        let policy = group.responseCache
+        let conditional = group[ConditionalRequests.self]
+        guard policy != nil || conditional else { return [] }
+        let readsCredentials = group.loadsSessions || group.authenticatesTokens
+        if let problem = policy?.problem(on: group, readsCredentials: readsCredentials) { preconditionFailure(problem) }
+        return [.wrapper(.handler, "cache.responses", ResponseCacheStage(
+            cache: app.cache.scoped("responses"), policy: policy, conditional: conditional,
+            loadsSessions: group.loadsSessions, readsTokens: group.authenticatesTokens))]
     }
 }
 

@@ -169,6 +169,16 @@ public struct KeelCache: ApplicationPart {
         return try await produce()
     }
 
+    /// The raw bytes under `key` (the response cache's own encoding).
+    func bytes(_ key: String) async -> [UInt8]? {
+        await lookup(storedKey(key))?.value
+    }
+
+    /// Stores raw bytes under `key`.
+    func setBytes(_ key: String, _ bytes: [UInt8], ttl: Duration?, tags: Set<String>) async {
+        await put(storedKey(key), CacheEntry(value: bytes, expires: expiry(ttl), tags: tags))
+    }
+
     // MARK: Store calls, logged and counted
 
     func lookup(_ stored: String) async -> CacheEntry? {

@@ -183,12 +183,12 @@ struct Audit: KeelModule {
         let keel = try await app(["cors.allowedOrigins": "https://app.example"]).keel
         #expect(keel.stages(for: .api).map(\.name) == [
             "ops.observability", "security.transport", "security.headers", "security.cors", "security.limits", "security.deadline",
-            "auth.identity", "data.queries",
+            "auth.identity", "data.queries", "cache.responses",
         ])
         #expect(keel.stages(for: .web).map(\.name) == [
             "ops.observability", "security.transport", "security.headers", "security.limits", "security.deadline", "auth.session",
             "auth.session.save", "auth.identity", "access.standing", "security.csrf", "stamp.who", "access.signIn", "access.elevation.log",
-            "data.queries", "stamp.wrap",
+            "data.queries", "cache.responses", "stamp.wrap",
         ])
         #expect(keel.stages(for: .web.exemptingCSRF(because: "test")).map(\.name).contains("security.csrf") == false)
         #expect(keel.stages(for: .health).map(\.name) == ["ops.observability", "security.transport", "security.headers", "security.limits"])

@@ -1,0 +1,223 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KeelCore
+import KeelKernel
+import NIOCore
+
+/// The `cache.responses` stage (slot `handler`, inside the query recorder): answers `GET`s of a cached group from the
+/// cache and stores the answers it may, and gives every `GET` answer with a body a weak `ETag`, answering
+/// `If-None-Match` and `If-Modified-Since` with `304`.
+///
+/// What it never stores, whatever the group says: an answer to a request that carried credentials it does not key
+/// on, an answer with `Set-Cookie` (or queued for one), an answer made while the session was created or changed, one
+/// that says `Cache-Control: private` or `no-store`, a status the group does not allow, or a body it cannot buffer.
+struct ResponseCacheStage: RequestWrapper {
+    let cache: KeelCache
+    let policy: ResponseCachePolicy?
+    let conditional: Bool
+    /// The group loads sessions (`Vary: Cookie`) or API tokens (`Vary: Authorization`).
+    let loadsSessions: Bool
+    let readsTokens: Bool
+    /// Bodies larger than this are streamed as they are: no ETag, not stored.
+    static let maxBufferedBody = 4 * 1024 * 1024
+    /// Stands for the request's CSP nonce in a stored body: each answer from the cache gets its own request's.
+    static let noncePlaceholder = Array("\u{0}keel-csp-nonce\u{0}".utf8)
+
+    func run(_ request: Request, context: KeelContext, next: (Request, KeelContext) async throws -> Response) async throws -> Response {
+        guard request.method == .get else { return try await next(request, context) }
+        let sharedBy = policy.flatMap { audience(of: request, context: context, policy: $0) }
+        let base = sharedBy.map { baseKey(request, audience: $0) }
+        if let base, let hit = await cached(base: base, request: request) {
+            let (response, body) = hit.response(nonce: context.cspNonce, now: cache.clock())
+            return finish(response, request: request, context: context, body: body)
+        }
+        var response = try await next(request, context)
+        guard conditional || base != nil, let length = response.body.contentLength, length <= Self.maxBufferedBody else {
+            return finish(response, request: request, context: context)
+        }
+        var body = try await collect(response.body)
+        response.body = ResponseBody(byteBuffer: body)
+        if let policy, let base, storable(response, policy: policy, context: context) {
+            await store(response, body: &body, base: base, request: request, policy: policy, context: context)
+        }
+        return finish(response, request: request, context: context, body: body)
+    }
+
+    // MARK: Who shares an answer
+
+    /// The key part for who may share this request's answer, or `nil` when it must skip the cache.
+    func audience(of request: Request, context: KeelContext, policy: ResponseCachePolicy) -> String? {
+        let carriesCredentials = context.session.requestCarriedCookie || request.headers[.authorization] != nil
+        switch policy.sharing {
+        case .everyone:
+            return "all"
+        case .anonymous:
+            return carriesCredentials || context.identity.isAuthenticated || context.identity.isInvalid ? nil : "anonymous"
+        case .perUser:
+            if let user = context.identity.userID { return "user:" + user }
+            return carriesCredentials || context.identity.isInvalid ? nil : "anonymous"
+        }
+    }
+
+    /// The path and query as sent, and who shares it.
+    func baseKey(_ request: Request, audience: String) -> String {
+        "\(audience) \(request.uri.path)?\(request.uri.query ?? "")"
+    }
+
+    // MARK: Reading and storing
+
+    /// The stored answer for this request: the group's `Vary` headers (kept under the base key) pick the variant.
+    func cached(base: String, request: Request) async -> CachedResponse? {
+        guard let vary = await cache.get("vary " + base, as: [String].self) else { return nil }
+        guard let bytes = await cache.bytes(variantKey(base, vary: vary, request: request)) else { return nil }
+        return CachedResponse(decoding: bytes)
+    }
+
+    func variantKey(_ base: String, vary: [String], request: Request) -> String {
+        guard !vary.isEmpty else { return "answer " + base }
+        var hasher = SHA256()
+        for name in vary {
+            hasher.update(data: Data(name.utf8))
+            hasher.update(data: Data(":".utf8))
+            if let field = HTTPField.Name(name) { hasher.update(data: Data((request.headers[values: field].joined(separator: ",")).utf8)) }
+            hasher.update(data: Data("\n".utf8))
+        }
+        return "answer " + base + " " + Base64URL.encode(Array(hasher.finalize()))
+    }
+
+    /// Whether this answer may be kept for others (see the type's list).
+    func storable(_ response: Response, policy: ResponseCachePolicy, context: KeelContext) -> Bool {
+        guard policy.statuses.contains(response.status.code) else { return false }
+        guard response.headers[.setCookie] == nil, context.responseHeaders?[.setCookie] == nil else { return false }
+        if let control = response.headers[.cacheControl]?.lowercased(), control.contains("private") || control.contains("no-store") {
+            return false
+        }
+        if let vary = response.headers[.vary], vary.contains("*") { return false }
+        return context.session.withState { $0.record == nil || !$0.modified } && !context.session.userLoggedInThisRequest
+    }
+
+    func store(_ response: Response, body: inout ByteBuffer, base: String, request: Request, policy: ResponseCachePolicy,
+               context: KeelContext) async {
+        let vary = (response.headers[.vary] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && $0.lowercased() != "cookie" && $0.lowercased() != "authorization" }.map { $0.lowercased() }.sorted()
+        var bytes = Array(body.readableBytesView)
+        let nonce = Array(context.cspNonce.utf8)
+        if !nonce.isEmpty { bytes = bytes.replacing(nonce, with: Self.noncePlaceholder) }
+        var headers: [[String]] = []
+        for field in response.headers where Self.storedHeaders.contains(field.name) {
+            headers.append([field.name.canonicalName, field.value])
+        }
+        let stored = CachedResponse(status: response.status.code, headers: headers, storedAt: cache.clock().timeIntervalSince1970, body: bytes)
+        let tags = policy.tags.union(context.state[ResponseCacheTags.self])
+        await cache.set("vary " + base, vary, ttl: policy.ttl, tags: tags)
+        await cache.setBytes(variantKey(base, vary: vary, request: request), stored.encoded(), ttl: policy.ttl, tags: tags)
+    }
+
+    /// The handler's headers a stored answer keeps; the stages outside add their own (request id, security headers,
+    /// a fresh CSP nonce) to each answer from the cache as to any other.
+    static let storedHeaders: Set<HTTPField.Name> = [.contentType, .contentLanguage, .cacheControl, .vary, .lastModified, .eTag,
+                                                     .expires, .location, .contentLocation]
+
+    // MARK: Headers and 304s
+
+    /// Adds the cache's headers, the ETag, and turns the answer into a 304 when the client has it.
+    func finish(_ response: Response, request: Request, context: KeelContext, body: ByteBuffer? = nil) -> Response {
+        var response = response
+        if let policy {
+            let shared = audience(of: request, context: context, policy: policy) != nil
+            if response.headers[.cacheControl] == nil {
+                if !shared || policy.sharing == .perUser && context.identity.isAuthenticated {
+                    response.headers[.cacheControl] = "private, no-cache"
+                } else if let sharedMaxAge = policy.sharedMaxAge {
+                    response.headers[.cacheControl] = "public, max-age=0, s-maxage=\(sharedMaxAge.components.seconds)"
+                } else {
+                    response.headers[.cacheControl] = "max-age=0"
+                }
+            }
+            if loadsSessions { Self.addVary("Cookie", to: &response.headers) }
+            if readsTokens { Self.addVary("Authorization", to: &response.headers) }
+        }
+        guard conditional, response.status == .ok else { return response }
+        if response.headers[.eTag] == nil, let body, body.readableBytes > 0 {
+            let digest = SHA256.hash(data: body.readableBytesView)
+            response.headers[.eTag] = "W/\"" + Base64URL.encode(Array(digest.prefix(16))) + "\""
+        }
+        guard Self.notModified(request: request, response: response) else { return response }
+        var headers = HTTPFields()
+        for name in [HTTPField.Name.eTag, .cacheControl, .vary, .lastModified, .expires, .contentLocation, .age] {
+            if let value = response.headers[name] { headers[name] = value }
+        }
+        return Response(status: .notModified, headers: headers)
+    }
+
+    static func addVary(_ name: String, to headers: inout HTTPFields) {
+        let present = (headers[.vary] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        guard !present.contains(name.lowercased()), !present.contains("*") else { return }
+        headers[.vary] = present.isEmpty ? name : headers[.vary]! + ", " + name
+    }
+
+    /// `If-None-Match` (weak comparison, `*`), else `If-Modified-Since` against `Last-Modified`.
+    static func notModified(request: Request, response: Response) -> Bool {
+        if let match = request.headers[.ifNoneMatch] {
+            guard let tag = response.headers[.eTag] else { return false }
+            let wanted = opaque(tag)
+            return match.split(separator: ",").contains { candidate in
+                let text = candidate.trimmingCharacters(in: .whitespaces)
+                return text == "*" || opaque(text) == wanted
+            }
+        }
+        if let since = request.headers[.ifModifiedSince].flatMap(HTTPDate.parse),
+           let modified = response.headers[.lastModified].flatMap(HTTPDate.parse) {
+            return modified <= since
+        }
+        return false
+    }
+
+    static func opaque(_ tag: some StringProtocol) -> Substring {
+        let text = Substring(tag)
+        return text.hasPrefix("W/") ? text.dropFirst(2) : text
+    }
+
+    func collect(_ body: ResponseBody) async throws -> ByteBuffer {
+        let collector = BodyCollector()
+        try await body.write(collector)
+        return collector.box.buffer
+    }
+}
+
+/// Gathers a response body into one buffer.
+struct BodyCollector: ResponseBodyWriter {
+    final class Box {
+        var buffer = ByteBuffer()
+    }
+
+    let box = Box()
+
+    mutating func write(_ buffer: ByteBuffer) async throws {
+        var buffer = buffer
+        box.buffer.writeBuffer(&buffer)
+    }
+
+    consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
+}
+
+/// HTTP dates (`Sun, 06 Nov 1994 08:49:37 GMT`), the one form senders must use.
+enum HTTPDate {
+    static func parse(_ text: String) -> Date? {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        return formatter.date(from: text.trimmingCharacters(in: .whitespaces))
+    }
+
+    static func format(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        return formatter.string(from: date)
+    }
+}
