@@ -12,7 +12,8 @@ import CoreMetrics
 /// - Settings: `cache.store`, `cache.maxBytes`, `cache.defaultTTL`, `cache.version`, `cache.keyPrefix`,
 ///   `cache.waitTimeout` (`CacheSettings`).
 /// - Tables (`cache.0001_entries`): `keel_cache`, `keel_cache_tags` (the `database` store).
-/// - Parts: `app.cache` (`KeelCache`), which is also a Hummingbird `PersistDriver`.
+/// - Parts: `app.cache` (`KeelCache`), which is also a Hummingbird `PersistDriver`; the invalidator, a `ChangeObserver`
+///   that deletes the tags a write to a table a `CacheInvalidatingModule` lists makes stale.
 /// - Commands: `cache clear|stats`.
 /// - Metrics: `keel_cache_{hits,misses,evictions,errors,wait_timeouts}_total` and `keel_cache_{bytes,entries}`,
 ///   labelled with the store.
@@ -39,17 +40,20 @@ public struct CacheModule: KeelModule {
         case .memory: MemoryCacheStore(limit: configuration.maxBytes, observe: observe)
         case .database: SQLCacheStore(database: parts.database, limit: configuration.maxBytes, observe: observe)
         }
-        parts.install(KeelCache(store: store, settings: configuration, clock: parts.clock, logger: parts.logger, metrics: metrics))
+        let cache = KeelCache(store: store, settings: configuration, clock: parts.clock, logger: parts.logger, metrics: metrics)
+        parts.install(cache)
+        let invalidations = parts.modules.compactMap { $0 as? any CacheInvalidatingModule }.flatMap(\.cacheInvalidations)
+        parts.install(CacheInvalidator(cache: cache, invalidations: invalidations))
     }
 
     /// `cache.responses` (slot `handler`) in every group that caches its answers or answers conditional requests.
     /// A group caching for everyone while it reads sessions or tokens stops the application as it assembles.
     public func stages(for group: RoutePolicy, app: KeelApplication) -> [PipelineStage] {
-        let policy = group.responseCache
+        let policy = app.cache.settings.responses ? group.responseCache : nil
         let conditional = group[ConditionalRequests.self]
         guard policy != nil || conditional else { return [] }
         let readsCredentials = group.loadsSessions || group.authenticatesTokens
-        if let problem = policy?.problem(on: group, readsCredentials: readsCredentials) { preconditionFailure(problem) }
+        if let problem = group.responseCache?.problem(on: group, readsCredentials: readsCredentials) { preconditionFailure(problem) }
         return [.wrapper(.handler, "cache.responses", ResponseCacheStage(
             cache: app.cache.scoped("responses"), policy: policy, conditional: conditional,
             loadsSessions: group.loadsSessions, readsTokens: group.authenticatesTokens))]

@@ -33,7 +33,11 @@ public enum CacheSettings {
         "cache.waitTimeout", default: .seconds(10), allowed: .range(.milliseconds(10) ... .seconds(300)),
         doc: "How long a request waits for another request that is producing the same missing value (then a 503 with Retry-After).")
 
-    public static var all: [any AnySetting] { [store, maxBytes, defaultTTL, version, keyPrefix, waitTimeout] }
+    public static let responses = Setting<Bool>(
+        "cache.responses", default: true,
+        doc: "Serve the GET answers of route groups declared .cached(for:) from the cache. Off: every request reaches its handler (ETags and 304s stay).")
+
+    public static var all: [any AnySetting] { [store, maxBytes, defaultTTL, version, keyPrefix, waitTimeout, responses] }
 }
 
 /// The resolved cache settings.
@@ -44,6 +48,7 @@ struct CacheConfiguration: Sendable, Equatable {
     var version: Int
     var keyPrefix: String
     var waitTimeout: Duration
+    var responses: Bool
 
     init(_ settings: ResolvedSettings) {
         store = settings[CacheSettings.store]
@@ -52,5 +57,6 @@ struct CacheConfiguration: Sendable, Equatable {
         version = settings[CacheSettings.version]
         keyPrefix = settings[CacheSettings.keyPrefix]
         waitTimeout = settings[CacheSettings.waitTimeout]
+        responses = settings[CacheSettings.responses]
     }
 }

@@ -26,6 +26,8 @@ public struct KeelCache: ApplicationPart {
     let clock: @Sendable () -> Date
     let logger: Logger
     let metrics: CacheMetrics
+    /// Purges made in this process (shared by every scope).
+    let purges: PurgeCounter
     /// The scope keys are made in (`scoped(_:)`); empty: the application's own.
     public let scope: String
 
@@ -36,6 +38,7 @@ public struct KeelCache: ApplicationPart {
         self.clock = clock
         self.logger = logger
         self.metrics = metrics
+        self.purges = PurgeCounter()
         self.scope = ""
     }
 
@@ -56,6 +59,7 @@ public struct KeelCache: ApplicationPart {
         self.clock = other.clock
         self.logger = other.logger
         self.metrics = other.metrics
+        self.purges = other.purges
         self.scope = scope
     }
 
@@ -104,6 +108,7 @@ public struct KeelCache: ApplicationPart {
     /// Removes every value tagged `tag`, in every scope; returns how many.
     @discardableResult
     public func delete(tagged tag: String) async -> Int {
+        purges.advance()
         do {
             return try await store.delete(tagged: tag)
         } catch {

@@ -81,10 +81,14 @@ public final class SQLCacheStore: CacheStore {
     /// Their tags go with them (`ON DELETE CASCADE`).
     @discardableResult
     public func delete(tagged tag: String) async throws -> Int {
-        try await database.write { tx in
-            let keys = SQLSubquery.select { $0.column("key").from(Self.tags).where("tag", .equal, tag) }
-            return try await tx.sql.delete(from: Self.entries).where("key", .in, keys).returning("key").all().count
-        }
+        try await database.write { tx in try await self.delete(tagged: tag, in: tx.sql) }
+    }
+
+    /// Deletes the tagged entries in a transaction already open (a write that makes them stale).
+    @discardableResult
+    func delete(tagged tag: String, in sql: any SQLDatabase) async throws -> Int {
+        let keys = SQLSubquery.select { $0.column("key").from(Self.tags).where("tag", .equal, tag) }
+        return try await sql.delete(from: Self.entries).where("key", .in, keys).returning("key").all().count
     }
 
     public func clear() async throws {

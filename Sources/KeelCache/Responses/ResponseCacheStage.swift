@@ -33,13 +33,15 @@ struct ResponseCacheStage: RequestWrapper {
             let (response, body) = hit.response(nonce: context.cspNonce, now: cache.clock())
             return finish(response, request: request, context: context, body: body)
         }
+        let purgesBefore = cache.purges.value
         var response = try await next(request, context)
         guard conditional || base != nil, let length = response.body.contentLength, length <= Self.maxBufferedBody else {
             return finish(response, request: request, context: context)
         }
         var body = try await collect(response.body)
         response.body = ResponseBody(byteBuffer: body)
-        if let policy, let base, storable(response, policy: policy, context: context) {
+        // A purge while the handler ran may be for what it read before the write committed: not kept.
+        if let policy, let base, cache.purges.value == purgesBefore, storable(response, policy: policy, context: context) {
             await store(response, body: &body, base: base, request: request, policy: policy, context: context)
         }
         return finish(response, request: request, context: context, body: body)

@@ -18,10 +18,16 @@ extension KeelDatabase {
         for observer in observers {
             observation.recordsEvents = observation.recordsEvents || observer.recordsEvents
             for table in observer.trackedTables {
-                if let known = observation.tables[table.name], known != table {
-                    preconditionFailure("\(table.name) is tracked twice, differently: \(known) and \(table)")
+                guard let known = observation.tables[table.name] else {
+                    observation.tables[table.name] = table
+                    continue
                 }
-                observation.tables[table.name] = table
+                // Two observers of one table: the same key, and the cascades either declares.
+                if known.key != table.key {
+                    preconditionFailure("\(table.name) is tracked twice with different keys: \(known.key) and \(table.key)")
+                }
+                let cascades = known.deletedWith + table.deletedWith.filter { !known.deletedWith.contains($0) }
+                observation.tables[table.name] = TrackedTable(table.name, key: table.key, deletedWith: cascades)
             }
         }
         observationState.withLock { $0 = observation }
