@@ -270,8 +270,10 @@ class Bench:
         self.step("starting Conduit (production profile, fresh SQLite, seeded with conduit seed)")
         conduit = bin_dir / "conduit"
         key = subprocess.run([str(conduit), "keys", "generate"], capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+        # Response caching off, as the peer's is (PERFORMANCE-NOTES: caching is not a way to win the benchmark);
+        # ETags and 304s stay, as they do on every deployment.
         env = dict(os.environ, KEEL_PROFILE="production", SIGNING_KEY=key, HTTP_ALLOWED_HOSTS="127.0.0.1,localhost",
-                   DATABASE_URL=f"sqlite://{self.work / 'conduit.sqlite3'}")
+                   DATABASE_URL=f"sqlite://{self.work / 'conduit.sqlite3'}", CACHE_RESPONSES="false")
         self.run_quietly([str(conduit), "migrate"], "conduit-migrate.log", env)
         self.run_quietly([str(conduit), "seed", *[f"--{name}={count}" for name, count in COUNTS.items()]], "conduit-seed.log", env)
         self.say((self.work / "conduit-seed.log").read_text().replace("\r", "\n").strip().splitlines()[-1])

@@ -6,8 +6,17 @@ import SQLKit
 
 /// RealWorld's accounts: register, login, the current user and updating it (`/api/users`, `/api/users/login`,
 /// `/api/user`). Passwords use Keel's hasher and policy, logins Keel's throttle, tokens Keel's keyring-signed JWTs.
-public struct Accounts: AuditedModule {
+public struct Accounts: AuditedModule, CacheInvalidatingModule {
     public init() {}
+
+    /// Articles and comments show their author's name, bio and picture: a change to those (or the account's removal
+    /// or deactivation) makes cached ones stale.
+    public var cacheInvalidations: [CacheInvalidation] {
+        [CacheInvalidation("users", key: "id") { change in
+            change.action != .update || change.changedColumns.contains { ["username", "bio", "image", "is_active"].contains($0) }
+                ? ["articles", "comments"] : []
+        }]
+    }
 
     public var name: String { "accounts" }
 

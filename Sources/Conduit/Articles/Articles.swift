@@ -9,8 +9,22 @@ import SQLKit
 /// Read paths are SQLKit queries that fetch exactly the columns they need, one statement per request whatever the page
 /// size (the page with its total, authors, favorite counts, tags and the reader's flags; comments with their article),
 /// proved by query-budget tests.
-public struct Articles: AuditedModule {
+public struct Articles: AuditedModule, CacheInvalidatingModule {
     public init() {}
+
+    /// How long an anonymous answer of the read routes is served from the cache. Writes through the data layer purge
+    /// what they change at once (`cacheInvalidations`); this bounds anything else (a row changed by hand).
+    static let cacheTTL = Duration.seconds(60)
+
+    /// What each write makes stale: cached lists, articles and the home page show articles, their favorite counts
+    /// and their tags; comments show under their article.
+    public var cacheInvalidations: [CacheInvalidation] {
+        [
+            CacheInvalidation("articles", key: "id", tags: ["articles", "tags"]),
+            CacheInvalidation("comments", key: "id", tags: ["comments"]),
+            CacheInvalidation("favorites", key: ["user_id", "article_id"], tags: ["articles"]),
+        ]
+    }
 
     public var name: String { "articles" }
 
@@ -113,8 +127,12 @@ public struct Articles: AuditedModule {
 
     public func routes(into routes: KeelRoutes, app: KeelApplication) throws {
         let api = routes.api
+        // Anonymous reads are served from the cache; a request with a token goes to the handler (its answer has the
+        // reader's favorites and follows).
+        let reads = routes.group(.api.cached(for: Self.cacheTTL))
         let service = ArticleService(app: app)
-        api.get("/api/articles") { request, context -> ArticleList in
+        reads.get("/api/articles") { request, context -> ArticleList in
+            context.tagCachedResponse("articles")
             let viewer = try context.identity.optionalUserID(as: Int.self)
             let query = try ArticleQuery(request.uri.queryParameters)
             return try await service.list(query, viewer: viewer, feed: false)
@@ -130,7 +148,8 @@ public struct Articles: AuditedModule {
             let slug = try await service.create(input, author: viewer)
             return EditedResponse(status: .created, response: ArticleEnvelope(article: try await service.article(slug: slug, viewer: viewer)))
         }
-        api.get("/api/articles/{slug}") { _, context -> ArticleEnvelope in
+        reads.get("/api/articles/{slug}") { _, context -> ArticleEnvelope in
+            context.tagCachedResponse("articles")
             let viewer = try context.identity.optionalUserID(as: Int.self)
             return ArticleEnvelope(article: try await service.article(slug: try context.parameters.require("slug"), viewer: viewer))
         }
@@ -157,7 +176,8 @@ public struct Articles: AuditedModule {
             try await service.favorite(slug: slug, by: viewer, on: false)
             return ArticleEnvelope(article: try await service.article(slug: slug, viewer: viewer))
         }
-        api.get("/api/articles/{slug}/comments") { _, context -> CommentsEnvelope in
+        reads.get("/api/articles/{slug}/comments") { _, context -> CommentsEnvelope in
+            context.tagCachedResponse("comments")
             let viewer = try context.identity.optionalUserID(as: Int.self)
             return CommentsEnvelope(comments: try await service.comments(slug: try context.parameters.require("slug"), viewer: viewer))
         }
@@ -173,8 +193,9 @@ public struct Articles: AuditedModule {
             try await service.deleteComment(slug: try context.parameters.require("slug"), id: id, by: viewer)
             return Response(status: .noContent)
         }
-        api.get("/api/tags") { _, _ -> TagsEnvelope in
-            TagsEnvelope(tags: try await service.tags())
+        reads.get("/api/tags") { _, context -> TagsEnvelope in
+            context.tagCachedResponse("tags")
+            return TagsEnvelope(tags: try await service.tags())
         }
     }
 }

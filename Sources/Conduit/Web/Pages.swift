@@ -41,7 +41,9 @@ public struct Pages: KeelModule {
         let articles = ArticleService(app: app)
         let accounts = AccountService(app: app)
         let profiles = ProfileService(app: app)
-        ReadingPages(templates: app.templates, articles: articles, accounts: accounts, profiles: profiles).add(to: web)
+        // The home page and articles, for someone signed out: from the cache, and for 5 s from a proxy in front.
+        let reads = routes.group(.web.cached(for: Articles.cacheTTL, sharedMaxAge: .seconds(5)))
+        ReadingPages(templates: app.templates, articles: articles, accounts: accounts, profiles: profiles).add(to: web, reads: reads)
         ArticleActions(articles: articles, profiles: profiles).add(to: members)
         EditorPages(templates: app.templates, articles: articles).add(to: members)
         AccountPages(templates: app.templates, accounts: accounts).add(to: web, members: account)

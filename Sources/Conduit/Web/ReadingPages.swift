@@ -9,13 +9,15 @@ struct ReadingPages {
     let accounts: AccountService
     let profiles: ProfileService
 
-    func add(to web: RouteRegistrar) {
-        web.get("/", use: home)
-        web.get("/article/{slug}", use: article)
+    /// `reads` caches anonymous answers (`Pages.readingPolicy`).
+    func add(to web: RouteRegistrar, reads: RouteRegistrar) {
+        reads.get("/", use: home)
+        reads.get("/article/{slug}", use: article)
         web.get("/profile/{username}", use: profile)
     }
 
     @Sendable func home(_ request: Request, context: KeelContext) async throws -> Response {
+        context.tagCachedResponse("articles", "tags")
         let viewer = try context.identity.optionalUserID(as: Int.self)
         let parameters = request.uri.queryParameters
         let feed = parameters.get("feed") == "you"
@@ -36,6 +38,7 @@ struct ReadingPages {
     }
 
     @Sendable func article(_ request: Request, context: KeelContext) async throws -> Response {
+        context.tagCachedResponse("articles", "comments")
         let viewer = try context.identity.optionalUserID(as: Int.self)
         let slug = try context.parameters.require("slug")
         let article = try await articles.article(slug: slug, viewer: viewer)

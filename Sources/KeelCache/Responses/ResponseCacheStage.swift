@@ -96,14 +96,13 @@ struct ResponseCacheStage: RequestWrapper {
         if let control = response.headers[.cacheControl]?.lowercased(), control.contains("private") || control.contains("no-store") {
             return false
         }
-        if let vary = response.headers[.vary], vary.contains("*") { return false }
+        if Self.varied(response.headers).contains("*") { return false }
         return context.session.withState { $0.record == nil || !$0.modified } && !context.session.userLoggedInThisRequest
     }
 
     func store(_ response: Response, body: inout ByteBuffer, base: String, request: Request, policy: ResponseCachePolicy,
                context: KeelContext) async {
-        let vary = (response.headers[.vary] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty && $0.lowercased() != "cookie" && $0.lowercased() != "authorization" }.map { $0.lowercased() }.sorted()
+        let vary = Self.varied(response.headers).map { $0.lowercased() }.filter { $0 != "cookie" && $0 != "authorization" }.sorted()
         var bytes = Array(body.readableBytesView)
         let nonce = Array(context.cspNonce.utf8)
         if !nonce.isEmpty { bytes = bytes.replacing(nonce, with: Self.noncePlaceholder) }
@@ -129,7 +128,8 @@ struct ResponseCacheStage: RequestWrapper {
         var response = response
         if let policy {
             let shared = audience(of: request, context: context, policy: policy) != nil
-            if response.headers[.cacheControl] == nil {
+            // A group that caches decides, unless the handler said more than the page renderer's default (`no-cache`).
+            if response.headers[.cacheControl] == nil || response.headers[.cacheControl] == "no-cache" {
                 if !shared || policy.sharing == .perUser && context.identity.isAuthenticated {
                     response.headers[.cacheControl] = "private, no-cache"
                 } else if let sharedMaxAge = policy.sharedMaxAge {
@@ -155,9 +155,14 @@ struct ResponseCacheStage: RequestWrapper {
     }
 
     static func addVary(_ name: String, to headers: inout HTTPFields) {
-        let present = (headers[.vary] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        let present = varied(headers).map { $0.lowercased() }
         guard !present.contains(name.lowercased()), !present.contains("*") else { return }
-        headers[.vary] = present.isEmpty ? name : headers[.vary]! + ", " + name
+        headers.append(HTTPField(name: .vary, value: name))
+    }
+
+    /// Every name the `Vary` fields list.
+    static func varied(_ headers: HTTPFields) -> [String] {
+        headers[values: .vary].flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     /// `If-None-Match` (weak comparison, `*`), else `If-Modified-Since` against `Last-Modified`.

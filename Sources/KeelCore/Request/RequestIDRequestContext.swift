@@ -16,12 +16,18 @@ extension HTTPField.Name {
 }
 
 extension HTTPFields {
-    /// Appends each field whose name is not present yet, so a header a route set is never overwritten.
+    /// Appends each field whose name is not present yet, so a header a route set is never overwritten; `Vary`, a
+    /// list every stage may add to (CORS varies by `Origin`, the response cache by `Cookie`), gains each name it lacks.
     public mutating func appendMissing(_ fields: HTTPFields) {
         // One allocation for all of them, not a regrowth per append.
         reserveCapacity(count + fields.count)
-        for field in fields where !self.contains(field.name) {
-            self.append(field)
+        for field in fields {
+            if field.name == .vary {
+                let listed = self[values: .vary].flatMap { $0.split(separator: ",") }.map { String($0.filter { !$0.isWhitespace }).lowercased() }
+                if !listed.contains(field.value.lowercased()) && !listed.contains("*") { self.append(field) }
+            } else if !self.contains(field.name) {
+                self.append(field)
+            }
         }
     }
 }
