@@ -190,21 +190,25 @@ struct ResponseCacheStage: RequestWrapper {
     func collect(_ body: ResponseBody) async throws -> ByteBuffer {
         let collector = BodyCollector()
         try await body.write(collector)
-        return collector.box.buffer
+        return collector.box.buffer ?? ByteBuffer()
     }
 }
 
-/// Gathers a response body into one buffer.
+/// Gathers a response body into one buffer: a body written as one buffer (most are) is kept as it is, not copied.
 struct BodyCollector: ResponseBodyWriter {
     final class Box {
-        var buffer = ByteBuffer()
+        var buffer: ByteBuffer?
     }
 
     let box = Box()
 
     mutating func write(_ buffer: ByteBuffer) async throws {
-        var buffer = buffer
-        box.buffer.writeBuffer(&buffer)
+        if box.buffer == nil {
+            box.buffer = buffer
+        } else {
+            var buffer = buffer
+            box.buffer!.writeBuffer(&buffer)
+        }
     }
 
     consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
