@@ -84,6 +84,23 @@ extension KeelTestApplication {
     ///
     /// The settings must have `http.port` set to `0`.
     public func withRunningServer<T: Sendable>(_ body: @Sendable (TestClient) async throws -> T) async throws -> T {
+        try await withRunningServer(onPort: { port in
+            let client = TestClient(host: "127.0.0.1", port: port)
+            client.connect()
+            let result: Result<T, any Error>
+            do {
+                result = .success(try await body(client))
+            } catch {
+                result = .failure(error)
+            }
+            try? await client.shutdown()
+            return try result.get()
+        })
+    }
+
+    /// Serves the application on a free loopback port for `body`, which gets the port (to put a proxy in front, or
+    /// clients of its own); the server drains and stops afterwards, whether `body` threw or not.
+    public func withRunningServer<T: Sendable>(onPort body: @Sendable (Int) async throws -> T) async throws -> T {
         let (ports, sink) = AsyncStream.makeStream(of: Int.self)
         let group = try keel.serviceGroup(gracefulShutdownSignals: []) { channel in
             sink.yield(channel.localAddress?.port ?? 0)
@@ -96,15 +113,12 @@ extension KeelTestApplication {
             }
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else { throw CancellationError() }
-            let client = TestClient(host: "127.0.0.1", port: port)
-            client.connect()
             let result: Result<T, any Error>
             do {
-                result = .success(try await body(client))
+                result = .success(try await body(port))
             } catch {
                 result = .failure(error)
             }
-            try? await client.shutdown()
             await group.triggerGracefulShutdown()
             for try await _ in tasks {}
             return try result.get()
