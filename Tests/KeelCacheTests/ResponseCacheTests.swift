@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Keel
+@testable import KeelCache
 import KeelTesting
 import Testing
 
@@ -207,5 +208,21 @@ func cspNonce(_ response: TestResponse) -> String? {
         #expect(problem?.contains("web.cached") == true && problem?.contains(".anonymous") == true)
         #expect(everyone.problem(on: .static, readsCredentials: false) == nil)
         #expect(ResponseCachePolicy(ttl: .seconds(10)).problem(on: .web, readsCredentials: true) == nil)
+    }
+}
+
+@Suite struct ByteReplacementTests {
+    func replace(_ text: String, _ needle: String, _ with: String) -> String? {
+        Bytes.replacingAll(Array(needle.utf8), with: Array(with.utf8), in: Array(text.utf8)).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Every occurrence, at the start, the end, side by side; a near miss is left; nothing found is `nil`.
+    @Test func replacesEveryOccurrence() {
+        #expect(replace("abcabc", "abc", "X") == "XX")
+        #expect(replace("nonce=N1;x=N1", "N1", "longer") == "nonce=longer;x=longer")
+        #expect(replace("aaab", "aab", "-") == "a-")
+        #expect(replace("N", "N1", "x") == nil)
+        #expect(replace("no match here", "zz", "x") == nil)
+        #expect(replace("", "a", "b") == nil)
     }
 }

@@ -104,13 +104,17 @@ struct ResponseCacheStage: RequestWrapper {
                context: KeelContext) async {
         let vary = Self.varied(response.headers).map { $0.lowercased() }.filter { $0 != "cookie" && $0 != "authorization" }.sorted()
         var bytes = Array(body.readableBytesView)
-        let nonce = Array(context.cspNonce.utf8)
-        if !nonce.isEmpty { bytes = bytes.replacing(nonce, with: Self.noncePlaceholder) }
+        var hasNonce = false
+        if let replaced = Bytes.replacingAll(Array(context.cspNonce.utf8), with: Self.noncePlaceholder, in: bytes) {
+            bytes = replaced
+            hasNonce = true
+        }
         var headers: [[String]] = []
         for field in response.headers where Self.storedHeaders.contains(field.name) {
             headers.append([field.name.canonicalName, field.value])
         }
-        let stored = CachedResponse(status: response.status.code, headers: headers, storedAt: cache.clock().timeIntervalSince1970, body: bytes)
+        let stored = CachedResponse(status: response.status.code, headers: headers, storedAt: cache.clock().timeIntervalSince1970,
+                                    hasNonce: hasNonce, body: bytes)
         let tags = policy.tags.union(context.state[ResponseCacheTags.self])
         await cache.set("vary " + base, vary, ttl: policy.ttl, tags: tags)
         await cache.setBytes(variantKey(base, vary: vary, request: request), stored.encoded(), ttl: policy.ttl, tags: tags)
