@@ -10,6 +10,7 @@ import Testing
 /// Routes whose answers the tests cache, each counting its runs.
 struct CachedPages: KeelModule {
     let runs: Runs
+    var gate = Gate()
 
     var name: String { "pages" }
 
@@ -19,6 +20,11 @@ struct CachedPages: KeelModule {
             runs.tick()
             context.tagCachedResponse("page")
             return HTML("<p>run \(runs.value) for \(context.identity.userID ?? "anyone")</p><script nonce=\"\(context.cspNonce)\">1</script>")
+        }
+        cached.get("/slow") { _, _ -> String in
+            runs.tick()
+            await gate.wait()
+            return "made once"
         }
         cached.get("/sets-cookie") { _, _ -> Response in
             runs.tick()
@@ -68,8 +74,8 @@ struct HTML: ResponseGenerator {
 }
 
 extension KeelTestApplication {
-    static func pages(_ runs: Runs, clock: ManualClock? = nil) async throws -> KeelTestApplication {
-        let app = try await make(modules: [CachedPages(runs: runs)], values: ["database.url": "sqlite://:memory:"], clock: clock)
+    static func pages(_ runs: Runs, gate: Gate = Gate(), clock: ManualClock? = nil) async throws -> KeelTestApplication {
+        let app = try await make(modules: [CachedPages(runs: runs, gate: gate)], values: ["database.url": "sqlite://:memory:"], clock: clock)
         try await app.keel.database.prepare()
         try await app.keel.migrator.migrate()
         return app
@@ -117,6 +123,26 @@ func cspNonce(_ response: TestResponse) -> String? {
             clock.advance(by: .seconds(61))
             _ = try await client.execute(uri: "/page", method: .get)
             #expect(runs.value == 4, "expired")
+        }
+    }
+
+    /// Fifty concurrent requests for a page nobody has asked for yet make it once: the others wait and read it.
+    @Test func fiftyConcurrentRequestsOnAColdPageRenderItOnce() async throws {
+        let runs = Runs()
+        let gate = Gate()
+        let app = try await KeelTestApplication.pages(runs, gate: gate)
+        let flights = app.keel.cache.flights
+        try await app.application().test(.router) { client in
+            let bodies = try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<50 {
+                    group.addTask { String(buffer: try await client.execute(uri: "/slow", method: .get).body) }
+                }
+                #expect(await eventually { flights.waiting(for: "flight anonymous /slow?") == 49 })
+                gate.open()
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(runs.value == 1, "the handler ran once")
+            #expect(bodies.count == 50 && bodies.allSatisfy { $0 == "made once" })
         }
     }
 

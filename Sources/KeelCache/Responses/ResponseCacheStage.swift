@@ -30,9 +30,22 @@ struct ResponseCacheStage: RequestWrapper {
         let sharedBy = policy.flatMap { audience(of: request, context: context, policy: $0) }
         let base = sharedBy.map { baseKey(request, audience: $0) }
         if let base, let hit = await cached(base: base, request: request) {
-            let (response, body) = hit.response(nonce: context.cspNonce, now: cache.clock())
-            return finish(response, request: request, context: context, body: body)
+            return answer(hit, request: request, context: context)
         }
+        // Concurrent misses on one answer: the first makes it, the others wait for it (at most cache.waitTimeout) and
+        // read it from the cache; if it could not be stored, or the wait ends otherwise, each makes its own.
+        var leads = false
+        if let base {
+            let flight = "flight " + base
+            switch cache.flights.join(flight) {
+            case .lead:
+                leads = true
+            case .follow:
+                if case .cancelled = await cache.flights.wait(for: flight, timeout: cache.settings.waitTimeout) { throw CancellationError() }
+                if let hit = await cached(base: base, request: request) { return answer(hit, request: request, context: context) }
+            }
+        }
+        defer { if leads, let base { cache.flights.finish("flight " + base, .retry) } }
         let purgesBefore = cache.purges.value
         var response = try await next(request, context)
         guard conditional || base != nil, let length = response.body.contentLength, length <= Self.maxBufferedBody else {
@@ -44,6 +57,11 @@ struct ResponseCacheStage: RequestWrapper {
         if let policy, let base, cache.purges.value == purgesBefore, storable(response, policy: policy, context: context) {
             await store(response, body: &body, base: base, request: request, policy: policy, context: context)
         }
+        return finish(response, request: request, context: context, body: body)
+    }
+
+    func answer(_ hit: CachedResponse, request: Request, context: KeelContext) -> Response {
+        let (response, body) = hit.response(nonce: context.cspNonce, now: cache.clock())
         return finish(response, request: request, context: context, body: body)
     }
 
