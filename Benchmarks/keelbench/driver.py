@@ -42,6 +42,14 @@ ENDPOINTS = [  # label, path, wrk script, signed in
     ("GET /api/tags", "/tags", "report", False),
     ("POST /api/users/login", "/users/login", "login", False),
 ]
+# What both sides cache (Conduit's cached route groups, the peer's cache_page): anonymous reads, JSON and pages.
+CACHED_LABELS = ("GET /api/articles", "GET /api/articles/:slug", "GET /api/articles/:slug/comments", "GET /api/tags",
+                 "GET / (home page)", "GET /article/:slug (page)")
+
+
+def measured_endpoints(cached: bool):
+    """The API rows a run measures: every one, or with --cached only those both sides serve from their cache."""
+    return [row for row in ENDPOINTS if not cached or row[0] in CACHED_LABELS]
 
 
 class Failure(Exception):
@@ -59,6 +67,9 @@ def parse_arguments(argv):
         epilog=(
             "Benchmarks/run                     build, seed, measure, print the table and write docs/performance.md\n"
             "Benchmarks/run --peer none         Conduit and the trivial routes only\n"
+            "Benchmarks/run --cached            both sides serving from their caches: Conduit's response cache, the peer's\n"
+            "                                   cache_page (DJANGO_CACHE_URL, locmem unless KEEL_BENCH_DJANGO_CACHE_URL says);\n"
+            "                                   anonymous reads only, written to docs/cache.md\n"
             "Benchmarks/run --baseline REV      also the trivial route behind the stack as it was at REV, built into\n"
             "                                   .build-release-base and measured beside today's: a before/after in one run\n\n"
             "The Django peer (shared/peers/django_conduit) is the default when it is found beside the checkout; set\n"
@@ -77,6 +88,7 @@ def parse_arguments(argv):
     parser.add_argument("--peer-cmd", help="a peer started by this command (PORT is set; it is seeded here)")
     parser.add_argument("--peer-seeded", action="store_true", help="the peer already holds the seeded data")
     parser.add_argument("--baseline", help="a git revision whose stack is measured beside today's")
+    parser.add_argument("--cached", action="store_true", help="both sides with their response caches on, anonymous reads only")
     return parser.parse_args(argv)
 
 
@@ -209,6 +221,8 @@ class Bench:
                 state = REPO / ".build-release" / "django-peer"
                 state.mkdir(parents=True, exist_ok=True)
                 env.update(PEER_STATE_DIR=str(state), SQLITE_PATH=str(self.work / "peer.sqlite3"))
+                if o.cached:
+                    env["DJANGO_CACHE_URL"] = os.environ.get("KEEL_BENCH_DJANGO_CACHE_URL", "locmem")
                 # Its own process group, so every gunicorn worker can be measured and stopped.
                 process = self.start([str(copy / "run.sh"), "serve"], "peer.log", env=env, group=True)
             else:
@@ -270,10 +284,10 @@ class Bench:
         self.step("starting Conduit (production profile, fresh SQLite, seeded with conduit seed)")
         conduit = bin_dir / "conduit"
         key = subprocess.run([str(conduit), "keys", "generate"], capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
-        # Response caching off, as the peer's is (PERFORMANCE-NOTES: caching is not a way to win the benchmark);
-        # ETags and 304s stay, as they do on every deployment.
+        # Response caching off, as the peer's is (PERFORMANCE-NOTES: caching is not a way to win the benchmark), unless
+        # --cached turns both on; ETags and 304s stay, as they do on every deployment.
         env = dict(os.environ, KEEL_PROFILE="production", SIGNING_KEY=key, HTTP_ALLOWED_HOSTS="127.0.0.1,localhost",
-                   DATABASE_URL=f"sqlite://{self.work / 'conduit.sqlite3'}", CACHE_RESPONSES="false")
+                   DATABASE_URL=f"sqlite://{self.work / 'conduit.sqlite3'}", CACHE_RESPONSES="true" if self.options.cached else "false")
         self.run_quietly([str(conduit), "migrate"], "conduit-migrate.log", env)
         self.run_quietly([str(conduit), "seed", *[f"--{name}={count}" for name, count in COUNTS.items()]], "conduit-seed.log", env)
         self.say((self.work / "conduit-seed.log").read_text().replace("\r", "\n").strip().splitlines()[-1])
@@ -389,12 +403,15 @@ class Bench:
         self.write_wrk_scripts()
         setup = (f"wrk -t{o.threads} -c{o.connections} -d{o.duration}, warm-up {o.warmup}; {COUNTS['users']} users, "
                  f"{COUNTS['articles']} articles, {COUNTS['comments']} comments, {COUNTS['favorites']} favorites")
+        if o.cached:
+            setup += ("; both sides serving from their caches (Conduit: cache.responses on, memory store; the peer: cache_page on "
+                      f"{os.environ.get('KEEL_BENCH_DJANGO_CACHE_URL', 'locmem')}), signed out")
         self.run = report.Run(peer_label=peer_label, machine=machine(), setup=setup, date="", baseline_revision=base_rev)
         sampler = RSSSampler(servers["conduit"][1].pid, peer_process.pid if peer_process else None)
         sampler.start()
 
         self.step(f"measuring: wrk -t{o.threads} -c{o.connections} -d{o.duration} (warm-up {o.warmup}), Conduit and {peer_label} alternately")
-        for label, path, script, signed_in in ENDPOINTS:
+        for label, path, script, signed_in in measured_endpoints(o.cached):
             self.measure(label, "conduit", conduit_url + "/api", path.replace("{slug}", slug), script, token if signed_in else None)
             if peer_url:
                 self.measure(label, "peer", peer_url + "/api", path.replace("{slug}", peer_slug), script, peer_token if signed_in else None)
@@ -404,6 +421,15 @@ class Bench:
             self.measure(label, "conduit", conduit_url, path.replace("{slug}", slug), "report", None)
             if peer_url and both:
                 self.measure(label, "peer", peer_url, path.replace("{slug}", peer_slug), "report", None)
+        self.measure_rest(servers, conduit_url, peer_url, token, peer_token, base_bin)
+        self.run.conduit_rss_kb, self.run.peer_rss_kb = sampler.stop()
+        self.finish_run()
+        return 0
+
+    def measure_rest(self, servers, conduit_url, peer_url, token, peer_token, base_bin):
+        """Writes and the trivial route (not with --cached, which measures what both sides cache only)."""
+        if self.options.cached:
+            return
         # Writes, signed in, last (they grow the databases): Conduit with the audit trail on and off, twice each,
         # alternately, and the peer between them.
         noaudit_url = servers["noaudit"][0]
@@ -421,21 +447,21 @@ class Bench:
             self.measure("GET /plaintext", "stack", servers["stack"][0], "/plaintext", "report", None)
             self.measure("GET /plaintext", "baseline", servers["baseline"][0], "/plaintext", "report", None)
         self.measure("GET /plaintext", "stack", servers["stack"][0], "/plaintext", "report", None)
-        self.run.conduit_rss_kb, self.run.peer_rss_kb = sampler.stop()
 
+    def finish_run(self):
+        o = self.options
         self.step("results")
         self.run.date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         text = report.render(self.run)
         self.say(text)
         if o.write:
-            doc = REPO / "docs" / "performance.md"
+            doc = REPO / "docs" / ("cache.md" if o.cached else "performance.md")
             current = doc.read_text() if doc.exists() else f"# Performance\n\n## Latest run\n\n{report.BEGIN}\n{report.END}\n"
             doc.write_text(report.replace_block(current, text))
             self.say(f"\nwritten to {doc}")
         if o.json:
             print(json.dumps(report.to_json(self.run), indent=2))
         self.step("done")
-        return 0
 
 
 BODIES = {"login": LOGIN, "write": ARTICLE}

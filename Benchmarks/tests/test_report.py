@@ -78,3 +78,16 @@ class ReportTests(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class CachedRunTests(unittest.TestCase):
+    """`--cached` measures only what both sides cache: anonymous reads, never a signed-in row, a login or a write."""
+
+    def test_only_anonymous_reads(self):
+        from keelbench import driver
+        self.assertTrue(driver.parse_arguments(["--cached"]).cached)
+        self.assertFalse(driver.parse_arguments([]).cached)
+        labels = [row[0] for row in driver.measured_endpoints(True)]
+        self.assertEqual(labels, ["GET /api/articles", "GET /api/articles/:slug", "GET /api/articles/:slug/comments", "GET /api/tags"])
+        self.assertTrue(all(not signed_in for _, _, _, signed_in in driver.measured_endpoints(True)))
+        self.assertEqual(len(driver.measured_endpoints(False)), len(driver.ENDPOINTS))

@@ -10,8 +10,9 @@ import Synchronization
 ///
 /// ```swift
 /// let nginx = try await Nginx.start(site: config, upstreamPort: port)
-/// defer { Task { await nginx.stop() } }              // or stop() in the test's own teardown
 /// let client = TestClient(host: "127.0.0.1", port: nginx.port)
+/// …                                                   // every check; a failure is recorded, not thrown past here
+/// await nginx.stop()
 /// ```
 public final class Nginx: Sendable {
     public let port: Int
