@@ -179,6 +179,11 @@ func cspNonce(_ response: TestResponse) -> String? {
             #expect(String(buffer: b1.body) == "run 2 for bob" && String(buffer: b2.body) == "run 2 for bob")
             #expect(a2.headers[.cacheControl] == "private, no-cache")
             #expect(runs.value == 2)
+            #expect(a1.headers[.eTag] != nil && a2.headers[.eTag] == a1.headers[.eTag], "the ETag kept with the answer is the one it had")
+            let again = try await client.execute(uri: "/mine", method: .get, headers: HTTPFields([
+                HTTPField(name: .cookie, value: "keel_session=\(alice)"), HTTPField(name: .ifNoneMatch, value: a1.headers[.eTag] ?? ""),
+            ]))
+            #expect(again.status == .notModified, "and a cached answer is a 304 too")
         }
     }
 

@@ -6,21 +6,21 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// An answer as the response cache keeps it: four bytes giving the length of a JSON head (status, the handler's
-/// headers, when it was stored), the head, then the body as it was sent, its CSP nonce replaced by a placeholder.
-struct CachedResponse: Codable {
+/// An answer as the response cache keeps it, in a binary form read without a decoder (an answer from the cache is
+/// mostly this read): a version byte, the status, when it was stored (milliseconds since 1970), whether the body
+/// holds the nonce placeholder, the handler's headers (each name and value with a two-byte length), then the body
+/// as it was sent, its CSP nonce replaced by the placeholder.
+struct CachedResponse {
     let status: Int
-    let headers: [[String]]
+    let headers: [(name: String, value: String)]
     let storedAt: Double
     /// Whether the body holds the nonce placeholder (most answers, every JSON one, do not: nothing to replace).
     let hasNonce: Bool
     var body: [UInt8] = []
 
-    private enum CodingKeys: String, CodingKey {
-        case status, headers, storedAt, hasNonce
-    }
+    static let version: UInt8 = 1
 
-    init(status: Int, headers: [[String]], storedAt: Double, hasNonce: Bool, body: [UInt8]) {
+    init(status: Int, headers: [(name: String, value: String)], storedAt: Double, hasNonce: Bool, body: [UInt8]) {
         self.status = status
         self.headers = headers
         self.storedAt = storedAt
@@ -29,26 +29,58 @@ struct CachedResponse: Codable {
     }
 
     init?(decoding bytes: [UInt8]) {
-        guard bytes.count >= 4 else { return nil }
-        let length = Int(bytes[0]) << 24 | Int(bytes[1]) << 16 | Int(bytes[2]) << 8 | Int(bytes[3])
-        guard length <= bytes.count - 4, let head = try? JSONDecoder().decode(CachedResponse.self, from: Data(bytes[4 ..< 4 + length])) else {
-            return nil
+        var cursor = 0
+        func take(_ count: Int) -> ArraySlice<UInt8>? {
+            guard count >= 0, cursor + count <= bytes.count else { return nil }
+            defer { cursor += count }
+            return bytes[cursor ..< cursor + count]
         }
-        self = head
-        self.body = Array(bytes[(4 + length)...])
+        func number(_ width: Int) -> Int? {
+            take(width).map { $0.reduce(0) { $0 << 8 | Int($1) } }
+        }
+        func text() -> String? {
+            guard let length = number(2), let slice = take(length) else { return nil }
+            return String(decoding: slice, as: UTF8.self)
+        }
+        guard take(1)?.first == Self.version, let status = number(2), let stored = number(8), let flags = take(1)?.first,
+              let count = number(2) else { return nil }
+        var headers: [(name: String, value: String)] = []
+        headers.reserveCapacity(count)
+        for _ in 0..<count {
+            guard let name = text(), let value = text() else { return nil }
+            headers.append((name, value))
+        }
+        self.init(status: status, headers: headers, storedAt: Double(stored) / 1000, hasNonce: flags & 1 == 1, body: Array(bytes[cursor...]))
     }
 
     func encoded() -> [UInt8] {
-        let head = (try? JSONEncoder().encode(self)).map(Array.init) ?? []
-        let length = head.count
-        return [UInt8(length >> 24 & 0xFF), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)] + head + body
+        var out: [UInt8] = [Self.version]
+        out.reserveCapacity(body.count + 64 + headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 })
+        func number(_ value: Int, _ width: Int) {
+            for index in stride(from: width - 1, through: 0, by: -1) { out.append(UInt8(truncatingIfNeeded: value >> (index * 8))) }
+        }
+        func text(_ value: String) {
+            let utf8 = Array(value.utf8.prefix(65_535))
+            number(utf8.count, 2)
+            out += utf8
+        }
+        number(status, 2)
+        number(Int(storedAt * 1000), 8)
+        out.append(hasNonce ? 1 : 0)
+        number(headers.count, 2)
+        for header in headers {
+            text(header.name)
+            text(header.value)
+        }
+        out += body
+        return out
     }
 
     /// The answer for a request now: its nonce in the body, and `Age`; with the body it sends.
     func response(nonce: String, now: Date) -> (Response, ByteBuffer) {
         var fields = HTTPFields()
-        for pair in headers where pair.count == 2 {
-            if let name = HTTPField.Name(pair[0]) { fields.append(HTTPField(name: name, value: pair[1])) }
+        for header in headers {
+            if let name = HTTPField.Name(header.name) { fields.append(HTTPField(name: name, value: header.value)) }
         }
         fields[.age] = String(max(0, Int(now.timeIntervalSince1970 - storedAt)))
         var bytes = body

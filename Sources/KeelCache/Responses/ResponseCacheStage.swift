@@ -90,7 +90,8 @@ struct ResponseCacheStage: RequestWrapper {
 
     /// The stored answer for this request: the group's `Vary` headers (kept under the base key) pick the variant.
     func cached(base: String, request: Request) async -> CachedResponse? {
-        guard let vary = await cache.get("vary " + base, as: [String].self) else { return nil }
+        guard let varyText = await cache.get("vary " + base, as: String.self) else { return nil }
+        let vary = varyText.isEmpty ? [] : varyText.split(separator: ",").map(String.init)
         guard let bytes = await cache.bytes(variantKey(base, vary: vary, request: request)) else { return nil }
         return CachedResponse(decoding: bytes)
     }
@@ -127,14 +128,18 @@ struct ResponseCacheStage: RequestWrapper {
             bytes = replaced
             hasNonce = true
         }
-        var headers: [[String]] = []
+        var headers: [(name: String, value: String)] = []
         for field in response.headers where Self.storedHeaders.contains(field.name) {
-            headers.append([field.name.canonicalName, field.value])
+            headers.append((field.name.canonicalName, field.value))
+        }
+        // A body without a nonce is the same for every answer: its ETag is kept with it, not hashed again per answer.
+        if !hasNonce, conditional, response.status == .ok, response.headers[.eTag] == nil, !bytes.isEmpty {
+            headers.append((HTTPField.Name.eTag.canonicalName, Self.entityTag(of: body.readableBytesView)))
         }
         let stored = CachedResponse(status: response.status.code, headers: headers, storedAt: cache.clock().timeIntervalSince1970,
                                     hasNonce: hasNonce, body: bytes)
         let tags = policy.tags.union(context.state[ResponseCacheTags.self])
-        await cache.set("vary " + base, vary, ttl: policy.ttl, tags: tags)
+        await cache.set("vary " + base, vary.joined(separator: ","), ttl: policy.ttl, tags: tags)
         await cache.setBytes(variantKey(base, vary: vary, request: request), stored.encoded(), ttl: policy.ttl, tags: tags)
     }
 
@@ -165,8 +170,7 @@ struct ResponseCacheStage: RequestWrapper {
         }
         guard conditional, response.status == .ok else { return response }
         if response.headers[.eTag] == nil, let body, body.readableBytes > 0 {
-            let digest = SHA256.hash(data: body.readableBytesView)
-            response.headers[.eTag] = "W/\"" + Base64URL.encode(Array(digest.prefix(16))) + "\""
+            response.headers[.eTag] = Self.entityTag(of: body.readableBytesView)
         }
         guard Self.notModified(request: request, response: response) else { return response }
         var headers = HTTPFields()
@@ -174,6 +178,11 @@ struct ResponseCacheStage: RequestWrapper {
             if let value = response.headers[name] { headers[name] = value }
         }
         return Response(status: .notModified, headers: headers)
+    }
+
+    /// A weak ETag: 128 bits of the body's SHA-256, base64url.
+    static func entityTag(of body: some DataProtocol) -> String {
+        "W/\"" + Base64URL.encode(Array(SHA256.hash(data: body).prefix(16))) + "\""
     }
 
     static func addVary(_ name: String, to headers: inout HTTPFields) {
