@@ -56,7 +56,8 @@ public struct CacheModule: KeelModule {
         if let problem = group.responseCache?.problem(on: group, readsCredentials: readsCredentials) { preconditionFailure(problem) }
         return [.wrapper(.handler, "cache.responses", ResponseCacheStage(
             cache: app.cache.scoped("responses"), policy: policy, conditional: conditional,
-            loadsSessions: group.loadsSessions, readsTokens: group.authenticatesTokens))]
+            loadsSessions: group.loadsSessions, readsTokens: group.authenticatesTokens,
+            serverTiming: app.settings[DatabaseSettings.serverTiming]))]
     }
 }
 

@@ -43,7 +43,8 @@ package struct QueryRecording: Sendable {
         let stats = recorder.stats
         if serverTiming {
             let milliseconds = (stats.totalMilliseconds * 1000).rounded() / 1000
-            response.headers[.serverTiming] = "db;dur=\(milliseconds);desc=\"\(stats.count) queries\""
+            // Appended: other stages name their own metrics in Server-Timing too (the response cache's lookup).
+            response.headers.append(HTTPField(name: .serverTiming, value: "db;dur=\(milliseconds);desc=\"\(stats.count) queries\""))
         }
         if action != .ignore {
             for repeated in stats.repeated(atLeast: threshold) {

@@ -111,6 +111,12 @@ func cspNonce(_ response: TestResponse) -> String? {
             #expect(second.headers[.vary] == "Cookie")
             #expect(second.headers[.setCookie] == nil)
             #expect(second.headers[.eTag]?.hasPrefix("W/\"") == true)
+            // In development the lookup is named beside the queries: stored by the first answer, a hit (no query) for the second.
+            let timing = HTTPField.Name("Server-Timing")!
+            #expect(first.headers[values: timing].contains { $0.hasPrefix("cache;") && $0.hasSuffix(#"desc="stored""#) })
+            #expect(first.headers[values: timing].contains { $0.hasPrefix("db;") })
+            #expect(second.headers[values: timing].contains { $0.hasPrefix("cache;") && $0.hasSuffix(#"desc="hit""#) })
+            #expect(second.headers[values: timing].contains { $0.hasPrefix("db;") && $0.hasSuffix(#"desc="0 queries""#) })
 
             clock.advance(by: .seconds(20))
             #expect(try await client.execute(uri: "/page", method: .get).headers[.age] == "20")

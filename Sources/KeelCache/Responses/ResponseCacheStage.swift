@@ -20,6 +20,8 @@ struct ResponseCacheStage: RequestWrapper {
     /// The group loads sessions (`Vary: Cookie`) or API tokens (`Vary: Authorization`).
     let loadsSessions: Bool
     let readsTokens: Bool
+    /// `database.serverTiming` (development): answers name the cache lookup in `Server-Timing`.
+    var serverTiming = false
     /// Bodies larger than this are streamed as they are: no ETag, not stored.
     static let maxBufferedBody = 4 * 1024 * 1024
     /// Stands for the request's CSP nonce in a stored body: each answer from the cache gets its own request's.
@@ -29,9 +31,11 @@ struct ResponseCacheStage: RequestWrapper {
         guard request.method == .get else { return try await next(request, context) }
         let sharedBy = policy.flatMap { audience(of: request, context: context, policy: $0) }
         let base = sharedBy.map { baseKey(request, audience: $0) }
+        let lookupStarted = ContinuousClock.now
         if let base, let hit = await cached(base: base, request: request) {
-            return answer(hit, request: request, context: context)
+            return timed(answer(hit, request: request, context: context), "hit", since: lookupStarted)
         }
+        let lookup = ContinuousClock.now - lookupStarted
         // Concurrent misses on one answer: the first makes it, the others wait for it (at most cache.waitTimeout) and
         // read it from the cache; if it could not be stored, or the wait ends otherwise, each makes its own.
         var leads = false
@@ -54,10 +58,23 @@ struct ResponseCacheStage: RequestWrapper {
         var body = try await collect(response.body)
         response.body = ResponseBody(byteBuffer: body)
         // A purge while the handler ran may be for what it read before the write committed: not kept.
+        var outcome = "miss"
         if let policy, let base, cache.purges.value == purgesBefore, storable(response, policy: policy, context: context) {
             await store(response, body: &body, base: base, request: request, policy: policy, context: context)
+            outcome = "stored"
         }
-        return finish(response, request: request, context: context, body: body)
+        let finished = finish(response, request: request, context: context, body: body)
+        return base == nil ? finished : timed(finished, outcome, lookup: lookup)
+    }
+
+    /// `Server-Timing: cache;dur=…;desc="hit"` (or `miss`, `stored`) in development.
+    func timed(_ response: Response, _ outcome: String, since start: ContinuousClock.Instant? = nil, lookup: Duration? = nil) -> Response {
+        guard serverTiming else { return response }
+        let spent = lookup ?? (start.map { ContinuousClock.now - $0 } ?? .zero)
+        let milliseconds = (Double(spent.components.seconds) * 1000 + Double(spent.components.attoseconds) / 1e15 * 1000).rounded() / 1000
+        var response = response
+        response.headers.append(HTTPField(name: HTTPField.Name("Server-Timing")!, value: "cache;dur=\(milliseconds);desc=\"\(outcome)\""))
+        return response
     }
 
     func answer(_ hit: CachedResponse, request: Request, context: KeelContext) -> Response {
