@@ -52,9 +52,7 @@ struct CacheInvalidator: ApplicationPart, ChangeObserver {
     }
 
     var trackedTables: [TrackedTable] {
-        var seen: [String: TrackedTable] = [:]
-        for invalidation in invalidations.values.flatMap({ $0 }) { seen[invalidation.table.name] = invalidation.table }
-        return seen.values.sorted { $0.name < $1.name }
+        invalidations.values.compactMap(\.first?.table).sorted { $0.name < $1.name }
     }
 
     var recordsEvents: Bool { false }
@@ -68,17 +66,15 @@ struct CacheInvalidator: ApplicationPart, ChangeObserver {
     }
 
     func record(_ batch: ChangeBatch, in sql: any SQLDatabase) async throws {
-        guard let store = cache.store as? SQLCacheStore else { return }
-        for tag in tags(of: batch).sorted() { try await store.delete(tagged: tag, in: sql) }
+        let tags = tags(of: batch)
+        if !tags.isEmpty { try await cache.store.delete(tagged: tags, inTransactionOf: sql) }
     }
 
     func didCommit(_ batch: ChangeBatch) {
         let tags = tags(of: batch)
         guard !tags.isEmpty else { return }
         cache.purges.advance()
-        if let memory = cache.store as? MemoryCacheStore {
-            for tag in tags { memory.delete(tagged: tag) }
-        }
+        cache.store.deleteCommitted(tagged: tags)
     }
 }
 

@@ -1,4 +1,5 @@
 public import Foundation
+public import SQLKit
 
 /// One stored value: its encoded bytes, when it expires, and the tags it can be deleted by.
 public struct CacheEntry: Sendable, Equatable {
@@ -46,6 +47,18 @@ public protocol CacheStore: Sendable {
     func clear() async throws
     /// How many entries and bytes it holds now.
     func usage() async throws -> CacheUsage
+    /// Deletes the entries tagged with any of `tags` inside the write transaction `sql` belongs to, which is making
+    /// them stale (`CacheInvalidator`): a store in that database does, so the purge commits or rolls back with the
+    /// write. The default does nothing.
+    func delete(tagged tags: Set<String>, inTransactionOf sql: any SQLDatabase) async throws
+    /// Deletes the entries tagged with any of `tags` once such a write has committed, without waiting: a store in
+    /// this process's memory does. The default does nothing.
+    func deleteCommitted(tagged tags: Set<String>)
+}
+
+extension CacheStore {
+    public func delete(tagged tags: Set<String>, inTransactionOf sql: any SQLDatabase) async throws {}
+    public func deleteCommitted(tagged tags: Set<String>) {}
 }
 
 /// A store's size at one moment.

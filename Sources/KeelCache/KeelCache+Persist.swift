@@ -40,6 +40,6 @@ extension KeelCache: PersistDriver {
 
     /// A persisted value without `expires` is kept until evicted.
     private func persistExpiry(_ expires: Duration?) -> Date? {
-        expires.map { clock().addingTimeInterval(Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18) }
+        expires.map { clock().addingTimeInterval($0.inSeconds) }
     }
 }

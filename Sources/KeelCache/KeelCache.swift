@@ -29,7 +29,7 @@ public struct KeelCache: ApplicationPart {
     /// Purges made in this process (shared by every scope).
     let purges: PurgeCounter
     /// The scope keys are made in (`scoped(_:)`); empty: the application's own.
-    public let scope: String
+    public private(set) var scope = ""
 
     init(store: any CacheStore, settings: CacheConfiguration, clock: @escaping @Sendable () -> Date, logger: Logger, metrics: CacheMetrics) {
         self.store = store
@@ -39,7 +39,6 @@ public struct KeelCache: ApplicationPart {
         self.logger = logger
         self.metrics = metrics
         self.purges = PurgeCounter()
-        self.scope = ""
     }
 
     /// The store's name (`cache.store`).
@@ -49,18 +48,9 @@ public struct KeelCache: ApplicationPart {
     /// deleting `user:42` reaches every scope.
     public func scoped(_ scope: String) -> KeelCache {
         precondition(!scope.isEmpty && !scope.contains(":"), "a cache scope is a non-empty name without ':'")
-        return KeelCache(copying: self, scope: self.scope.isEmpty ? scope : self.scope + "." + scope)
-    }
-
-    private init(copying other: KeelCache, scope: String) {
-        self.store = other.store
-        self.flights = other.flights
-        self.settings = other.settings
-        self.clock = other.clock
-        self.logger = other.logger
-        self.metrics = other.metrics
-        self.purges = other.purges
-        self.scope = scope
+        var scoped = self
+        scoped.scope = self.scope.isEmpty ? scope : self.scope + "." + scope
+        return scoped
     }
 
     /// The key as stored: prefix, scope, version, key.
@@ -164,7 +154,7 @@ public struct KeelCache: ApplicationPart {
                     continue
                 case .timedOut:
                     metrics.waitTimeouts.increment()
-                    throw CacheError.waitTimedOut(key: key, after: settings.waitTimeout)
+                    throw CacheError.waitTimedOut
                 case .cancelled:
                     throw CancellationError()
                 }
@@ -216,8 +206,7 @@ public struct KeelCache: ApplicationPart {
     }
 
     func expiry(_ ttl: Duration?) -> Date? {
-        let ttl = ttl ?? settings.defaultTTL
-        return clock().addingTimeInterval(Double(ttl.components.seconds) + Double(ttl.components.attoseconds) / 1e18)
+        clock().addingTimeInterval((ttl ?? settings.defaultTTL).inSeconds)
     }
 
     private func failed(_ error: any Error, doing operation: String) {
@@ -248,10 +237,8 @@ public struct KeelCache: ApplicationPart {
 /// The cache's errors.
 public enum CacheError {
     /// A `getOrSet` waited `cache.waitTimeout` for another request's producer: 503 with `Retry-After: 1`.
-    public static func waitTimedOut(key: String, after: Duration) -> KeelError {
-        var headers = HTTPFields()
-        headers[.retryAfter] = "1"
-        return KeelError(.serviceUnavailable, code: "cache.wait_timeout",
-                         message: "The page is being prepared by another request; try again in a moment.", headers: headers)
+    public static var waitTimedOut: KeelError {
+        KeelError(.serviceUnavailable, code: "cache.wait_timeout",
+                  message: "The page is being prepared by another request; try again in a moment.", headers: [.retryAfter: "1"])
     }
 }

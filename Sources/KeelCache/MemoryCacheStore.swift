@@ -74,6 +74,10 @@ public final class MemoryCacheStore: CacheStore {
         return removed
     }
 
+    public func deleteCommitted(tagged tags: Set<String>) {
+        for tag in tags { delete(tagged: tag) }
+    }
+
     public func clear() {
         let usage = state.withLock { lru in
             lru = LRU()

@@ -1,7 +1,7 @@
 import FluentKit
 public import Foundation
 public import KeelData
-import SQLKit
+public import SQLKit
 import Synchronization
 
 /// The shared store: entries in the application's database (`keel_cache`, tags in `keel_cache_tags`), in the manner
@@ -84,7 +84,11 @@ public final class SQLCacheStore: CacheStore {
         try await database.write { tx in try await self.delete(tagged: tag, in: tx.sql) }
     }
 
-    /// Deletes the tagged entries in a transaction already open (a write that makes them stale).
+    public func delete(tagged tags: Set<String>, inTransactionOf sql: any SQLDatabase) async throws {
+        for tag in tags.sorted() { try await delete(tagged: tag, in: sql) }
+    }
+
+    /// Deletes the tagged entries in a transaction already open.
     @discardableResult
     func delete(tagged tag: String, in sql: any SQLDatabase) async throws -> Int {
         let keys = SQLSubquery.select { $0.column("key").from(Self.tags).where("tag", .equal, tag) }

@@ -62,4 +62,22 @@ struct Notebook: CacheInvalidatingModule {
             #expect(await cache.get("note", as: String.self) == nil)
         }
     }
+
+    /// With the database store, a write on one instance purges what another instance cached: the purge is in the
+    /// write's transaction, in the table both read.
+    @Test(arguments: TestDatabase.available)
+    func aWriteOnOneInstancePurgesAnothersDatabaseCache(backend: TestDatabase) async throws {
+        try await backend.withFreshDatabase { url in
+            let values = ["database.url": url, "cache.store": "database", "audit.enabled": "false"]
+            let reader = try await KeelTestApplication.make(modules: [Notebook()], values: values)
+            try await reader.keel.database.prepare()
+            try await reader.keel.migrator.migrate()
+            let writer = try await KeelTestApplication.make(modules: [Notebook()], values: values)
+            try await writer.keel.database.prepare()
+            await reader.keel.cache.set("list", "no notes", tags: ["notes"])
+            #expect(await writer.keel.cache.get("list", as: String.self) == "no notes", "one table, both instances")
+            try await writer.keel.database.write { tx in _ = try await tx.insert(into: "notes", ["title": "New", "views": 0]) }
+            #expect(await reader.keel.cache.get("list", as: String.self) == nil, "the writer's purge reached the reader")
+        }
+    }
 }

@@ -14,6 +14,12 @@ struct CachedPages: KeelModule {
 
     var name: String { "pages" }
 
+    /// A run counted, answered with these headers.
+    func counted(_ headers: HTTPFields) -> Response {
+        runs.tick()
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: "run \(runs.value)")))
+    }
+
     func routes(into routes: KeelRoutes, app: KeelApplication) throws {
         let cached = routes.group(.web.cached(for: .seconds(60), sharedMaxAge: .seconds(30), statuses: [200]))
         cached.get("/page") { _, context -> HTML in
@@ -26,23 +32,13 @@ struct CachedPages: KeelModule {
             await gate.wait()
             return "made once"
         }
-        cached.get("/sets-cookie") { _, _ -> Response in
-            runs.tick()
-            var headers = HTTPFields()
-            headers[.setCookie] = "theme=dark"
-            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: "run \(runs.value)")))
-        }
+        cached.get("/sets-cookie") { _, _ in counted([.setCookie: "theme=dark"]) }
         cached.get("/writes-session") { _, context -> String in
             runs.tick()
             context.session["seen"] = "yes"
             return "run \(runs.value)"
         }
-        cached.get("/private") { _, _ -> Response in
-            runs.tick()
-            var headers = HTTPFields()
-            headers[.cacheControl] = "private"
-            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: "run \(runs.value)")))
-        }
+        cached.get("/private") { _, _ in counted([.cacheControl: "private"]) }
         cached.get("/missing") { _, _ -> String in
             runs.tick()
             throw KeelError(.notFound)
@@ -190,6 +186,8 @@ func cspNonce(_ response: TestResponse) -> String? {
                 HTTPField(name: .cookie, value: "keel_session=\(alice)"), HTTPField(name: .ifNoneMatch, value: a1.headers[.eTag] ?? ""),
             ]))
             #expect(again.status == .notModified, "and a cached answer is a 304 too")
+            #expect(again.headers[values: .vary] == a1.headers[values: .vary] && again.headers[.cacheControl] == "private, no-cache",
+                    "a 304 keeps every Vary field and the Cache-Control of the answer it stands for")
         }
     }
 

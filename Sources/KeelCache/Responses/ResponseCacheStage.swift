@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import KeelCore
+import KeelData
 import KeelKernel
 import NIOCore
 
@@ -29,11 +30,11 @@ struct ResponseCacheStage: RequestWrapper {
 
     func run(_ request: Request, context: KeelContext, next: (Request, KeelContext) async throws -> Response) async throws -> Response {
         guard request.method == .get else { return try await next(request, context) }
-        let sharedBy = policy.flatMap { audience(of: request, context: context, policy: $0) }
-        let base = sharedBy.map { baseKey(request, audience: $0) }
+        let base = policy.flatMap { audience(of: request, context: context, policy: $0) }.map { baseKey(request, audience: $0) }
+        let shared = base != nil
         let lookupStarted = ContinuousClock.now
         if let base, let hit = await cached(base: base, request: request) {
-            return timed(answer(hit, request: request, context: context), "hit", since: lookupStarted)
+            return timed(answer(hit, request: request, context: context), "hit", spent: .now - lookupStarted)
         }
         let lookup = ContinuousClock.now - lookupStarted
         // Concurrent misses on one answer: the first makes it, the others wait for it (at most cache.waitTimeout) and
@@ -46,40 +47,48 @@ struct ResponseCacheStage: RequestWrapper {
                 leads = true
             case .follow:
                 if case .cancelled = await cache.flights.wait(for: flight, timeout: cache.settings.waitTimeout) { throw CancellationError() }
-                if let hit = await cached(base: base, request: request) { return answer(hit, request: request, context: context) }
+                if let hit = await cached(base: base, request: request) {
+                    return timed(answer(hit, request: request, context: context), "hit", spent: .now - lookupStarted)
+                }
             }
         }
         defer { if leads, let base { cache.flights.finish("flight " + base, .retry) } }
         let purgesBefore = cache.purges.value
         var response = try await next(request, context)
-        guard conditional || base != nil, let length = response.body.contentLength, length <= Self.maxBufferedBody else {
-            return finish(response, request: request, context: context)
+        guard conditional || shared, let length = response.body.contentLength, length <= Self.maxBufferedBody else {
+            return finish(response, request: request, context: context, shared: shared)
         }
-        var body = try await collect(response.body)
+        let body = try await collect(response.body)
         response.body = ResponseBody(byteBuffer: body)
+        // Hashed once: the answer sent and, when its body has no nonce, the one stored carry this ETag.
+        var madeTag = false
+        if conditional, response.status == .ok, response.headers[.eTag] == nil, body.readableBytes > 0 {
+            response.headers[.eTag] = Self.entityTag(of: body.readableBytesView)
+            madeTag = true
+        }
         // A purge while the handler ran may be for what it read before the write committed: not kept.
         var outcome = "miss"
         if let policy, let base, cache.purges.value == purgesBefore, storable(response, policy: policy, context: context) {
-            await store(response, body: &body, base: base, request: request, policy: policy, context: context)
+            await store(response, body: body, madeTag: madeTag, base: base, request: request, policy: policy, context: context)
             outcome = "stored"
         }
-        let finished = finish(response, request: request, context: context, body: body)
-        return base == nil ? finished : timed(finished, outcome, lookup: lookup)
+        let finished = finish(response, request: request, context: context, shared: shared)
+        return shared ? timed(finished, outcome, spent: lookup) : finished
     }
 
     /// `Server-Timing: cache;dur=…;desc="hit"` (or `miss`, `stored`) in development.
-    func timed(_ response: Response, _ outcome: String, since start: ContinuousClock.Instant? = nil, lookup: Duration? = nil) -> Response {
+    func timed(_ response: Response, _ outcome: String, spent: Duration) -> Response {
         guard serverTiming else { return response }
-        let spent = lookup ?? (start.map { ContinuousClock.now - $0 } ?? .zero)
-        let milliseconds = (Double(spent.components.seconds) * 1000 + Double(spent.components.attoseconds) / 1e15 * 1000).rounded() / 1000
         var response = response
-        response.headers.append(HTTPField(name: HTTPField.Name("Server-Timing")!, value: "cache;dur=\(milliseconds);desc=\"\(outcome)\""))
+        let milliseconds = (spent.inSeconds * 1_000_000).rounded() / 1000
+        response.headers.append(HTTPField(name: .serverTiming, value: "cache;dur=\(milliseconds);desc=\"\(outcome)\""))
         return response
     }
 
+    /// An answer from the cache, for a request that shares it.
     func answer(_ hit: CachedResponse, request: Request, context: KeelContext) -> Response {
         let (response, body) = hit.response(nonce: context.cspNonce, now: cache.clock())
-        return finish(response, request: request, context: context, body: body)
+        return finish(response, request: request, context: context, shared: true, body: body)
     }
 
     // MARK: Who shares an answer
@@ -136,7 +145,7 @@ struct ResponseCacheStage: RequestWrapper {
         return context.session.withState { $0.record == nil || !$0.modified } && !context.session.userLoggedInThisRequest
     }
 
-    func store(_ response: Response, body: inout ByteBuffer, base: String, request: Request, policy: ResponseCachePolicy,
+    func store(_ response: Response, body: ByteBuffer, madeTag: Bool, base: String, request: Request, policy: ResponseCachePolicy,
                context: KeelContext) async {
         let vary = Self.varied(response.headers).map { $0.lowercased() }.filter { $0 != "cookie" && $0 != "authorization" }.sorted()
         var bytes = Array(body.readableBytesView)
@@ -145,13 +154,10 @@ struct ResponseCacheStage: RequestWrapper {
             bytes = replaced
             hasNonce = true
         }
+        // An ETag made here is kept when the body is the same for every answer; one with a nonce is hashed per answer.
         var headers: [(name: String, value: String)] = []
-        for field in response.headers where Self.storedHeaders.contains(field.name) {
+        for field in response.headers where Self.storedHeaders.contains(field.name) && !(field.name == .eTag && madeTag && hasNonce) {
             headers.append((field.name.canonicalName, field.value))
-        }
-        // A body without a nonce is the same for every answer: its ETag is kept with it, not hashed again per answer.
-        if !hasNonce, conditional, response.status == .ok, response.headers[.eTag] == nil, !bytes.isEmpty {
-            headers.append((HTTPField.Name.eTag.canonicalName, Self.entityTag(of: body.readableBytesView)))
         }
         let stored = CachedResponse(status: response.status.code, headers: headers, storedAt: cache.clock().timeIntervalSince1970,
                                     hasNonce: hasNonce, body: bytes)
@@ -167,11 +173,11 @@ struct ResponseCacheStage: RequestWrapper {
 
     // MARK: Headers and 304s
 
-    /// Adds the cache's headers, the ETag, and turns the answer into a 304 when the client has it.
-    func finish(_ response: Response, request: Request, context: KeelContext, body: ByteBuffer? = nil) -> Response {
+    /// Adds the cache's headers and the ETag of an answer from the cache that has none, and turns the answer into a
+    /// 304 when the client has it. `shared`: the request may share answers (it has an audience).
+    func finish(_ response: Response, request: Request, context: KeelContext, shared: Bool, body: ByteBuffer? = nil) -> Response {
         var response = response
         if let policy {
-            let shared = audience(of: request, context: context, policy: policy) != nil
             // A group that caches decides, unless the handler said more than the page renderer's default (`no-cache`).
             if response.headers[.cacheControl] == nil || response.headers[.cacheControl] == "no-cache" {
                 if !shared || policy.sharing == .perUser && context.identity.isAuthenticated {
@@ -190,11 +196,8 @@ struct ResponseCacheStage: RequestWrapper {
             response.headers[.eTag] = Self.entityTag(of: body.readableBytesView)
         }
         guard Self.notModified(request: request, response: response) else { return response }
-        var headers = HTTPFields()
-        for name in [HTTPField.Name.eTag, .cacheControl, .vary, .lastModified, .expires, .contentLocation, .age] {
-            if let value = response.headers[name] { headers[name] = value }
-        }
-        return Response(status: .notModified, headers: headers)
+        let kept: Set<HTTPField.Name> = [.eTag, .cacheControl, .vary, .lastModified, .expires, .contentLocation, .age]
+        return Response(status: .notModified, headers: HTTPFields(response.headers.filter { kept.contains($0.name) }))
     }
 
     /// A weak ETag: 128 bits of the body's SHA-256, base64url.
@@ -270,13 +273,5 @@ enum HTTPDate {
         formatter.timeZone = TimeZone(identifier: "GMT")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
         return formatter.date(from: text.trimmingCharacters(in: .whitespaces))
-    }
-
-    static func format(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        return formatter.string(from: date)
     }
 }
